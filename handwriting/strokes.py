@@ -1,0 +1,241 @@
+"""Pen-stroke arrays in pure numpy.
+
+Formats (y points up everywhere in the package; SVG output flips it):
+
+- ``coords``: ``[N, 3]`` float32 of absolute ``(x, y, pen_up)``; ``pen_up = 1`` marks the last
+  point of a stroke (the pen lifts after it).
+- ``offsets`` (stroke-3): ``[N, 3]`` float32 of ``(dx, dy, pen_up)``; ``offsets[0]`` holds the
+  first point itself, so ``offsets_to_coords(coords_to_offsets(c)) == c``.
+- a list of strokes: one ``[n, 2]`` array of ``(x, y)`` per pen-down stroke.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+#: Smallest step treated as movement when dropping repeated points.
+DUPLICATE_EPSILON = 1e-6
+#: Quantile of per-stroke lowest points taken as the baseline (robust to descenders).
+BASELINE_QUANTILE = 0.25
+
+
+def coords_to_offsets(coords: np.ndarray) -> np.ndarray:
+    """Absolute ``[N, 3]`` coords -> ``[N, 3]`` offsets (the first row keeps the start point)."""
+    coords = np.asarray(coords, dtype=np.float32)
+    offsets = coords.copy()
+    offsets[1:, :2] = coords[1:, :2] - coords[:-1, :2]
+    return offsets
+
+
+def offsets_to_coords(offsets: np.ndarray) -> np.ndarray:
+    """``[N, 3]`` offsets -> absolute ``[N, 3]`` coords (cumulative sum of the steps)."""
+    offsets = np.asarray(offsets, dtype=np.float32)
+    coords = offsets.copy()
+    coords[:, :2] = np.cumsum(offsets[:, :2].astype(np.float64), axis=0)
+    return coords
+
+
+def split_strokes(coords: np.ndarray) -> list[np.ndarray]:
+    """``[N, 3]`` coords -> list of ``[n, 2]`` strokes, split after each ``pen_up`` point.
+
+    Points after the last pen lift form a final stroke of their own.
+    """
+    coords = np.asarray(coords, dtype=np.float32)
+    ends = np.flatnonzero(coords[:, 2] > 0.5) + 1
+    pieces = np.split(coords[:, :2], ends)
+    return [p for p in pieces if len(p)]
+
+
+def join_strokes(strokes: Sequence[np.ndarray]) -> np.ndarray:
+    """List of ``[n, 2]`` strokes -> ``[N, 3]`` coords with ``pen_up = 1`` on each stroke's end."""
+    parts = []
+    for stroke in strokes:
+        stroke = np.asarray(stroke, dtype=np.float32).reshape(-1, 2)
+        if not len(stroke):
+            continue
+        pen = np.zeros((len(stroke), 1), np.float32)
+        pen[-1] = 1.0
+        parts.append(np.hstack([stroke, pen]))
+    if not parts:
+        return np.zeros((0, 3), np.float32)
+    return np.vstack(parts)
+
+
+def bounding_box(coords: np.ndarray) -> tuple[float, float, float, float]:
+    """``(x_min, y_min, x_max, y_max)`` of ``[N, >=2]`` coords."""
+    coords = np.asarray(coords)
+    if not len(coords):
+        raise ValueError("bounding box of an empty stroke array")
+    x_min, y_min = coords[:, :2].min(axis=0)
+    x_max, y_max = coords[:, :2].max(axis=0)
+    return float(x_min), float(y_min), float(x_max), float(y_max)
+
+
+def estimate_scale(offsets_list: Sequence[np.ndarray]) -> float:
+    """One dataset scale: the standard deviation of all steps ``(dx, dy)`` pooled.
+
+    The first row of each array (the start point, not a step) is left out. Dividing offsets
+    by this scale gives steps of unit spread, which is what the model is trained on; the
+    scale is stored with the dataset and the checkpoint so it can be applied back.
+    """
+    steps = [np.asarray(o, np.float64)[1:, :2].ravel() for o in offsets_list if len(o) > 1]
+    if not steps:
+        raise ValueError("cannot estimate a scale from no steps")
+    scale = float(np.std(np.concatenate(steps)))
+    if not np.isfinite(scale) or scale <= 0:
+        raise ValueError(f"degenerate stroke scale {scale}")
+    return scale
+
+
+def normalise_offsets(offsets: np.ndarray, scale: float) -> np.ndarray:
+    """Divide the steps of ``[N, 3]`` offsets by ``scale`` (pen column untouched)."""
+    out = np.array(offsets, dtype=np.float32, copy=True)
+    out[:, :2] /= scale
+    return out
+
+
+def denormalise_offsets(offsets: np.ndarray, scale: float) -> np.ndarray:
+    """Inverse of :func:`normalise_offsets`."""
+    out = np.array(offsets, dtype=np.float32, copy=True)
+    out[:, :2] *= scale
+    return out
+
+
+def remove_duplicate_points(coords: np.ndarray, epsilon: float = DUPLICATE_EPSILON) -> np.ndarray:
+    """Drop points that repeat the previous point of the same stroke (keeps stroke ends)."""
+    coords = np.asarray(coords, dtype=np.float32)
+    if len(coords) < 2:
+        return coords.copy()
+    step = np.linalg.norm(np.diff(coords[:, :2], axis=0), axis=1)
+    same_stroke = coords[:-1, 2] < 0.5
+    repeat = np.zeros(len(coords), bool)
+    # A repeated point is dropped; if it ended a stroke, its predecessor inherits the pen lift.
+    repeat[1:] = (step <= epsilon) & same_stroke
+    out = coords.copy()
+    for i in np.flatnonzero(repeat)[::-1]:
+        out[i - 1, 2] = max(out[i - 1, 2], out[i, 2])
+    return out[~repeat]
+
+
+def drop_outlier_steps(coords: np.ndarray, max_step: float) -> np.ndarray:
+    """Remove pen-down points that jump more than ``max_step`` from the previous kept point.
+
+    Such jumps are digitiser glitches. Jumps across a pen lift are kept: they are real moves.
+    """
+    coords = np.asarray(coords, dtype=np.float32)
+    keep = np.ones(len(coords), bool)
+    last = 0
+    for i in range(1, len(coords)):
+        pen_was_down = coords[last, 2] < 0.5
+        if pen_was_down and np.hypot(*(coords[i, :2] - coords[last, :2])) > max_step:
+            keep[i] = False
+            if coords[i, 2] > 0.5:
+                coords = coords.copy()
+                coords[last, 2] = 1.0
+            continue
+        last = i
+    return coords[keep]
+
+
+def smooth(coords: np.ndarray, window: int = 3) -> np.ndarray:
+    """Denoise each stroke with a centred moving average of ``window`` points.
+
+    Stroke ends stay fixed so that strokes keep their extent; strokes shorter than the
+    window are left alone.
+    """
+    if window < 2:
+        return np.asarray(coords, np.float32).copy()
+    kernel = np.ones(window) / window
+    half = window // 2
+    out = []
+    for stroke in split_strokes(coords):
+        if len(stroke) > window:
+            padded = np.pad(stroke.astype(np.float64), ((half, window - 1 - half), (0, 0)), mode="edge")
+            smoothed = np.stack([np.convolve(padded[:, d], kernel, mode="valid") for d in range(2)], 1)
+            smoothed[0], smoothed[-1] = stroke[0], stroke[-1]
+            stroke = smoothed
+        out.append(stroke)
+    return join_strokes(out)
+
+
+def baseline_angle(coords: np.ndarray) -> float:
+    """Angle (radians) of the least-squares line through the points: the writing direction."""
+    xy = np.asarray(coords, np.float64)[:, :2]
+    if len(xy) < 2 or np.ptp(xy[:, 0]) == 0:
+        return 0.0
+    slope = np.polyfit(xy[:, 0], xy[:, 1], 1)[0]
+    return float(np.arctan(slope))
+
+
+def rotate(coords: np.ndarray, angle: float) -> np.ndarray:
+    """Rotate coords counter-clockwise by ``angle`` radians about the origin."""
+    out = np.array(coords, dtype=np.float32, copy=True)
+    c, s = np.cos(angle), np.sin(angle)
+    x, y = out[:, 0].astype(np.float64), out[:, 1].astype(np.float64)
+    out[:, 0], out[:, 1] = c * x - s * y, s * x + c * y
+    return out
+
+
+def baseline_height(coords: np.ndarray) -> float:
+    """A robust baseline y: a low quantile of the strokes' lowest points (descenders aside)."""
+    lows = [s[:, 1].min() for s in split_strokes(coords)]
+    return float(np.quantile(lows, BASELINE_QUANTILE)) if lows else 0.0
+
+
+def align_baseline(coords: np.ndarray) -> np.ndarray:
+    """Level the writing direction and move the text to start at x = 0 on the baseline y = 0."""
+    out = rotate(coords, -baseline_angle(coords))
+    out[:, 0] -= out[:, 0].min()
+    out[:, 1] -= baseline_height(out)
+    return out
+
+
+def estimate_slant(coords: np.ndarray) -> float:
+    """Slant (radians, positive leaning right) of the near-vertical pen-down segments.
+
+    The length-weighted mean of ``dx/dy`` over segments steeper than 45 degrees, with the
+    sign of ``dy`` removed so up- and down-strokes agree.
+    """
+    slants, weights = [], []
+    for stroke in split_strokes(coords):
+        d = np.diff(stroke.astype(np.float64), axis=0)
+        steep = np.abs(d[:, 1]) > np.abs(d[:, 0])
+        if steep.any():
+            slants.append(d[steep, 0] * np.sign(d[steep, 1]))
+            weights.append(np.abs(d[steep, 1]))
+    if not slants:
+        return 0.0
+    return float(np.arctan(np.concatenate(slants).sum() / np.concatenate(weights).sum()))
+
+
+def shear(coords: np.ndarray, slant: float) -> np.ndarray:
+    """Shear horizontally so that vertical lines lean by ``slant`` radians (right if > 0)."""
+    out = np.array(coords, dtype=np.float32, copy=True)
+    out[:, 0] += np.tan(slant) * out[:, 1]
+    return out
+
+
+def deslant(coords: np.ndarray) -> np.ndarray:
+    """Remove the slant measured by :func:`estimate_slant`."""
+    return shear(coords, -estimate_slant(coords))
+
+
+def resample_stroke(stroke: np.ndarray, spacing: float) -> np.ndarray:
+    """Resample one ``[n, 2]`` stroke at equal arc-length ``spacing``, keeping both ends."""
+    stroke = np.asarray(stroke, np.float64).reshape(-1, 2)
+    if len(stroke) < 2:
+        return stroke.astype(np.float32)
+    seg = np.linalg.norm(np.diff(stroke, axis=0), axis=1)
+    arc = np.concatenate([[0.0], np.cumsum(seg)])
+    if arc[-1] <= 0:
+        return stroke[:1].astype(np.float32)
+    n = max(int(np.ceil(arc[-1] / spacing)), 1) + 1
+    at = np.linspace(0.0, arc[-1], n)
+    return np.stack([np.interp(at, arc, stroke[:, d]) for d in range(2)], 1).astype(np.float32)
+
+
+def resample(coords: np.ndarray, spacing: float) -> np.ndarray:
+    """Resample every stroke of ``[N, 3]`` coords at equal arc-length ``spacing``."""
+    return join_strokes([resample_stroke(s, spacing) for s in split_strokes(coords)])

@@ -1,0 +1,28 @@
+"""The newcomer test: the README's set-up commands are exactly what CI runs."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def readme_setup_commands() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    setup = readme.split("## Set up", 1)[1].split("\n## ", 1)[0]
+    return [block.strip() for block in re.findall(r"```bash\n(.*?)```", setup, re.S)]
+
+
+def test_ci_runs_exactly_the_readme_commands():
+    commands = readme_setup_commands()
+    assert len(commands) == 2
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    for command in commands:
+        assert command in ci
+
+
+def test_font_licences_sit_beside_the_fonts():
+    fonts = ROOT / "data" / "fonts"
+    assert (fonts / "ems" / "OFL.txt").read_text().startswith("SIL OPEN FONT LICENSE")
+    assert "Hershey" in (fonts / "README.md").read_text()
+    for svg in (fonts / "ems").glob("*.svg"):
+        assert "SIL Open Font License" in svg.read_text()[:2000]

@@ -1,0 +1,104 @@
+import numpy as np
+import pytest
+
+from handwriting import strokes as S
+
+
+@pytest.fixture
+def coords():
+    rng = np.random.default_rng(0)
+    xy = np.cumsum(rng.normal(size=(40, 2)), axis=0).astype(np.float32)
+    pen = np.zeros((40, 1), np.float32)
+    pen[[9, 24, 39]] = 1
+    return np.hstack([xy, pen])
+
+
+def test_offsets_round_trip(coords):
+    offsets = S.coords_to_offsets(coords)
+    np.testing.assert_array_equal(offsets[:, 2], coords[:, 2])
+    np.testing.assert_allclose(offsets[0, :2], coords[0, :2])
+    np.testing.assert_allclose(S.offsets_to_coords(offsets), coords, atol=1e-5)
+
+
+def test_split_and_join_round_trip(coords):
+    parts = S.split_strokes(coords)
+    assert [len(p) for p in parts] == [10, 15, 15]
+    np.testing.assert_array_equal(S.join_strokes(parts), coords)
+
+
+def test_split_keeps_a_trailing_unfinished_stroke(coords):
+    open_end = coords.copy()
+    open_end[-1, 2] = 0
+    assert [len(p) for p in S.split_strokes(open_end)] == [10, 15, 15]
+
+
+def test_bounding_box():
+    c = np.array([[1, 2, 0], [-3, 5, 0], [4, -1, 1]], np.float32)
+    assert S.bounding_box(c) == (-3.0, -1.0, 4.0, 5.0)
+    with pytest.raises(ValueError):
+        S.bounding_box(np.zeros((0, 3)))
+
+
+def test_scale_is_the_pooled_step_spread_and_round_trips(coords):
+    offsets = S.coords_to_offsets(coords)
+    scale = S.estimate_scale([offsets])
+    assert scale == pytest.approx(np.std(offsets[1:, :2]), rel=1e-6)
+    normalised = S.normalise_offsets(offsets, scale)
+    assert np.std(normalised[1:, :2]) == pytest.approx(1.0, rel=1e-5)
+    np.testing.assert_allclose(S.denormalise_offsets(normalised, scale), offsets, rtol=1e-6)
+
+
+def test_remove_duplicate_points_keeps_pen_lifts():
+    c = np.array([[0, 0, 0], [0, 0, 0], [1, 0, 0], [1, 0, 1], [5, 5, 1]], np.float32)
+    out = S.remove_duplicate_points(c)
+    np.testing.assert_array_equal(out, [[0, 0, 0], [1, 0, 1], [5, 5, 1]])
+
+
+def test_drop_outlier_steps_removes_glitches_but_keeps_pen_up_moves():
+    c = np.array([[0, 0, 0], [1, 0, 0], [90, 90, 0], [2, 0, 1], [50, 0, 0], [51, 0, 1]], np.float32)
+    out = S.drop_outlier_steps(c, max_step=10)
+    np.testing.assert_array_equal(out[:, 0], [0, 1, 2, 50, 51])
+    np.testing.assert_array_equal(out[:, 2], [0, 0, 1, 0, 1])
+
+
+def test_smooth_reduces_noise_and_keeps_ends():
+    rng = np.random.default_rng(1)
+    x = np.linspace(0, 10, 50)
+    clean = np.stack([x, np.zeros_like(x)], 1)
+    noisy = clean + rng.normal(scale=0.2, size=clean.shape)
+    c = S.join_strokes([noisy])
+    out = S.smooth(c, window=5)
+    assert np.abs(out[:, 1]).mean() < np.abs(noisy[:, 1]).mean()
+    np.testing.assert_allclose(out[[0, -1], :2], noisy[[0, -1]], atol=1e-5)
+
+
+def test_align_baseline_levels_a_tilted_line():
+    x = np.linspace(0, 100, 200)
+    letters = 5 * np.abs(np.sin(x / 3))  # bumps resting on y = 0
+    angle = np.deg2rad(8)
+    flat = S.join_strokes([np.stack([x + 20, letters + 7], 1)])
+    tilted = S.rotate(flat, angle)
+    out = S.align_baseline(tilted)
+    assert S.baseline_angle(out) == pytest.approx(0.0, abs=1e-3)
+    assert out[:, 0].min() == pytest.approx(0.0, abs=1e-4)
+    assert abs(S.baseline_height(out)) < 1e-4
+    np.testing.assert_allclose(out[:, 1].min(), 0.0, atol=0.3)
+
+
+def test_deslant_undoes_a_shear():
+    # Upright strokes of several letters, then sheared 20 degrees to the right.
+    upright = S.join_strokes([np.stack([np.full(20, k * 10.0), np.linspace(0, 30, 20)], 1) for k in range(5)])
+    slanted = S.shear(upright, np.deg2rad(20))
+    assert S.estimate_slant(slanted) == pytest.approx(np.deg2rad(20), abs=1e-4)
+    np.testing.assert_allclose(S.deslant(slanted), upright, atol=1e-4)
+
+
+def test_resample_by_arc_length_gives_even_spacing_and_keeps_ends():
+    stroke = np.array([[0, 0], [10, 0], [10, 5]], np.float32)
+    out = S.resample_stroke(stroke, spacing=1.0)
+    steps = np.linalg.norm(np.diff(out, axis=0), axis=1)
+    assert len(out) == 16
+    np.testing.assert_allclose(steps, 1.0, atol=1e-5)
+    np.testing.assert_allclose(out[[0, -1]], stroke[[0, -1]])
+    coords = S.join_strokes([stroke, stroke + 20])
+    assert len(S.split_strokes(S.resample(coords, 1.0))) == 2
