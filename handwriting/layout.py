@@ -1,0 +1,112 @@
+"""Page layout: text -> lines to write, written lines -> positions on the page.
+
+Pure numpy. Coordinates are ``[N, 3]`` coords ``(x, y, pen_up)`` with y up (see strokes.py);
+line ``i`` of a page sits on the baseline ``y = -i * line_height``.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Literal, Sequence
+
+import numpy as np
+
+from .strokes import align_baseline
+
+Alignment = Literal["left", "center", "right"]
+ALIGNMENTS: tuple[str, ...] = ("left", "center", "right")
+#: Default line pitch as a multiple of the tallest line's ink height on the page.
+LINE_SPACING = 1.25
+
+
+def wrap_text(text: str, max_line_chars: int | None = None) -> list[str]:
+    """Split ``text`` into the lines to write.
+
+    Explicit newlines are kept; a blank line (``""`` in the result) is a paragraph break and
+    is kept as vertical space. Lines longer than ``max_line_chars`` are wrapped at spaces
+    (a single word longer than the limit is split). Runs of spaces inside a line collapse
+    only where the line is wrapped.
+
+    Example:
+        >>> wrap_text("one two three\\n\\nfour", max_line_chars=8)
+        ['one two', 'three', '', 'four']
+    """
+    if max_line_chars is not None and max_line_chars < 1:
+        raise ValueError("max_line_chars must be at least 1")
+    lines: list[str] = []
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        raw = raw.strip()
+        if not raw:
+            lines.append("")
+        elif max_line_chars is None or len(raw) <= max_line_chars:
+            lines.append(raw)
+        else:
+            lines.extend(textwrap.wrap(raw, width=max_line_chars, break_long_words=True, break_on_hyphens=True))
+    # Blank lines at either end of the text carry no meaning.
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def ink_height(coords: np.ndarray) -> float:
+    """Vertical extent of a line's ink."""
+    return float(np.ptp(coords[:, 1])) if len(coords) else 0.0
+
+
+def place_lines(
+    lines: Sequence[np.ndarray | None],
+    *,
+    line_height: float | None = None,
+    align: Alignment = "left",
+    page_width: float | None = None,
+    margin: float = 0.0,
+    level: bool = True,
+) -> list[np.ndarray | None]:
+    """Stack written lines on a page.
+
+    Args:
+        lines: per line, ``[N, 3]`` coords, or ``None`` for a blank line (paragraph break).
+        line_height: baseline-to-baseline distance; default ``LINE_SPACING`` times the
+            tallest line's ink height, the same for every line of the page.
+        align: ``left``, ``center`` or ``right`` within ``page_width`` less the margins.
+        page_width: the page's width; default the widest line plus both margins.
+        margin: left and right margin, and the top margin above the first baseline's ink.
+        level: rotate each line so its writing direction is horizontal and its baseline sits
+            at y = 0 before placing it (generated lines drift).
+
+    Returns:
+        Per line, the placed ``[N, 3]`` coords (``None`` kept for blank lines).
+    """
+    if align not in ALIGNMENTS:
+        raise ValueError(f"align must be one of {', '.join(ALIGNMENTS)}, not {align!r}")
+    prepared: list[np.ndarray | None] = []
+    for coords in lines:
+        if coords is None or not len(coords):
+            prepared.append(None)
+            continue
+        c = align_baseline(coords) if level else np.array(coords, np.float32, copy=True)
+        c[:, 0] -= c[:, 0].min()
+        prepared.append(c)
+    written = [c for c in prepared if c is not None]
+    if not written:
+        return list(prepared)
+    if line_height is None:
+        line_height = LINE_SPACING * max(ink_height(c) for c in written)
+    widths = [float(c[:, 0].max()) if c is not None else 0.0 for c in prepared]
+    if page_width is None:
+        page_width = max(widths) + 2 * margin
+    room = page_width - 2 * margin
+    top = max(float(c[:, 1].max()) for c in written[:1])  # ink above the first baseline
+    placed: list[np.ndarray | None] = []
+    for i, (c, width) in enumerate(zip(prepared, widths)):
+        if c is None:
+            placed.append(None)
+            continue
+        shift = {"left": 0.0, "center": (room - width) / 2, "right": room - width}[align]
+        out = c.copy()
+        out[:, 0] += margin + shift
+        out[:, 1] += -i * line_height - top - margin
+        placed.append(out)
+    return placed

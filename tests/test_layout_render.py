@@ -1,0 +1,109 @@
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from handwriting import layout, render
+from handwriting import strokes as S
+from handwriting.errors import HandwritingError
+
+GOLDEN = Path(__file__).parent / "golden"
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def hand_written_page() -> list[np.ndarray | None]:
+    """Two short lines drawn by hand: 'L.' and 'v', with a blank line between them."""
+    ell = S.join_strokes([np.array([[0, 20], [0, 0], [8, 0]]), np.array([[12, 0]])])
+    vee = S.join_strokes([np.array([[0, 10], [4, 0], [8, 10]])])
+    return [ell, None, vee]
+
+
+def test_wrap_keeps_newlines_and_paragraphs():
+    text = "The quick brown fox jumps over the lazy dog\n\nSecond paragraph here\nthird"
+    assert layout.wrap_text(text, max_line_chars=16) == [
+        "The quick brown", "fox jumps over", "the lazy dog", "", "Second paragraph", "here", "third"]
+    assert layout.wrap_text("\n\n  one  \n\n\n") == ["one"]
+    assert layout.wrap_text("a" * 25, max_line_chars=10) == ["a" * 10, "a" * 10, "a" * 5]
+    for line in layout.wrap_text("lorem ipsum " * 40, max_line_chars=50):
+        assert len(line) <= 50
+    with pytest.raises(ValueError):
+        layout.wrap_text("x", max_line_chars=0)
+
+
+def test_lines_stack_at_one_line_height_with_levelled_baselines():
+    rng = np.random.default_rng(0)
+    lines = []
+    for k in range(3):
+        x = np.linspace(0, 100 + 20 * k, 80)
+        c = S.join_strokes([np.stack([x, 6 * np.abs(np.sin(x / 4))], 1)])
+        lines.append(S.rotate(c, np.deg2rad(rng.uniform(-6, 6))))
+    placed = layout.place_lines(lines, line_height=40, margin=5)
+    baselines = [S.baseline_height(c) for c in placed]
+    np.testing.assert_allclose(np.diff(baselines), -40, atol=1e-3)
+    for c in placed:
+        assert abs(S.baseline_angle(c)) < 1e-3
+        assert c[:, 0].min() == pytest.approx(5)
+
+
+@pytest.mark.parametrize("align", ["left", "center", "right"])
+def test_alignment_geometry(align):
+    short = S.join_strokes([np.array([[0, 0], [10, 0]])])
+    long = S.join_strokes([np.array([[0, 0], [50, 0]])])
+    placed = layout.place_lines([short, long], line_height=20, align=align, page_width=100, margin=10, level=False)
+    left, right = placed[0][:, 0].min(), placed[0][:, 0].max()
+    expected = {"left": (10, 20), "center": (45, 55), "right": (80, 90)}[align]
+    assert (left, right) == pytest.approx(expected)
+    with pytest.raises(ValueError):
+        layout.place_lines([short], align="justify")
+
+
+def test_golden_svg():
+    placed = layout.place_lines(hand_written_page(), line_height=30, margin=5, level=False)
+    page = render.Page.fit(placed, color=["navy", "black", "#aa0000"], width=2.5, margin=5)
+    expected = (GOLDEN / "two_lines.svg").read_text()
+    assert render.svg_text(page) == expected
+
+
+def test_svg_is_plotter_friendly():
+    placed = layout.place_lines(hand_written_page(), line_height=30, level=False)
+    root = ET.fromstring(render.svg_text(render.Page.fit(placed)))
+    paths = root.findall(f".//{SVG_NS}path")
+    assert len(paths) == 2
+    for group in root.findall(f"{SVG_NS}g"):
+        assert group.get("fill") == "none"
+        assert group.get("stroke-linecap") == "round" and group.get("stroke-linejoin") == "round"
+    for p in paths:
+        letters = {ch for ch in p.get("d") if ch.isalpha()}
+        assert letters <= {"M", "L"}
+    assert paths[0].get("d").count("M") == 2  # two strokes in the first line
+
+
+def test_animated_svg_draws_each_stroke_in_order():
+    placed = layout.place_lines(hand_written_page(), line_height=30, level=False)
+    root = ET.fromstring(render.animated_svg_text(render.Page.fit(placed), speed=2.0))
+    animations = root.findall(f".//{SVG_NS}animate")
+    assert len(animations) == 3  # one per stroke
+    begins = [float(a.get("begin").rstrip("s")) for a in animations]
+    assert begins == sorted(begins) and begins[0] == 0
+    slow = ET.fromstring(render.animated_svg_text(render.Page.fit(placed), speed=1.0))
+    slow_last = float(slow.findall(f".//{SVG_NS}animate")[-1].get("begin").rstrip("s"))
+    assert slow_last == pytest.approx(2 * begins[-1], rel=0.01)
+    with pytest.raises(HandwritingError):
+        render.animated_svg_text(render.Page.fit(placed), speed=0)
+
+
+def test_png_and_atomic_writes(tmp_path):
+    placed = layout.place_lines(hand_written_page(), line_height=30, level=False)
+    page = render.Page.fit(placed, width=3)
+    render.write_png(page, tmp_path / "p.png")
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(HandwritingError):
+        render.write_svg(page, tmp_path / "missing" / "p.svg")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.png"]
+
+
+@pytest.mark.parametrize("kwargs", [dict(color="notacolour"), dict(width=-1), dict(color=["red"])])
+def test_bad_style_options(kwargs):
+    with pytest.raises(HandwritingError):
+        render.Page.fit(hand_written_page(), **kwargs)
