@@ -120,23 +120,41 @@ def remove_duplicate_points(coords: np.ndarray, epsilon: float = DUPLICATE_EPSIL
 
 
 def drop_outlier_steps(coords: np.ndarray, max_step: float) -> np.ndarray:
-    """Remove pen-down points that jump more than ``max_step`` from the previous kept point.
+    """Remove digitiser glitches: pen-down points far (> ``max_step``) from both neighbours.
 
-    Such jumps are digitiser glitches. Jumps across a pen lift are kept: they are real moves.
+    Within a stroke, a point whose steps from the previous and to the next point both exceed
+    ``max_step`` is a spike and is dropped; so is a stroke's first (last) point when its step
+    to the next (from the previous) point is that long. Moves across a pen lift are real
+    moves and never count. A stroke reduced to nothing disappears; pen lifts are kept on the
+    last surviving point of each stroke.
     """
     coords = np.asarray(coords, dtype=np.float32)
-    keep = np.ones(len(coords), bool)
-    last = 0
-    for i in range(1, len(coords)):
-        pen_was_down = coords[last, 2] < 0.5
-        if pen_was_down and np.hypot(*(coords[i, :2] - coords[last, :2])) > max_step:
-            keep[i] = False
-            if coords[i, 2] > 0.5:
-                coords = coords.copy()
-                coords[last, 2] = 1.0
-            continue
-        last = i
-    return coords[keep]
+    kept = []
+    for stroke in split_strokes(coords):
+        stroke = _drop_spikes(stroke, max_step)
+        if len(stroke) > 2:
+            far = _far_steps(stroke, max_step)
+            ends = np.zeros(len(stroke), bool)
+            ends[0] = far[0] and not far[1]
+            ends[-1] = far[-1] and not far[-2]
+            stroke = stroke[~ends]
+        kept.append(stroke)
+    return join_strokes(kept)
+
+
+def _far_steps(stroke: np.ndarray, max_step: float) -> np.ndarray:
+    """``[n - 1]`` bool: which steps of an ``[n, 2]`` stroke are longer than ``max_step``."""
+    return np.hypot(*np.diff(stroke.astype(np.float64), axis=0).T) > max_step
+
+
+def _drop_spikes(stroke: np.ndarray, max_step: float) -> np.ndarray:
+    """Drop interior points whose steps in and out are both longer than ``max_step``."""
+    if len(stroke) < 3:
+        return stroke
+    far = _far_steps(stroke, max_step)
+    spike = np.zeros(len(stroke), bool)
+    spike[1:-1] = far[:-1] & far[1:]
+    return stroke[~spike]
 
 
 def smooth(coords: np.ndarray, window: int = 3) -> np.ndarray:
@@ -161,12 +179,19 @@ def smooth(coords: np.ndarray, window: int = 3) -> np.ndarray:
 
 
 def baseline_angle(coords: np.ndarray) -> float:
-    """Angle (radians) of the least-squares line through the points: the writing direction."""
+    """Angle (radians) of the points' principal axis: the writing direction of a line.
+
+    Unlike a least-squares fit of y on x, the principal axis turns with the points, so
+    rotating by ``-baseline_angle`` levels a line exactly.
+    """
     xy = np.asarray(coords, np.float64)[:, :2]
-    if len(xy) < 2 or np.ptp(xy[:, 0]) == 0:
+    if len(xy) < 2:
         return 0.0
-    slope = np.polyfit(xy[:, 0], xy[:, 1], 1)[0]
-    return float(np.arctan(slope))
+    cov = np.cov(xy.T)
+    angle = 0.5 * np.arctan2(2 * cov[0, 1], cov[0, 0] - cov[1, 1])
+    # The principal axis of a line of writing is never steeper than 45 degrees in practice;
+    # keep the angle in (-pi/4, pi/4] so a short, tall sample is not turned on its side.
+    return float(angle) if abs(angle) <= np.pi / 4 else 0.0
 
 
 def rotate(coords: np.ndarray, angle: float) -> np.ndarray:

@@ -59,6 +59,10 @@ def test_drop_outlier_steps_removes_glitches_but_keeps_pen_up_moves():
     out = S.drop_outlier_steps(c, max_step=10)
     np.testing.assert_array_equal(out[:, 0], [0, 1, 2, 50, 51])
     np.testing.assert_array_equal(out[:, 2], [0, 0, 1, 0, 1])
+    glitch_first = np.array([[5000, 5000, 0], [0, 0, 0], [10, 0, 0], [20, 0, 1]], np.float32)
+    np.testing.assert_array_equal(S.drop_outlier_steps(glitch_first, 100)[:, 0], [0, 10, 20])
+    glitch_last = np.array([[0, 0, 0], [10, 0, 0], [20, 0, 0], [-900, 0, 1]], np.float32)
+    np.testing.assert_array_equal(S.drop_outlier_steps(glitch_last, 100), [[0, 0, 0], [10, 0, 0], [20, 0, 1]])
 
 
 def test_smooth_reduces_noise_and_keeps_ends():
