@@ -137,9 +137,163 @@ def _run_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- write / styles
+
+OUTPUT_FORMATS = ("svg", "png", "animated-svg")
+
+
+def _add_write(sub: argparse._SubParsersAction) -> None:
+    from .hand import DEFAULT_BIAS
+    from .layout import ALIGNMENTS
+    from .render import DEFAULT_COLOR, DEFAULT_MARGIN, DEFAULT_WIDTH
+
+    write = sub.add_parser("write", help="write text in handwriting (SVG, PNG or animated SVG)",
+                           description="Write TEXT (or every line of --input) in handwriting.")
+    write.add_argument("text", nargs="*", metavar="TEXT", help="the text to write (words are joined by spaces)")
+    write.add_argument("-o", "--output", type=Path, help="file to write (.svg or .png)")
+    write.add_argument("--input", type=Path, help="batch mode: a text file, one prompt per line")
+    write.add_argument("--output-dir", type=Path, help="batch mode: directory for 0001.svg, 0002.svg, ...")
+    write.add_argument("--checkpoint", type=Path, help="checkpoint directory (default: the shipped model)")
+    group = write.add_mutually_exclusive_group()
+    group.add_argument("--style", help="a style of the checkpoint (see `handwriting styles`), or 'random'")
+    group.add_argument("--prime", type=Path, help="a style file (.json, as `handwriting style add` writes)")
+    write.add_argument("--bias", type=float, default=DEFAULT_BIAS,
+                       help=f"legibility: 0 is the trained distribution, higher is neater (default: {DEFAULT_BIAS})")
+    write.add_argument("--seed", type=int, help="random seed: the same seed gives the same drawing")
+    write.add_argument("--color", default=DEFAULT_COLOR, help=f"stroke colour, a CSS name or #hex (default: {DEFAULT_COLOR})")
+    write.add_argument("--width", type=float, default=DEFAULT_WIDTH, help=f"stroke width in px (default: {DEFAULT_WIDTH})")
+    write.add_argument("--max-line-chars", type=int, help="wrap lines longer than this many characters")
+    write.add_argument("--align", choices=ALIGNMENTS, default="left", help="line alignment (default: left)")
+    write.add_argument("--line-height", type=float, help="baseline-to-baseline distance in px (default: fits the ink)")
+    write.add_argument("--page-width", type=float, help="page width in px (default: fits the ink)")
+    write.add_argument("--margin", type=float, default=DEFAULT_MARGIN, help=f"page margin in px (default: {DEFAULT_MARGIN})")
+    write.add_argument("--format", choices=OUTPUT_FORMATS, help="output format (default: from the file extension)")
+    write.add_argument("--speed", type=float, default=1.0, help="animated-svg: drawing speed factor (default: 1)")
+    write.add_argument("--no-normalise", dest="normalise_text", action="store_false",
+                       help="do not map typographic characters and accents to the alphabet")
+    write.set_defaults(run=_run_write)
+
+
+def _output_format(path: Path, requested: str | None) -> str:
+    if requested:
+        return requested
+    suffix = path.suffix.lower()
+    if suffix not in (".svg", ".png"):
+        raise HandwritingError(f"cannot tell the format of {path}: use .svg or .png, or give --format")
+    return suffix.lstrip(".")
+
+
+def _read_prompts(path: Path) -> list[str]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise HandwritingError(f"input file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HandwritingError(f"cannot read {path}: {exc.__class__.__name__}") from None
+    prompts = [line.strip() for line in lines if line.strip()]
+    if not prompts:
+        raise HandwritingError(f"{path} holds no prompts")
+    return prompts
+
+
+def _run_write(args: argparse.Namespace) -> int:
+    from . import render
+
+    if args.input is None:
+        text = " ".join(args.text)
+        if args.output is None:
+            raise HandwritingError("give an output file with -o (or --input and --output-dir for batch mode)")
+        if not text.strip():
+            raise HandwritingError("empty text: there is nothing to write")
+        fmt = _output_format(args.output, args.format)
+        _check_output_path(args.output)
+        texts, paths = [text], [args.output]
+    else:
+        if args.text or args.output:
+            raise HandwritingError("batch mode takes --input and --output-dir, not TEXT or -o")
+        if args.output_dir is None:
+            raise HandwritingError("batch mode needs --output-dir")
+        texts = _read_prompts(args.input)
+        fmt = args.format or "svg"
+        if args.output_dir.exists() and not args.output_dir.is_dir():
+            raise HandwritingError(f"cannot write to {args.output_dir}: it is not a directory")
+        if not args.output_dir.exists():
+            _check_output_path(args.output_dir)
+        extension = "png" if fmt == "png" else "svg"
+        paths = [args.output_dir / f"{i:04d}.{extension}" for i in range(1, len(texts) + 1)]
+    render.check_color(args.color)
+    if not args.width > 0:
+        raise HandwritingError(f"--width must be positive, not {args.width}")
+    if not args.speed > 0:
+        raise HandwritingError(f"--speed must be positive, not {args.speed}")
+    if args.max_line_chars is not None and args.max_line_chars < 1:
+        raise HandwritingError("--max-line-chars must be at least 1")
+
+    from .hand import Style, load, resolve_checkpoint, text_lines
+
+    for number, text in enumerate(texts, 1):  # fail on bad text before the model loads
+        text_lines(text, normalise_text=args.normalise_text, max_line_chars=args.max_line_chars, number=number)
+    checkpoint = resolve_checkpoint(args.checkpoint)
+    hand = load(checkpoint)
+    style = Style.load(args.prime) if args.prime else args.style
+    if isinstance(style, str):
+        hand.style(style, args.seed)  # an unknown style fails before any writing
+    drawings = hand.write_many(
+        texts, style=style, bias=args.bias, seed=args.seed, max_line_chars=args.max_line_chars, align=args.align,
+        color=args.color, width=args.width, line_height=args.line_height, page_width=args.page_width,
+        margin=args.margin, normalise_text=args.normalise_text)
+    if args.input is not None:
+        args.output_dir.mkdir(exist_ok=True)
+    capped = 0
+    for drawing, path in zip(drawings, paths):
+        drawing.save(path, format=fmt, speed=args.speed)
+        capped += sum(drawing.hit_cap)
+    where = args.output if args.input is None else f"{len(paths)} files in {args.output_dir}"
+    print(f"wrote {where}")
+    if capped:
+        print(f"warning: {capped} line(s) reached the sampler's step cap and may be incomplete", file=sys.stderr)
+    return 0
+
+
+def _add_styles(sub: argparse._SubParsersAction) -> None:
+    styles = sub.add_parser("styles", help="list the styles of a checkpoint")
+    styles.add_argument("--checkpoint", type=Path, help="checkpoint directory (default: the shipped model)")
+    styles.set_defaults(run=_run_styles)
+
+
+def _run_styles(args: argparse.Namespace) -> int:
+    from .hand import load_styles, resolve_checkpoint
+
+    styles = load_styles(resolve_checkpoint(args.checkpoint))
+    if not styles:
+        print("this checkpoint has no styles")
+    for name, style in sorted(styles.items()):
+        print(f"{name:16s} {style.text}")
+    return 0
+
+
+# ---------------------------------------------------------------- train
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    from .train import add_train_arguments
+
+    train = sub.add_parser("train", help="train the synthesis network (or --resume a run)")
+    add_train_arguments(train)
+    train.set_defaults(run=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    # TensorFlow and Keras are imported inside, when the run starts.
+    from .train import run_from_arguments
+
+    return run_from_arguments(args)
+
+
 # ---------------------------------------------------------------- main
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_prepare, _add_info, _add_preview]
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_prepare, _add_info, _add_preview, _add_write, _add_styles, _add_train]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,309 @@
+"""The public writing API: ``handwriting.load()`` gives a :class:`Hand`; ``Hand.write`` a :class:`Drawing`.
+
+Example:
+    >>> import handwriting
+    >>> hand = handwriting.load()                      # the shipped default model
+    >>> drawing = hand.write("Hello, world!", bias=0.75, seed=1)
+    >>> drawing.to_svg("hello.svg")
+    >>> page = hand.write(long_text, max_line_chars=50, align="center", color="navy")
+    >>> page.to_png("page.png"); page.to_animated_svg("page-anim.svg", speed=2)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from . import alphabet, layout, render
+from .errors import HandwritingError
+from .strokes import offsets_to_coords
+
+#: Where the shipped default model lives (a checkout's ``checkpoints/default``).
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "default"
+#: Environment variable that points ``load()`` at another default checkpoint.
+CHECKPOINT_ENV = "HANDWRITING_CHECKPOINT"
+#: Page pixels per normalised stroke unit (offsets / dataset scale have unit spread).
+PX_PER_UNIT = 4.0
+#: Lines written per batch of the sampler.
+LINES_PER_BATCH = 64
+DEFAULT_BIAS = 0.75
+RANDOM_STYLE = "random"
+
+
+@dataclass
+class Style:
+    """A prime sample: strokes with their text (Graves section 5.5).
+
+    Attributes:
+        name: the style's name.
+        text: what the strokes say.
+        offsets: ``[P, 3]`` offsets in normalised units (divided by the dataset scale).
+    """
+
+    name: str
+    text: str
+    offsets: np.ndarray
+
+    @staticmethod
+    def load(path: str | os.PathLike) -> "Style":
+        """Read a style file (JSON: ``{"name", "text", "offsets": [[dx, dy, pen_up], ...]}``)."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+            offsets = np.asarray(data["offsets"], np.float32).reshape(-1, 3)
+            style = Style(name=str(data.get("name", path.stem)), text=str(data["text"]), offsets=offsets)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise HandwritingError(f"style file {path} is unreadable ({exc.__class__.__name__})") from None
+        if not np.isfinite(style.offsets).all() or len(style.offsets) < 2:
+            raise HandwritingError(f"style file {path} holds no usable strokes")
+        alphabet.validate(style.text, normalise_text=False)
+        return style
+
+    def to_json(self) -> str:
+        """The style file's contents."""
+        rows = [[round(float(v), 4) for v in row] for row in self.offsets]
+        return json.dumps({"name": self.name, "text": self.text, "offsets": rows})
+
+
+@dataclass
+class Drawing:
+    """Written text, laid out on a page.
+
+    Attributes:
+        lines: per written line, ``[N, 3]`` coords ``(x, y, pen_up)`` on the page in px
+            (y up, the page spanning ``y in [-height, 0]``); ``None`` for a blank line.
+        texts: the text of each line (``""`` for a blank line).
+        page: the renderable page (size, colours, widths).
+        hit_cap: per written line, whether the sampler's step cap ended it.
+    """
+
+    lines: list[np.ndarray | None]
+    texts: list[str]
+    page: render.Page
+    hit_cap: list[bool] = field(default_factory=list)
+
+    def svg(self) -> str:
+        """The drawing as an SVG document string."""
+        return render.svg_text(self.page)
+
+    def to_svg(self, path: str | os.PathLike) -> None:
+        """Write plotter-friendly SVG (M/L paths, round caps, no fill)."""
+        render.write_svg(self.page, path)
+
+    def to_png(self, path: str | os.PathLike, dpi: int = render.PNG_DPI) -> None:
+        """Write a PNG image."""
+        render.write_png(self.page, path, dpi=dpi)
+
+    def to_animated_svg(self, path: str | os.PathLike, speed: float = 1.0) -> None:
+        """Write an SVG that draws the strokes in writing order; ``speed`` 2 is twice as fast."""
+        render.write_animated_svg(self.page, path, speed=speed)
+
+    def save(self, path: str | os.PathLike, format: str | None = None, speed: float = 1.0) -> None:
+        """Write in ``format`` (``svg``, ``png``, ``animated-svg``; default from the extension)."""
+        fmt = format or ("png" if str(path).lower().endswith(".png") else "svg")
+        if fmt == "svg":
+            self.to_svg(path)
+        elif fmt == "png":
+            self.to_png(path)
+        elif fmt == "animated-svg":
+            self.to_animated_svg(path, speed=speed)
+        else:
+            raise HandwritingError(f"unknown output format {fmt!r}: use svg, png or animated-svg")
+
+
+class Hand:
+    """A loaded model that writes text. Make one with :func:`handwriting.load`."""
+
+    def __init__(self, model, scale: float, styles: dict[str, Style], checkpoint: Path | None = None):
+        from .sample import Sampler
+
+        self.model = model
+        self.scale = scale
+        self.styles = styles
+        self.checkpoint = checkpoint
+        self.sampler = Sampler(model)
+
+    def style(self, name: str | None, seed: int | None = None) -> Style | None:
+        """The named style (``random`` picks one with ``seed``); ``None`` for no priming."""
+        if name is None:
+            return None
+        if name == RANDOM_STYLE:
+            if not self.styles:
+                raise HandwritingError("this checkpoint has no styles to pick from")
+            names = sorted(self.styles)
+            return self.styles[names[np.random.default_rng(seed).integers(len(names))]]
+        if name not in self.styles:
+            known = ", ".join(sorted(self.styles)) or "none"
+            raise HandwritingError(f"unknown style {name!r}; this checkpoint has: {known}")
+        return self.styles[name]
+
+    def write_lines(
+        self,
+        lines: Sequence[str],
+        *,
+        style: str | Style | None = None,
+        bias: float = DEFAULT_BIAS,
+        seed: int | None = None,
+    ) -> tuple[list[np.ndarray], list[bool]]:
+        """Write each text as one line; return per line ``[N, 3]`` coords in px (y up) and hit-cap flags.
+
+        Lines are sampled in batches of ``LINES_PER_BATCH``; every line gets the same style.
+        """
+        if not np.isfinite(bias) or bias < 0:
+            raise HandwritingError(f"bias must be a number >= 0, not {bias}")
+        seed = int(np.random.SeedSequence().entropy % (2**31)) if seed is None else int(seed)
+        prime = style if isinstance(style, Style) or style is None else self.style(style, seed)
+        prime_arg = (prime.offsets, prime.text) if prime is not None else None
+        texts = [alphabet.validate(t, normalise_text=False) for t in lines]
+        coords, caps = [], []
+        for start in range(0, len(texts), LINES_PER_BATCH):
+            batch = self.sampler.sample(texts[start: start + LINES_PER_BATCH], bias=bias, seed=seed + start,
+                                        prime=prime_arg)
+            for offsets in batch.offsets:
+                c = offsets_to_coords(offsets)
+                c[:, :2] *= PX_PER_UNIT
+                coords.append(c)
+            caps.extend(bool(h) for h in batch.hit_cap)
+        return coords, caps
+
+    def write(self, text: str | Sequence[str], **options) -> Drawing:
+        """Write ``text`` in handwriting.
+
+        Args:
+            text: a string (newlines kept, blank lines are paragraph breaks, long lines wrapped
+                at ``max_line_chars``) or a list of lines written as given.
+            style: a style name of this checkpoint (see ``hand.styles``), ``"random"``, a
+                :class:`Style`, or ``None`` to write unprimed.
+            bias: legibility, Graves eqs 61-62: 0 samples the trained distribution; higher
+                values are neater and less varied (default ``DEFAULT_BIAS``).
+            seed: the same seed, text and checkpoint give the same drawing.
+            max_line_chars: wrap long lines at this many characters.
+            align: ``left``, ``center`` or ``right``.
+            color, width: stroke colour and width, for all lines or one per line.
+            line_height, page_width, margin: page geometry in px (defaults fit the ink).
+            normalise_text: map typographic characters and accents to the alphabet first.
+
+        Returns:
+            A :class:`Drawing`; save it with ``to_svg``, ``to_png`` or ``to_animated_svg``.
+
+        Raises:
+            HandwritingError: empty text, characters outside the alphabet (named), bad options.
+        """
+        return self.write_many([text], **options)[0]
+
+    def write_many(
+        self,
+        texts: Sequence[str | Sequence[str]],
+        *,
+        style: str | Style | None = None,
+        bias: float = DEFAULT_BIAS,
+        seed: int | None = None,
+        max_line_chars: int | None = None,
+        align: layout.Alignment = "left",
+        color: str | Sequence[str] = render.DEFAULT_COLOR,
+        width: float | Sequence[float] = render.DEFAULT_WIDTH,
+        line_height: float | None = None,
+        page_width: float | None = None,
+        margin: float = render.DEFAULT_MARGIN,
+        normalise_text: bool = True,
+    ) -> list[Drawing]:
+        """Write several texts, one :class:`Drawing` each; all their lines share sampler batches.
+
+        Options are those of :meth:`write`. Every text is checked before anything is written.
+        """
+        pages = [text_lines(text, normalise_text=normalise_text, max_line_chars=max_line_chars, number=number)
+                 for number, text in enumerate(texts, 1)]
+        flat = [line for lines in pages for line in lines if line.strip()]
+        coords, caps = self.write_lines(flat, style=style, bias=bias, seed=seed)
+        drawings, k = [], 0
+        for lines in pages:
+            per_line: list[np.ndarray | None] = []
+            page_caps = []
+            for line in lines:
+                if line.strip():
+                    per_line.append(coords[k])
+                    page_caps.append(caps[k])
+                    k += 1
+                else:
+                    per_line.append(None)
+            placed = layout.place_lines(per_line, line_height=line_height, align=align, page_width=page_width,
+                                        margin=margin)
+            page = render.Page.fit(placed, color=_per_line(color, len(lines)), width=_per_line(width, len(lines)),
+                                   margin=margin, page_width=page_width)
+            drawings.append(Drawing(lines=list(page.lines), texts=list(lines), page=page, hit_cap=page_caps))
+        return drawings
+
+
+def text_lines(text: str | Sequence[str], *, normalise_text: bool = True, max_line_chars: int | None = None,
+               number: int = 1) -> list[str]:
+    """The lines a text will be written as, checked against the alphabet (see :meth:`Hand.write`).
+
+    ``number`` names the text in error messages when several are written at once.
+
+    Raises:
+        HandwritingError: empty text, or characters outside the alphabet (each named with
+            its line and position).
+    """
+    where = f"text {number}: " if number > 1 else ""
+    if isinstance(text, str):
+        if normalise_text:
+            text = alphabet.normalise(text)
+        lines = layout.wrap_text(text, max_line_chars)
+    else:
+        lines = [alphabet.normalise(t) if normalise_text else t for t in text]
+    if not any(line.strip() for line in lines):
+        raise HandwritingError(f"{where}empty text: there is nothing to write")
+    for i, line in enumerate(lines, 1):
+        unknown = alphabet.unknown_characters(line)
+        if unknown:
+            hint = "; normalisation (on by default) maps typographic characters and accents" if not normalise_text else ""
+            raise HandwritingError(f"{where}line {i}: characters outside the alphabet: "
+                                   f"{alphabet.describe_unknown(unknown)}{hint}")
+    return lines
+
+
+def _per_line(value, n: int):
+    if isinstance(value, (str, int, float)):
+        return value
+    value = list(value)
+    if len(value) != n:
+        raise HandwritingError(f"got {len(value)} colours or widths for {n} lines")
+    return value
+
+
+def load(checkpoint: str | os.PathLike | None = None) -> Hand:
+    """Load a checkpoint directory (default: the shipped model) as a :class:`Hand`.
+
+    Raises:
+        HandwritingError: missing or corrupt checkpoint, with one line naming the problem.
+    """
+    from .backend import import_backend
+
+    directory = resolve_checkpoint(checkpoint)
+    import_backend()
+    from .checkpoint import load_model
+
+    model, _config, scale = load_model(directory)
+    return Hand(model, scale, load_styles(directory), checkpoint=directory)
+
+
+def resolve_checkpoint(checkpoint: str | os.PathLike | None = None) -> Path:
+    """The checkpoint directory to use: the argument, ``$HANDWRITING_CHECKPOINT``, or the default."""
+    directory = Path(checkpoint or os.environ.get(CHECKPOINT_ENV) or DEFAULT_CHECKPOINT)
+    if not directory.is_dir():
+        raise HandwritingError(f"checkpoint not found: {directory}")
+    return directory
+
+
+def load_styles(directory: Path) -> dict[str, Style]:
+    """The styles shipped in a checkpoint's ``styles/`` directory, by name."""
+    styles = {}
+    for path in sorted((directory / "styles").glob("*.json")):
+        style = Style.load(path)
+        styles[style.name] = style
+    return styles

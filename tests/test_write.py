@@ -1,0 +1,156 @@
+"""Writing end to end: a tiny model trained for seconds drives the sampler, the API and the CLI."""
+
+import io
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from conftest import make_tiny_dataset
+from handwriting.errors import HandwritingError
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    """A run directory with a tiny model trained for a few seconds on a toy corpus, and a style."""
+    from handwriting.config import preset, replace
+    from handwriting.datasets import save_dataset
+    from handwriting.hand import Style
+    from handwriting.strokes import normalise_offsets
+    from handwriting.train import run_training
+
+    root = tmp_path_factory.mktemp("tiny")
+    dataset = make_tiny_dataset(n=48)
+    save_dataset(dataset, root / "toy.npz")
+    model_config, train_config = preset("tiny")
+    model_config = replace(model_config, dict(lstm_units=16, window_components=2, mixture_components=3))
+    train_config = replace(train_config, dict(steps=30, batch_size=8, checkpoint_every=30, validation_every=30))
+    run_training(root / "toy.npz", root / "run", model_config, train_config, log=io.StringIO())
+    styles = root / "run" / "styles"
+    styles.mkdir()
+    style = Style("toy", dataset.texts[0], normalise_offsets(dataset.offsets[0], dataset.scale))
+    (styles / "toy.json").write_text(style.to_json())
+    return root / "run"
+
+
+@pytest.fixture(scope="session")
+def hand(tiny_checkpoint):
+    import handwriting
+
+    return handwriting.load(tiny_checkpoint)
+
+
+def test_lines_stop_by_the_window_rule_before_the_cap(hand):
+    from handwriting.sample import step_cap
+
+    batch = hand.sampler.sample(["ab", "bad cab", "dead"], bias=1.0, seed=3, return_attention=True)
+    assert not batch.hit_cap.any()
+    for text, offsets, phi in zip(["ab", "bad cab", "dead"], batch.offsets, batch.phi):
+        assert 1 < len(offsets) < step_cap(len(text))
+        assert offsets[-1, 2] == 1  # the pen is lifted at the end
+        assert phi.shape == (len(offsets), len(text))
+
+
+def test_cap_is_a_counted_guard(hand):
+    batch = hand.sampler.sample(["abcd abcd", "ab"], seed=0, max_steps=5)
+    assert batch.hit_cap.tolist() == [True, True]
+    assert [len(o) for o in batch.offsets] == [5, 5]
+
+
+def test_same_seed_same_svg_and_other_seed_differs(hand):
+    a = hand.write("bad cab", seed=7).svg()
+    assert a == hand.write("bad cab", seed=7).svg()
+    assert a != hand.write("bad cab", seed=8).svg()
+
+
+def test_higher_bias_shrinks_the_spread(hand):
+    def spread(bias):
+        batch = hand.sampler.sample(["abcd"] * 16, bias=bias, seed=11, max_steps=40)
+        return np.std(np.concatenate([o[:, :2] for o in batch.offsets]))
+
+    assert spread(3.0) < spread(0.0)
+
+
+def test_priming_with_a_style_and_free_running(hand):
+    primed = hand.write("dab", style="toy", seed=2)
+    assert primed.lines[0] is not None and len(primed.lines[0]) > 1
+    assert hand.write("dab", style="random", seed=2).svg()
+    batch = hand.sampler.sample([""], seed=1, max_steps=50)
+    assert len(batch.offsets[0]) == 50 and not batch.hit_cap[0]
+    with pytest.raises(HandwritingError, match="unknown style 'nope'"):
+        hand.write("dab", style="nope")
+
+
+def test_paragraph_layout(hand):
+    drawing = hand.write("ab ba cab\n\nbad", max_line_chars=5, seed=1, align="right")
+    assert drawing.texts == ["ab ba", "cab", "", "bad"]
+    assert drawing.lines[2] is None
+    tops = [c[:, 1].max() for c in drawing.lines if c is not None]
+    assert tops[0] > tops[1] > tops[2]
+    rights = [c[:, 0].max() for c in drawing.lines if c is not None]
+    np.testing.assert_allclose(rights, max(rights), atol=1e-3)  # right-aligned
+
+
+@pytest.mark.parametrize("text, message", [("", "empty text"), ("caf\u00e9 \u20ac", "U+20AC")])
+def test_bad_text_in_the_api(hand, text, message):
+    with pytest.raises(HandwritingError, match=re.escape(message)):
+        hand.write(text)
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "handwriting", *map(str, args)], capture_output=True, text=True)
+
+
+def test_cli_write_all_formats_and_batch_mode(tiny_checkpoint, tmp_path):
+    result = run_cli("write", "bad", "cab", "-o", tmp_path / "a.svg", "--checkpoint", tiny_checkpoint, "--seed", "1",
+                     "--color", "navy", "--width", "2")
+    assert result.returncode == 0, result.stderr
+    root = ET.parse(tmp_path / "a.svg").getroot()
+    assert root.find(f"{SVG_NS}g").get("stroke") == "navy"
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("\n".join(["ab", "ba", "cab", "dab", "bad"]) + "\n")
+    result = run_cli("write", "--input", prompts, "--output-dir", tmp_path / "out", "--checkpoint", tiny_checkpoint)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"{i:04d}.svg" for i in range(1, 6)]
+    result = run_cli("write", "ab", "-o", tmp_path / "b.svg", "--format", "animated-svg", "--checkpoint",
+                     tiny_checkpoint, "--speed", "3")
+    assert result.returncode == 0, result.stderr
+    assert ET.parse(tmp_path / "b.svg").getroot().findall(f".//{SVG_NS}animate")
+    result = run_cli("styles", "--checkpoint", tiny_checkpoint)
+    assert result.returncode == 0 and result.stdout.startswith("toy")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["write", "na\u00efve \u20ac", "-o", "{tmp}/x.svg"], "'\u20ac' (U+20AC)"),
+        (["write", "caf\u00e9", "--no-normalise", "-o", "{tmp}/x.svg"], "normalisation"),
+        (["write", " ", "-o", "{tmp}/x.svg"], "empty text"),
+        (["write", "ab", "-o", "{tmp}/x.svg", "--checkpoint", "{tmp}/nothing"], "checkpoint not found"),
+        (["write", "ab", "-o", "{tmp}/x.svg", "--checkpoint", "{tmp}/corrupt"], "{tmp}/corrupt"),
+        (["write", "ab", "-o", "{tmp}/no/dir/x.svg"], "does not exist"),
+        (["write", "ab", "-o", "{tmp}/x.svg", "--color", "blurple"], "unknown colour"),
+        (["write", "ab", "-o", "{tmp}/x.svg", "--style", "nope"], "unknown style"),
+        (["write", "ab", "-o", "{tmp}/x.pdf"], "cannot tell the format"),
+        (["write", "--input", "{tmp}/none.txt", "--output-dir", "{tmp}/o"], "input file not found"),
+    ],
+)
+def test_cli_bad_input_one_line_status_2_no_file(tiny_checkpoint, tmp_path, args, message):
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "config.json").write_text("{broken")
+    (corrupt / "model.weights.h5").write_bytes(b"not hdf5")
+    args = [a.format(tmp=tmp_path) for a in args]
+    if "--checkpoint" not in args:
+        args += ["--checkpoint", str(tiny_checkpoint)]
+    before = set(tmp_path.rglob("*"))
+    result = run_cli(*args)
+    assert result.returncode == 2, result.stderr
+    assert message.format(tmp=tmp_path) in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert set(tmp_path.rglob("*")) == before
