@@ -171,6 +171,30 @@ class Hand:
             caps.extend(bool(h) for h in batch.hit_cap)
         return coords, caps
 
+    def inspect(self, text: str, *, style: str | Style | None = None, bias: float = DEFAULT_BIAS,
+                seed: int = 0) -> dict:
+        """Write one line and return what the network saw, for plots.
+
+        Returns:
+            ``{"text", "offsets" [T, 3] (normalised units), "phi" [T, U], "mixture"}`` where
+            ``mixture`` holds the constrained parameters predicting each next point (eqs
+            18-22, bias applied), from a teacher-forced pass over the written points.
+        """
+        from .mixture import mixture_params_numpy
+
+        (line,) = text_lines(text)
+        prime = style if isinstance(style, Style) or style is None else self.style(style, seed)
+        prime_arg = (prime.offsets, prime.text) if prime is not None else None
+        batch = self.sampler.sample([line], bias=bias, seed=seed, prime=prime_arg, return_attention=True)
+        offsets, phi = batch.offsets[0], batch.phi[0]
+        ids = alphabet.encode(line, normalise_text=False)[None]
+        x = np.concatenate([np.zeros((1, 3), np.float32), offsets[:-1]])[None]
+        y = self.model({"x": x, "chars": ids, "char_mask": np.ones_like(ids, np.float32)})["y"]
+        mixture = mixture_params_numpy(np.asarray(y)[0], self.model.config.mixture_components, bias)
+        if prime is not None:  # the window ran over "prime text + space" first
+            phi = phi[:, len(prime.text) + 1:]
+        return {"text": line, "offsets": offsets, "phi": phi, "mixture": mixture}
+
     def write(self, text: str | Sequence[str], **options) -> Drawing:
         """Write ``text`` in handwriting.
 

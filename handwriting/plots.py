@@ -68,3 +68,83 @@ def contact_sheet(dataset: StrokeDataset, path: str | os.PathLike, *, samples: i
         fig.savefig(tmp, dpi=SHEET_DPI, format=suffix.lstrip(".") or "png")
     plt.close(fig)
 
+
+
+def figure_bytes(fig, format: str = "png", dpi: int = SHEET_DPI) -> bytes:
+    """Render a matplotlib figure to bytes and close it."""
+    import io
+
+    plt = _figure_module()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=format, dpi=dpi)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def attention_figure(offsets: np.ndarray, phi: np.ndarray, text: str):
+    """Graves' figure 12: the written line above its window weights ``phi(t, u)``.
+
+    Args:
+        offsets: ``[T, 3]`` the written points.
+        phi: ``[T, U]`` window weights at each point over the characters of ``text``.
+        text: the characters, ``len(text) == U``.
+    """
+    plt = _figure_module()
+    t, u = phi.shape
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(max(6.0, t / 50), 2.0 + max(2.0, u / 6)),
+                                      gridspec_kw={"height_ratios": [1, max(1.0, u / 12)]})
+    draw_strokes(top, offsets)
+    top.set_title(textwrap.shorten(text, CAPTION_WIDTH_CHARS), fontsize=9, loc="left")
+    bottom.imshow(phi.T, aspect="auto", origin="lower", interpolation="nearest", cmap="Greys")
+    bottom.set_yticks(range(u))
+    bottom.set_yticklabels([repr(c)[1:-1] if c != " " else "␣" for c in text], fontsize=7)
+    bottom.set_xlabel("point t")
+    bottom.set_ylabel("character u")
+    fig.tight_layout()
+    return fig
+
+
+#: Grid cells along the longer side of a mixture-density plot.
+DENSITY_GRID = 500
+
+
+def mixture_density_figure(offsets: np.ndarray, params: dict, text: str = ""):
+    """The predicted density of every next point over the written line (Graves' figure 10 style).
+
+    Args:
+        offsets: ``[T, 3]`` the written points (normalised units).
+        params: constrained mixture parameters per point, each ``[T, M]`` (``e`` ``[T]``), as
+            :func:`handwriting.mixture.mixture_params_numpy` gives them; row ``t`` predicts
+            the offset from point ``t`` to point ``t + 1``.
+    """
+    plt = _figure_module()
+    coords = offsets_to_coords(offsets).astype(np.float64)
+    x0, y0, x1, y1 = bounding_box(coords)
+    pad = 2.0
+    width, height = x1 - x0 + 2 * pad, y1 - y0 + 2 * pad
+    cell = max(width, height) / DENSITY_GRID
+    gx = np.arange(x0 - pad, x1 + pad, cell)
+    gy = np.arange(y0 - pad, y1 + pad, cell)
+    density = np.zeros((len(gy), len(gx)))
+    reach = 4.0  # standard deviations drawn around each component
+    for t in range(len(coords) - 1):
+        for j in np.flatnonzero(params["pi"][t] > 1e-3):
+            mx, my = coords[t, 0] + params["mu1"][t, j], coords[t, 1] + params["mu2"][t, j]
+            s1, s2, rho = params["sigma1"][t, j], params["sigma2"][t, j], params["rho"][t, j]
+            ix = slice(*np.searchsorted(gx, [mx - reach * s1, mx + reach * s1]))
+            iy = slice(*np.searchsorted(gy, [my - reach * s2, my + reach * s2]))
+            zx = (gx[ix][None, :] - mx) / s1
+            zy = (gy[iy][:, None] - my) / s2
+            z = zx**2 + zy**2 - 2 * rho * zx * zy
+            norm = 2 * np.pi * s1 * s2 * np.sqrt(1 - rho**2)
+            density[iy, ix] += params["pi"][t, j] * np.exp(-z / (2 * (1 - rho**2))) / norm
+    fig, ax = plt.subplots(figsize=(PANEL_WIDTH_INCHES, max(1.5, PANEL_WIDTH_INCHES * height / width)))
+    ax.imshow(np.log1p(density), origin="lower", extent=(gx[0], gx[-1], gy[0], gy[-1]), cmap="magma_r",
+              aspect="equal")
+    for stroke in split_strokes(coords):
+        ax.plot(stroke[:, 0], stroke[:, 1], color="#1f5fa8", linewidth=0.6, alpha=0.7)
+    ax.axis("off")
+    if text:
+        ax.set_title(textwrap.shorten(text, CAPTION_WIDTH_CHARS), fontsize=9, loc="left")
+    fig.tight_layout()
+    return fig

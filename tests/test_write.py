@@ -154,3 +154,22 @@ def test_cli_bad_input_one_line_status_2_no_file(tiny_checkpoint, tmp_path, args
     assert message.format(tmp=tmp_path) in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     assert set(tmp_path.rglob("*")) == before
+
+
+def test_inspect_and_plots(hand, tmp_path):
+    from handwriting.plots import attention_figure, figure_bytes, mixture_density_figure
+
+    trace = hand.inspect("bad cab", seed=4)
+    t = len(trace["offsets"])
+    assert trace["phi"].shape == (t, 7)
+    np.testing.assert_allclose(trace["mixture"]["pi"].sum(axis=1), 1.0, rtol=1e-5)
+    assert figure_bytes(attention_figure(trace["offsets"], trace["phi"], trace["text"]))[:4] == b"\x89PNG"
+    assert figure_bytes(mixture_density_figure(trace["offsets"], trace["mixture"], trace["text"]))[:4] == b"\x89PNG"
+    primed = hand.inspect("dab", style="toy", seed=4)
+    assert primed["phi"].shape[1] == 3  # only the new text's characters
+
+
+def test_cli_plot_attention(tiny_checkpoint, tmp_path):
+    result = run_cli("plot", "attention", "bad", "cab", "-o", tmp_path / "att.png", "--checkpoint", tiny_checkpoint)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "att.png").read_bytes()[:4] == b"\x89PNG"
