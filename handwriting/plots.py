@@ -17,7 +17,8 @@ from .strokes import bounding_box, offsets_to_coords, split_strokes
 
 #: Width of one contact-sheet panel in inches; its height follows the ink's aspect ratio.
 PANEL_WIDTH_INCHES = 10.0
-PANEL_MIN_HEIGHT_INCHES = 0.9
+PANEL_MIN_HEIGHT_INCHES = 0.5
+CAPTION_INCHES = 0.3
 CAPTION_WIDTH_CHARS = 110
 SHEET_DPI = 110
 #: Image formats the sheet can be written in, chosen by the output file's extension.
@@ -50,15 +51,18 @@ def contact_sheet(dataset: StrokeDataset, path: str | os.PathLike, *, samples: i
     plt = _figure_module()
     rng = np.random.default_rng(seed)
     picks = np.sort(rng.choice(len(dataset), size=min(samples, len(dataset)), replace=False))
-    heights = []
-    for i in picks:
-        x0, y0, x1, y1 = bounding_box(offsets_to_coords(dataset.offsets[i]))
-        heights.append(max(PANEL_WIDTH_INCHES * (y1 - y0) / max(x1 - x0, 1e-6), PANEL_MIN_HEIGHT_INCHES))
-    heights = [min(h, 3.0) + 0.35 for h in heights]  # room for the caption above each line
+    boxes = [bounding_box(offsets_to_coords(dataset.offsets[i])) for i in picks]
+    # One scale for every panel, so that lines compare: the longest line fills the width.
+    widest = max(x1 - x0 for x0, _, x1, _ in boxes) or 1.0
+    inches_per_unit = PANEL_WIDTH_INCHES / widest
+    heights = [max((y1 - y0) * inches_per_unit, PANEL_MIN_HEIGHT_INCHES) + CAPTION_INCHES for _, y0, _, y1 in boxes]
     fig, axes = plt.subplots(len(picks), 1, figsize=(PANEL_WIDTH_INCHES, sum(heights)),
                              gridspec_kw={"height_ratios": heights}, squeeze=False)
-    for ax, i in zip(axes[:, 0], picks):
-        draw_strokes(ax, dataset.offsets[i])
+    for ax, i, (x0, y0, x1, y1), h in zip(axes[:, 0], picks, boxes, heights):
+        draw_strokes(ax, dataset.offsets[i], linewidth=0.8)
+        ax.set_xlim(x0, x0 + widest)
+        ax.set_ylim(y0, y0 + (h - CAPTION_INCHES) / inches_per_unit)
+        ax.set_anchor("W")
         writer = dataset.writers[int(dataset.writer_ids[i])]
         caption = textwrap.shorten(f"#{i} [{writer}] {dataset.texts[i]}", CAPTION_WIDTH_CHARS)
         ax.set_title(caption, fontsize=8, loc="left", color="#555555")
