@@ -290,15 +290,87 @@ def _run_train(args: argparse.Namespace) -> int:
     return run_from_arguments(args)
 
 
+def _add_style(sub: argparse._SubParsersAction) -> None:
+    style = sub.add_parser("style", help="manage a checkpoint's styles")
+    actions = style.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="make a style from your own handwriting",
+                             description="Make a style from a handwriting sample: stroke JSON (a list of strokes, "
+                                         "each a list of [x, y] points), InkML, or SVG path data.")
+    add.add_argument("name", metavar="NAME", help="the new style's name")
+    add.add_argument("--from", dest="ink", type=Path, required=True, metavar="FILE",
+                     help="the handwriting sample (.json, .inkml or .svg)")
+    add.add_argument("--text", required=True, help="what the sample says")
+    add.add_argument("--ink-format", choices=("json", "inkml", "svg"), help="the sample's format (default: from the extension)")
+    add.add_argument("--checkpoint", type=Path, help="checkpoint directory (default: the shipped model)")
+    add.add_argument("--force", action="store_true", help="replace a style of the same name")
+    add.set_defaults(run=_run_style_add)
+
+
+def _run_style_add(args: argparse.Namespace) -> int:
+    from .hand import resolve_checkpoint
+    from .styles import add_style
+
+    path = add_style(resolve_checkpoint(args.checkpoint), args.name, args.ink, args.text, force=args.force,
+                     ink_format=args.ink_format)
+    print(f"wrote {path}; write with it: handwriting write \"...\" --style {args.name}")
+    return 0
+
+
+def _add_plot(sub: argparse._SubParsersAction) -> None:
+    plot = sub.add_parser("plot", help="plot what the network does while writing a line")
+    plot.add_argument("kind", choices=("attention", "mixture"),
+                      help="attention: window weights over characters vs time (Graves fig. 12); "
+                           "mixture: the predicted density of every next point")
+    plot.add_argument("text", nargs="+", metavar="TEXT", help="one line of text")
+    plot.add_argument("-o", "--output", type=Path, required=True, help="image to write (.png, .svg, .pdf)")
+    plot.add_argument("--checkpoint", type=Path, help="checkpoint directory (default: the shipped model)")
+    plot.add_argument("--style", help="a style of the checkpoint, or 'random'")
+    plot.add_argument("--bias", type=float, default=None, help="sampling bias (default: as for write)")
+    plot.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    plot.set_defaults(run=_run_plot)
+
+
+def _run_plot(args: argparse.Namespace) -> int:
+    from .hand import DEFAULT_BIAS, load, resolve_checkpoint, text_lines
+    from .plots import SHEET_FORMATS, attention_figure, figure_bytes, mixture_density_figure
+    from .fileio import write_bytes_atomic
+
+    fmt = args.output.suffix.lower().lstrip(".")
+    if fmt not in SHEET_FORMATS:
+        raise HandwritingError(f"cannot write {args.output}: use one of the extensions {', '.join(SHEET_FORMATS)}")
+    _check_output_path(args.output)
+    text = " ".join(args.text)
+    lines = text_lines(text)
+    if len(lines) != 1:
+        raise HandwritingError("plot takes one line of text")
+    hand = load(resolve_checkpoint(args.checkpoint))
+    trace = hand.inspect(lines[0], style=args.style, bias=DEFAULT_BIAS if args.bias is None else args.bias,
+                         seed=args.seed)
+    if args.kind == "attention":
+        fig = attention_figure(trace["offsets"], trace["phi"], trace["text"])
+    else:
+        fig = mixture_density_figure(trace["offsets"], trace["mixture"], trace["text"])
+    write_bytes_atomic(args.output, figure_bytes(fig, format=fmt))
+    print(f"wrote {args.output}")
+    return 0
+
+
 # ---------------------------------------------------------------- main
 
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _add_prepare, _add_info, _add_preview, _add_write, _add_styles, _add_train]
+    _add_prepare, _add_info, _add_preview, _add_write, _add_styles, _add_style, _add_train, _add_plot]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (and exit status 2)."""
+
+    def error(self, message: str):  # noqa: D102 - argparse's hook
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``handwriting`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="handwriting", description="Write any text in realistic handwriting (Graves 2013)."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

@@ -1,0 +1,71 @@
+"""Shared fixtures: a tiny synthetic stroke dataset and tiny model configs.
+
+TensorFlow's log noise is silenced here; tests that need TensorFlow import it themselves.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+import pytest
+
+from handwriting.alphabet import CHARACTERS
+from handwriting.datasets.format import StrokeDataset, save_dataset
+
+TINY_WORDS = ["ab", "ba", "cab", "bad", "dab", "a", "cd", "dc", "abcd", "bead", "dead", "ace"]
+POINTS_PER_CHAR = 5
+
+
+def _glyph(ch: str) -> np.ndarray:
+    """A fixed little shape per character: ``[POINTS_PER_CHAR, 3]`` offsets, pen up at the end."""
+    rng = np.random.default_rng(CHARACTERS.index(ch) + 1)
+    steps = rng.normal(0.0, 1.0, size=(POINTS_PER_CHAR, 2)) + np.array([1.0, 0.0])
+    pen = np.zeros((POINTS_PER_CHAR, 1))
+    pen[-1] = 1.0
+    return np.concatenate([steps, pen], axis=1).astype(np.float32)
+
+
+def make_tiny_dataset(n: int = 36, seed: int = 0, writers: int = 4, scale: float = 2.0) -> StrokeDataset:
+    """``n`` short lines over a few words; each character is a fixed glyph plus a little noise.
+
+    Offsets are in "source units" (``scale`` times the unit-variance glyph steps).
+    """
+    rng = np.random.default_rng(seed)
+    offsets, texts = [], []
+    for _ in range(n):
+        text = str(rng.choice(TINY_WORDS))
+        o = np.concatenate([_glyph(ch) for ch in text])
+        o[:, :2] += rng.normal(0.0, 0.1, size=(len(o), 2))
+        o[:, :2] *= scale
+        offsets.append(o.astype(np.float32))
+        texts.append(text)
+    return StrokeDataset(
+        offsets=offsets,
+        texts=texts,
+        writer_ids=(np.arange(n) % writers).astype(np.int32),
+        writers=[f"w{i}" for i in range(writers)],
+        scale=scale,
+        metadata={"source": "tests"},
+    )
+
+
+@pytest.fixture
+def tiny_dataset() -> StrokeDataset:
+    return make_tiny_dataset()
+
+
+@pytest.fixture
+def tiny_dataset_file(tmp_path, tiny_dataset):
+    path = tmp_path / "tiny.npz"
+    save_dataset(tiny_dataset, path)
+    return path
+
+
+@pytest.fixture
+def tiny_model_config():
+    from handwriting.config import ModelConfig
+
+    return ModelConfig(lstm_units=8, lstm_layers=3, window_components=2, mixture_components=2)
