@@ -155,7 +155,8 @@ def _add_write(sub: argparse._SubParsersAction) -> None:
     write.add_argument("--output-dir", type=Path, help="batch mode: directory for 0001.svg, 0002.svg, ...")
     write.add_argument("--checkpoint", type=Path, help="checkpoint directory (default: the shipped model)")
     group = write.add_mutually_exclusive_group()
-    group.add_argument("--style", help="a style of the checkpoint (see `handwriting styles`), or 'random'")
+    group.add_argument("--style", help="a style of the checkpoint (see `handwriting styles`), 'random', or 'none' "
+                                       "to write unprimed (default: the checkpoint's default style)")
     group.add_argument("--prime", type=Path, help="a style file (.json, as `handwriting style add` writes)")
     write.add_argument("--bias", type=float, default=DEFAULT_BIAS,
                        help=f"legibility: 0 is the trained distribution, higher is neater (default: {DEFAULT_BIAS})")
@@ -229,13 +230,13 @@ def _run_write(args: argparse.Namespace) -> int:
     if args.max_line_chars is not None and args.max_line_chars < 1:
         raise HandwritingError("--max-line-chars must be at least 1")
 
-    from .hand import Style, load, resolve_checkpoint, text_lines
+    from .hand import DEFAULT_STYLE, Style, load, resolve_checkpoint, text_lines
 
     for number, text in enumerate(texts, 1):  # fail on bad text before the model loads
         text_lines(text, normalise_text=args.normalise_text, max_line_chars=args.max_line_chars, number=number)
     checkpoint = resolve_checkpoint(args.checkpoint)
     hand = load(checkpoint)
-    style = Style.load(args.prime) if args.prime else args.style
+    style = Style.load(args.prime) if args.prime else (args.style or DEFAULT_STYLE)
     if isinstance(style, str):
         hand.style(style, args.seed)  # an unknown style fails before any writing
     drawings = hand.write_many(
@@ -324,7 +325,7 @@ def _add_plot(sub: argparse._SubParsersAction) -> None:
     plot.add_argument("text", nargs="+", metavar="TEXT", help="one line of text")
     plot.add_argument("-o", "--output", type=Path, required=True, help="image to write (.png, .svg, .pdf)")
     plot.add_argument("--checkpoint", type=Path, help="checkpoint directory (default: the shipped model)")
-    plot.add_argument("--style", help="a style of the checkpoint, or 'random'")
+    plot.add_argument("--style", default="default", help="a style of the checkpoint, 'random' or 'none' (default: the checkpoint's default)")
     plot.add_argument("--bias", type=float, default=None, help="sampling bias (default: as for write)")
     plot.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     plot.set_defaults(run=_run_plot)
@@ -355,10 +356,88 @@ def _run_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- evaluate
+
+#: The public prompt set of a checkout (``data/prompts/public.txt``).
+DEFAULT_PROMPTS = Path(__file__).resolve().parents[1] / "data" / "prompts" / "public.txt"
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    from .hand import DEFAULT_BIAS
+
+    ev = sub.add_parser("evaluate", help="score legibility: write prompts, read them back with OCR",
+                        description="Write every prompt with each seed, read the lines back with an offline OCR "
+                                    "model (pip install 'handwriting[eval]') and report the character error rate, "
+                                    "the failure rate (CER > 0.5), lines that hit the step cap and seconds per line.")
+    ev.add_argument("--checkpoint", type=Path, help="checkpoint directory (default: the shipped model)")
+    ev.add_argument("--prompts", type=Path, default=DEFAULT_PROMPTS, help="prompt file, one line each "
+                    "(default: data/prompts/public.txt)")
+    ev.add_argument("--style", action="append", dest="styles", metavar="NAME",
+                    help="style to evaluate (repeatable); 'none' writes unprimed, 'all' every style and none "
+                         "(default: the checkpoint's default style, else none)")
+    ev.add_argument("--bias", type=float, default=DEFAULT_BIAS, help=f"sampling bias (default: {DEFAULT_BIAS})")
+    ev.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds, one pass each (default: 0 1 2)")
+    ev.add_argument("--limit", type=int, help="evaluate only the first N prompts")
+    ev.add_argument("--data", type=Path, help="also report the NLL on this dataset file's validation lines")
+    ev.add_argument("--ceiling", action="store_true", help="also score the prompts rendered plainly by each corpus font")
+    ev.add_argument("--json", type=Path, dest="json_out", help="write every line's score to this JSON file")
+    ev.set_defaults(run=_run_evaluate)
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from . import evaluate
+    from .fileio import write_text_atomic
+    from .hand import default_style_name, load, load_styles, resolve_checkpoint
+
+    prompts = evaluate.read_prompts(args.prompts)
+    if args.limit is not None:
+        if args.limit < 1:
+            raise HandwritingError("--limit must be at least 1")
+        prompts = prompts[: args.limit]
+    if args.json_out is not None:
+        _check_output_path(args.json_out)
+    checkpoint = resolve_checkpoint(args.checkpoint)
+    known = load_styles(checkpoint)
+    requested = args.styles or [default_style_name(checkpoint) or "none"]
+    names: list[str | None] = []
+    for name in requested:
+        if name == "all":
+            names += [None] + sorted(known)
+        elif name == "none":
+            names.append(None)
+        elif name not in known:
+            raise HandwritingError(f"unknown style {name!r}; this checkpoint has: {', '.join(sorted(known)) or 'none'}")
+        else:
+            names.append(name)
+    names = list(dict.fromkeys(names))
+    reader = evaluate.OcrReader()
+    hand = load(checkpoint)
+    reports = []
+    for name in names:
+        reports.append(evaluate.evaluate_hand(hand, prompts, style=name, bias=args.bias, seeds=args.seeds,
+                                              reader=reader, progress=lambda m: print(m, file=sys.stderr)))
+    ceiling = evaluate.font_ceiling(prompts, reader=reader) if args.ceiling else []
+    print(f"checkpoint {checkpoint}, {len(prompts)} prompts x {len(args.seeds)} seeds, bias {args.bias}")
+    print(evaluate.format_table(reports + ceiling))
+    result = {"checkpoint": str(checkpoint), "prompts": str(args.prompts), "bias": args.bias, "seeds": args.seeds,
+              "reports": [r.to_dict() for r in reports], "ceiling": [r.summary() for r in ceiling]}
+    if args.data is not None:
+        nll = evaluate.validation_nll(checkpoint, args.data)
+        print(f"validation NLL on {args.data}: {nll['nll_per_line']:.1f} nats/line, "
+              f"{nll['nll_per_point']:.3f} nats/point ({nll['lines']} lines)")
+        result["validation"] = nll
+    if args.json_out is not None:
+        write_text_atomic(args.json_out, json.dumps(result, indent=1))
+        print(f"wrote {args.json_out}")
+    return 0
+
+
 # ---------------------------------------------------------------- main
 
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _add_prepare, _add_info, _add_preview, _add_write, _add_styles, _add_style, _add_train, _add_plot]
+    _add_prepare, _add_info, _add_preview, _add_write, _add_styles, _add_style, _add_train, _add_plot, _add_evaluate]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -386,6 +465,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
+    except BrokenPipeError:  # the reader went away (``handwriting info ... | head``)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
     except HandwritingError as exc:
         print(f"handwriting: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -33,6 +33,11 @@ PX_PER_UNIT = 4.0
 LINES_PER_BATCH = 64
 DEFAULT_BIAS = 0.75
 RANDOM_STYLE = "random"
+#: Style name meaning "the checkpoint's default style" (``config.json``'s ``default_style``;
+#: unprimed when it names none).
+DEFAULT_STYLE = "default"
+#: Style name meaning "no priming": the network writes in whatever hand it prefers.
+NO_STYLE = "none"
 
 
 @dataclass
@@ -119,18 +124,26 @@ class Drawing:
 class Hand:
     """A loaded model that writes text. Make one with :func:`handwriting.load`."""
 
-    def __init__(self, model, scale: float, styles: dict[str, Style], checkpoint: Path | None = None):
+    def __init__(self, model, scale: float, styles: dict[str, Style], checkpoint: Path | None = None,
+                 default_style: str | None = None):
         from .sample import Sampler
 
         self.model = model
         self.scale = scale
         self.styles = styles
         self.checkpoint = checkpoint
+        self.default_style = default_style
         self.sampler = Sampler(model)
 
     def style(self, name: str | None, seed: int | None = None) -> Style | None:
-        """The named style (``random`` picks one with ``seed``); ``None`` for no priming."""
-        if name is None:
+        """The named style, or ``None`` for no priming.
+
+        ``"default"`` is the checkpoint's default style, ``"random"`` picks one with ``seed``,
+        ``"none"`` (or ``None``) writes unprimed.
+        """
+        if name == DEFAULT_STYLE:
+            name = self.default_style
+        if name is None or name == NO_STYLE:
             return None
         if name == RANDOM_STYLE:
             if not self.styles:
@@ -146,7 +159,7 @@ class Hand:
         self,
         lines: Sequence[str],
         *,
-        style: str | Style | None = None,
+        style: str | Style | None = DEFAULT_STYLE,
         bias: float = DEFAULT_BIAS,
         seed: int | None = None,
     ) -> tuple[list[np.ndarray], list[bool]]:
@@ -171,7 +184,7 @@ class Hand:
             caps.extend(bool(h) for h in batch.hit_cap)
         return coords, caps
 
-    def inspect(self, text: str, *, style: str | Style | None = None, bias: float = DEFAULT_BIAS,
+    def inspect(self, text: str, *, style: str | Style | None = DEFAULT_STYLE, bias: float = DEFAULT_BIAS,
                 seed: int = 0) -> dict:
         """Write one line and return what the network saw, for plots.
 
@@ -201,7 +214,8 @@ class Hand:
         Args:
             text: a string (newlines kept, blank lines are paragraph breaks, long lines wrapped
                 at ``max_line_chars``) or a list of lines written as given.
-            style: a style name of this checkpoint (see ``hand.styles``), ``"random"``, a
+            style: a style name of this checkpoint (see ``hand.styles``), ``"default"`` (the
+                checkpoint's default style, the default), ``"random"``, ``"none"``, a
                 :class:`Style`, or ``None`` to write unprimed.
             bias: legibility, Graves eqs 61-62: 0 samples the trained distribution; higher
                 values are neater and less varied (default ``DEFAULT_BIAS``).
@@ -224,7 +238,7 @@ class Hand:
         self,
         texts: Sequence[str | Sequence[str]],
         *,
-        style: str | Style | None = None,
+        style: str | Style | None = DEFAULT_STYLE,
         bias: float = DEFAULT_BIAS,
         seed: int | None = None,
         max_line_chars: int | None = None,
@@ -313,7 +327,15 @@ def load(checkpoint: str | os.PathLike | None = None) -> Hand:
     from .checkpoint import load_model
 
     model, _config, scale = load_model(directory)
-    return Hand(model, scale, load_styles(directory), checkpoint=directory)
+    return Hand(model, scale, load_styles(directory), checkpoint=directory,
+                default_style=_config.get("default_style"))
+
+
+def default_style_name(checkpoint: str | os.PathLike) -> str | None:
+    """The default style a checkpoint's ``config.json`` names, if any."""
+    from .checkpoint import read_config
+
+    return read_config(resolve_checkpoint(checkpoint)).get("default_style")
 
 
 def resolve_checkpoint(checkpoint: str | os.PathLike | None = None) -> Path:

@@ -9,6 +9,8 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import io
+
 import numpy as np
 import pytest
 
@@ -69,3 +71,33 @@ def tiny_model_config():
     from handwriting.config import ModelConfig
 
     return ModelConfig(lstm_units=8, lstm_layers=3, window_components=2, mixture_components=2)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    """A run directory with a tiny model trained for a few seconds on a toy corpus, and a style."""
+    from handwriting.config import preset, replace
+    from handwriting.datasets import save_dataset
+    from handwriting.hand import Style
+    from handwriting.strokes import normalise_offsets
+    from handwriting.train import run_training
+
+    root = tmp_path_factory.mktemp("tiny")
+    dataset = make_tiny_dataset(n=48)
+    save_dataset(dataset, root / "toy.npz")
+    model_config, train_config = preset("tiny")
+    model_config = replace(model_config, dict(lstm_units=16, window_components=2, mixture_components=3))
+    train_config = replace(train_config, dict(steps=30, batch_size=8, checkpoint_every=30, validation_every=30))
+    run_training(root / "toy.npz", root / "run", model_config, train_config, log=io.StringIO())
+    styles = root / "run" / "styles"
+    styles.mkdir()
+    style = Style("toy", dataset.texts[0], normalise_offsets(dataset.offsets[0], dataset.scale))
+    (styles / "toy.json").write_text(style.to_json())
+    return root / "run"
+
+
+@pytest.fixture(scope="session")
+def hand(tiny_checkpoint):
+    import handwriting
+
+    return handwriting.load(tiny_checkpoint)

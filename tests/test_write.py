@@ -1,6 +1,5 @@
 """Writing end to end: a tiny model trained for seconds drives the sampler, the API and the CLI."""
 
-import io
 import re
 import subprocess
 import sys
@@ -9,40 +8,9 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from conftest import make_tiny_dataset
 from handwriting.errors import HandwritingError
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
-
-
-@pytest.fixture(scope="session")
-def tiny_checkpoint(tmp_path_factory):
-    """A run directory with a tiny model trained for a few seconds on a toy corpus, and a style."""
-    from handwriting.config import preset, replace
-    from handwriting.datasets import save_dataset
-    from handwriting.hand import Style
-    from handwriting.strokes import normalise_offsets
-    from handwriting.train import run_training
-
-    root = tmp_path_factory.mktemp("tiny")
-    dataset = make_tiny_dataset(n=48)
-    save_dataset(dataset, root / "toy.npz")
-    model_config, train_config = preset("tiny")
-    model_config = replace(model_config, dict(lstm_units=16, window_components=2, mixture_components=3))
-    train_config = replace(train_config, dict(steps=30, batch_size=8, checkpoint_every=30, validation_every=30))
-    run_training(root / "toy.npz", root / "run", model_config, train_config, log=io.StringIO())
-    styles = root / "run" / "styles"
-    styles.mkdir()
-    style = Style("toy", dataset.texts[0], normalise_offsets(dataset.offsets[0], dataset.scale))
-    (styles / "toy.json").write_text(style.to_json())
-    return root / "run"
-
-
-@pytest.fixture(scope="session")
-def hand(tiny_checkpoint):
-    import handwriting
-
-    return handwriting.load(tiny_checkpoint)
 
 
 def test_lines_stop_by_the_window_rule_before_the_cap(hand):

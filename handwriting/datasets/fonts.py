@@ -204,6 +204,15 @@ def sample_hand(rng: np.random.Generator, font: str, density: float) -> Hand:
     )
 
 
+def plain_hand(font: str, density: float = FontCorpusConfig.points_per_x_height) -> Hand:
+    """The font as drawn: no slant, jitter, drift, deformation or tremor (a legibility ceiling)."""
+    script = font in SCRIPT_FONTS
+    return Hand(font=font, size=X_HEIGHT_UNITS, slant=0.0, width=1.0, letter_spacing=0.0 if script else 0.1,
+                word_gap=1.1, join_tolerance=0.3, letter_jitter=0.0, baseline_jitter=0.0, baseline_drift=0.0,
+                tilt=0.0, elastic_amplitude=0.0, elastic_wavelength=2.0, tremor=0.0, density=density,
+                corner_rounding=1)
+
+
 def jitter_hand(hand: Hand, rng: np.random.Generator) -> Hand:
     """The same hand on another line: a slightly different size, slant and width."""
     return replace(

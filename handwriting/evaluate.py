@@ -1,0 +1,266 @@
+"""Legibility evaluation: write prompts, read them back with an offline OCR engine, score them.
+
+Each written line is rendered alone to a grayscale image (cropped to its ink, scaled to
+:data:`OCR_LINE_HEIGHT` px high, strokes :data:`OCR_STROKE_PX` px thick: the OCR model reads
+thick, tightly cropped text best) and read by RapidOCR's recognition model, which ships inside
+its wheel (``pip install 'handwriting[eval]'``), with no network.
+
+Scores, per line and averaged:
+
+* character error rate (CER): Levenshtein distance between the normalised prompt and the OCR
+  reading, divided by the prompt's length. Both are normalised with :func:`normalise_for_cer`
+  (case folded; only letters, digits and single spaces kept), because the OCR model's reading of
+  punctuation and case in handwriting is too unreliable to score;
+* failure: a line whose CER exceeds :data:`FAILURE_CER`;
+* whether the sampler's step cap ended the line (it should never);
+* seconds per line (writing only, batched as ``Hand.write_lines`` batches).
+
+The same OCR reading of the prompts rendered plainly by the corpus fonts
+(:func:`font_ceiling`) bounds what the OCR can score on this kind of handwriting.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .errors import HandwritingError
+from .strokes import split_strokes
+
+#: Height in px of the image the OCR reads (ink only, after cropping).
+OCR_LINE_HEIGHT = 96
+#: Stroke thickness in px in that image.
+OCR_STROKE_PX = 4
+#: White border in px around the ink.
+OCR_BORDER_PX = 12
+#: A line whose CER is above this counts as a failure.
+FAILURE_CER = 0.5
+#: A line flatter than this (width / height) is scaled by its width instead (a dash, a dot).
+FLAT_LINE_ASPECT = 60
+
+_KEEP = re.compile(r"[^a-z0-9 ]+")
+_SPACES = re.compile(r" +")
+
+
+def normalise_for_cer(text: str) -> str:
+    """Case-folded text with only letters, digits and single spaces (see the module docstring)."""
+    return _SPACES.sub(" ", _KEEP.sub("", text.lower())).strip()
+
+
+def levenshtein(a: str, b: str) -> int:
+    """Edit distance (insertions, deletions, substitutions of one character each)."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def character_error_rate(reference: str, hypothesis: str) -> float:
+    """``levenshtein(ref, hyp) / len(ref)`` on normalised texts (``len(ref) >= 1``)."""
+    ref, hyp = normalise_for_cer(reference), normalise_for_cer(hypothesis)
+    if not ref:
+        raise HandwritingError(f"prompt {reference!r} has no letters or digits to score")
+    return levenshtein(ref, hyp) / len(ref)
+
+
+def line_image(coords: np.ndarray, height: int = OCR_LINE_HEIGHT, stroke_px: int = OCR_STROKE_PX,
+               border: int = OCR_BORDER_PX) -> np.ndarray:
+    """One line's ``[N, 3]`` coords (y up, any units) as a ``[H, W]`` uint8 image, black ink on white.
+
+    The ink's bounding box is scaled to ``height - 2 * border`` px high (a line with no height,
+    such as a dash, keeps its aspect ratio against its width instead).
+    """
+    from PIL import Image, ImageDraw
+
+    xy = np.asarray(coords, np.float64)[:, :2]
+    lo, hi = xy.min(0), xy.max(0)
+    span = hi - lo
+    inner = height - 2 * border
+    factor = inner / max(span[1], span[0] / FLAT_LINE_ASPECT, 1e-6)
+    width = int(np.ceil(span[0] * factor)) + 2 * border
+    image = Image.new("L", (max(width, height), height), 255)
+    draw = ImageDraw.Draw(image)
+    top = border + (inner - span[1] * factor) / 2
+    for stroke in split_strokes(np.asarray(coords)):
+        px = (stroke[:, 0] - lo[0]) * factor + border
+        py = top + (hi[1] - stroke[:, 1]) * factor  # y up -> image rows down
+        points = list(zip(px.tolist(), py.tolist()))
+        if len(points) == 1:
+            points = points * 2
+        draw.line(points, fill=0, width=stroke_px, joint="curve")
+        for x, y in (points[0], points[-1]):  # round caps
+            r = stroke_px / 2
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=0)
+    return np.asarray(image)
+
+
+class OcrReader:
+    """Reads single-line images with RapidOCR's recognition model (no detection, no network)."""
+
+    def __init__(self) -> None:
+        try:
+            from rapidocr import RapidOCR
+        except ImportError:
+            raise HandwritingError(
+                "evaluation needs an OCR engine: pip install 'handwriting[eval]' (rapidocr, onnxruntime)"
+            ) from None
+        import logging
+
+        logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+        self._engine = RapidOCR()
+
+    def read(self, image: np.ndarray) -> str:
+        """The text in a ``[H, W]`` uint8 line image."""
+        rgb = np.repeat(image[:, :, None], 3, axis=2)
+        result = self._engine(rgb, use_det=False, use_cls=False, use_rec=True)
+        texts = getattr(result, "txts", None) or ()
+        return " ".join(t for t in texts if t)
+
+
+@dataclass
+class LineScore:
+    """One written line's evaluation."""
+
+    prompt: str
+    reading: str
+    cer: float
+    hit_cap: bool
+    seed: int
+    style: str
+
+
+@dataclass
+class Report:
+    """Scores of one style (or of the font ceiling) over every prompt and seed."""
+
+    name: str
+    lines: list[LineScore] = field(default_factory=list)
+    seconds_per_line: float = float("nan")
+
+    @property
+    def mean_cer(self) -> float:
+        return float(np.mean([s.cer for s in self.lines]))
+
+    @property
+    def failure_rate(self) -> float:
+        return float(np.mean([s.cer > FAILURE_CER for s in self.lines]))
+
+    @property
+    def hit_cap(self) -> int:
+        return int(sum(s.hit_cap for s in self.lines))
+
+    def summary(self) -> dict:
+        return {"name": self.name, "lines": len(self.lines), "mean_cer": self.mean_cer,
+                "failure_rate": self.failure_rate, "hit_cap": self.hit_cap,
+                "seconds_per_line": self.seconds_per_line}
+
+    def to_dict(self) -> dict:
+        return {**self.summary(), "per_line": [asdict(s) for s in self.lines]}
+
+
+def score_lines(name: str, prompts: Sequence[str], coords: Sequence[np.ndarray], reader: OcrReader, *,
+                hit_cap: Sequence[bool] | None = None, seed: int = 0) -> list[LineScore]:
+    """OCR each line's coords and score it against its prompt."""
+    scores = []
+    for i, (prompt, line) in enumerate(zip(prompts, coords)):
+        reading = reader.read(line_image(line))
+        scores.append(LineScore(prompt=prompt, reading=reading, cer=character_error_rate(prompt, reading),
+                                hit_cap=bool(hit_cap[i]) if hit_cap is not None else False, seed=seed, style=name))
+    return scores
+
+
+def evaluate_hand(hand, prompts: Sequence[str], *, style: str | None = None, bias: float, seeds: Sequence[int],
+                  reader: OcrReader | None = None, progress: Callable[[str], None] | None = None) -> Report:
+    """Write every prompt once per seed with ``hand`` in ``style`` and score the lines."""
+    reader = reader or OcrReader()
+    report = Report(name=style or "unprimed")
+    seconds = 0.0
+    for seed in seeds:
+        t0 = time.perf_counter()
+        coords, caps = hand.write_lines(prompts, style=style, bias=bias, seed=seed)
+        seconds += time.perf_counter() - t0
+        report.lines.extend(score_lines(report.name, prompts, coords, reader, hit_cap=caps, seed=seed))
+        if progress:
+            progress(f"{report.name} seed {seed}: mean CER {np.mean([s.cer for s in report.lines[-len(prompts):]]):.3f}")
+    report.seconds_per_line = seconds / (len(prompts) * len(seeds))
+    return report
+
+
+def font_ceiling(prompts: Sequence[str], fonts: Sequence[str] | None = None,
+                 reader: OcrReader | None = None) -> list[Report]:
+    """The prompts written plainly by each corpus font (no deformation, no tremor), scored."""
+    from .datasets.fonts import ALL_FONTS, plain_hand, write_line
+    from .strokes import offsets_to_coords
+
+    reader = reader or OcrReader()
+    reports = []
+    for font in fonts or ALL_FONTS:
+        hand = plain_hand(font)
+        rng = np.random.default_rng(0)
+        coords = [offsets_to_coords(write_line(p, hand, rng)) for p in prompts]
+        reports.append(Report(name=f"font:{font}", lines=score_lines(f"font:{font}", prompts, coords, reader)))
+    return reports
+
+
+def read_prompts(path) -> list[str]:
+    """Non-empty lines of a prompt file, each checked against the alphabet."""
+    from pathlib import Path
+
+    from . import alphabet
+
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HandwritingError(f"cannot read prompts {path}: {exc.__class__.__name__}") from None
+    prompts = [alphabet.validate(line.strip()) for line in lines if line.strip()]
+    if not prompts:
+        raise HandwritingError(f"prompt file {path} holds no lines")
+    return prompts
+
+
+def format_table(reports: Sequence[Report]) -> str:
+    """A Markdown table of the reports' summaries."""
+    rows = ["| style | lines | mean CER | failure rate | hit cap | s/line |", "|---|---|---|---|---|---|"]
+    for r in reports:
+        s = r.summary()
+        spl = "-" if np.isnan(s["seconds_per_line"]) else f"{s['seconds_per_line']:.2f}"
+        rows.append(f"| {s['name']} | {s['lines']} | {s['mean_cer']:.3f} | {s['failure_rate']:.1%} | "
+                    f"{s['hit_cap']} | {spl} |")
+    return "\n".join(rows)
+
+
+def validation_nll(checkpoint, data_path) -> dict:
+    """The checkpoint's NLL on the validation lines of a dataset file (its own writer split).
+
+    Returns ``{"nll_per_line", "nll_per_point", "lines"}`` in nats (Graves reports per line).
+    The offsets are divided by the checkpoint's scale, the one the model was trained with.
+    """
+    from .checkpoint import load_model
+    from .data import validation_batches
+    from .datasets import load_dataset, split_by_writer
+    from . import alphabet
+    from .train import make_optimizer, make_stepper
+
+    model, config, scale = load_model(checkpoint)
+    from .checkpoint import configs_from
+
+    model_config, train_config = configs_from(config)
+    dataset = load_dataset(data_path)
+    _, val_idx = split_by_writer(dataset, train_config.validation_fraction, train_config.seed)
+    if not len(val_idx):
+        raise HandwritingError(f"{data_path} has no validation lines")
+    offsets = [np.asarray(dataset.offsets[i], np.float32) / np.float32(scale) for i in val_idx]
+    chars = [alphabet.encode(dataset.texts[i], normalise_text=False) for i in val_idx]
+    batches = validation_batches(offsets, chars, train_config.batch_size, train_config.pad_multiple)
+    stepper = make_stepper(model, make_optimizer(train_config), model_config, train_config)
+    per_line, per_point = stepper.evaluate(batches)
+    return {"nll_per_line": per_line, "nll_per_point": per_point, "lines": len(val_idx)}

@@ -1,0 +1,107 @@
+"""Legibility evaluation: CER maths, the OCR image, the real OCR model on plain font lines, the CLI."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from handwriting import evaluate
+from handwriting.errors import HandwritingError
+
+
+@pytest.mark.parametrize("a, b, distance", [
+    ("", "", 0), ("abc", "", 3), ("", "ab", 2), ("kitten", "sitting", 3), ("flaw", "lawn", 2),
+    ("abc", "abc", 0), ("ab", "ba", 2),
+])
+def test_levenshtein_known_values(a, b, distance):
+    assert evaluate.levenshtein(a, b) == distance
+    assert evaluate.levenshtein(b, a) == distance
+
+
+def test_levenshtein_matches_a_brute_force_reference():
+    def reference(a, b):  # the textbook full-matrix recursion
+        d = np.zeros((len(a) + 1, len(b) + 1), int)
+        d[:, 0], d[0, :] = range(len(a) + 1), range(len(b) + 1)
+        for i in range(1, len(a) + 1):
+            for j in range(1, len(b) + 1):
+                d[i, j] = min(d[i - 1, j] + 1, d[i, j - 1] + 1, d[i - 1, j - 1] + (a[i - 1] != b[j - 1]))
+        return d[-1, -1]
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        a = "".join(rng.choice(list("abc "), rng.integers(0, 9)))
+        b = "".join(rng.choice(list("abc "), rng.integers(0, 9)))
+        assert evaluate.levenshtein(a, b) == reference(a, b)
+
+
+def test_cer_is_case_and_punctuation_blind():
+    assert evaluate.normalise_for_cer("Hello,  World! 42.") == "hello world 42"
+    assert evaluate.character_error_rate("Hello, world!", "hello world") == 0.0
+    assert evaluate.character_error_rate("abcd", "abed") == 0.25
+    assert evaluate.character_error_rate("ab", "") == 1.0
+    with pytest.raises(HandwritingError, match="no letters"):
+        evaluate.character_error_rate("?!", "x")
+
+
+def test_line_image_is_cropped_to_the_ink_at_the_ocr_height():
+    coords = np.array([[0, 0, 0], [100, 0, 0], [100, 20, 1], [50, 10, 1]], np.float32)
+    image = evaluate.line_image(coords)
+    assert image.shape[0] == evaluate.OCR_LINE_HEIGHT
+    ink_rows = np.where((image < 128).any(axis=1))[0]
+    ink_cols = np.where((image < 128).any(axis=0))[0]
+    border = evaluate.OCR_BORDER_PX
+    # the ink spans the inner height, and about five times as much across (100 x 20 units)
+    assert ink_rows.min() <= border + 2 and ink_rows.max() >= evaluate.OCR_LINE_HEIGHT - border - 3
+    inner = evaluate.OCR_LINE_HEIGHT - 2 * border
+    assert abs((ink_cols.max() - ink_cols.min()) - 5 * inner) <= evaluate.OCR_STROKE_PX + 2
+
+
+def test_the_ocr_reads_a_plain_font_line():
+    from handwriting.datasets.fonts import plain_hand, write_line
+    from handwriting.strokes import offsets_to_coords
+
+    text = "The quick brown fox jumps over the lazy dog."
+    coords = offsets_to_coords(write_line(text, plain_hand("futural"), np.random.default_rng(0)))
+    reading = evaluate.OcrReader().read(evaluate.line_image(coords))
+    assert evaluate.character_error_rate(text, reading) < 0.05, reading
+
+
+def test_read_prompts_checks_the_alphabet(tmp_path):
+    good = tmp_path / "p.txt"
+    good.write_text("Hello\n\n  world  \n")
+    assert evaluate.read_prompts(good) == ["Hello", "world"]
+    bad = tmp_path / "bad.txt"
+    bad.write_text("snow \u2603 man\n")
+    with pytest.raises(HandwritingError, match="outside the alphabet"):
+        evaluate.read_prompts(bad)
+    (tmp_path / "empty.txt").write_text("\n")
+    with pytest.raises(HandwritingError, match="no lines"):
+        evaluate.read_prompts(tmp_path / "empty.txt")
+
+
+def test_cli_evaluate_writes_scores_for_every_line(tiny_checkpoint, tmp_path):
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("ab\ncab bad\n")
+    out = tmp_path / "scores.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "handwriting", "evaluate", "--checkpoint", str(tiny_checkpoint),
+         "--prompts", str(prompts), "--seeds", "0", "1", "--style", "all", "--json", str(out)],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "mean CER" in result.stdout
+    scores = json.loads(out.read_text())
+    assert [r["name"] for r in scores["reports"]] == ["unprimed", "toy"]
+    for report in scores["reports"]:
+        assert report["lines"] == 4 and len(report["per_line"]) == 4
+        assert 0 <= report["mean_cer"] and 0 <= report["failure_rate"] <= 1
+        assert {line["seed"] for line in report["per_line"]} == {0, 1}
+
+
+def test_cli_evaluate_bad_input_is_one_line(tiny_checkpoint, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "handwriting", "evaluate", "--checkpoint", str(tiny_checkpoint),
+         "--prompts", str(tmp_path / "missing.txt")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "missing.txt" in result.stderr
