@@ -434,10 +434,33 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- release
+
+
+def _add_release(sub: argparse._SubParsersAction) -> None:
+    rel = sub.add_parser("release", help="make a shippable checkpoint (config, weights, styles) from a run",
+                         description="Copy a run's best (else newest) checkpoint without its training state, and "
+                                     "add one style per corpus font from the training data's validation lines.")
+    rel.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a training run directory")
+    rel.add_argument("-o", "--output", type=Path, required=True, help="checkpoint directory to write (replaced)")
+    rel.add_argument("--data", type=Path, help="the font-corpus dataset the run trained on (for styles)")
+    rel.add_argument("--default-style", help="the style `write` uses when none is given (default: unprimed)")
+    rel.add_argument("--note", default="", help="a line recorded in config.json's release record")
+    rel.set_defaults(run=_run_release)
+
+
+def _run_release(args: argparse.Namespace) -> int:
+    from .release import release
+
+    out = release(args.run_dir, args.output, data=args.data, default_style=args.default_style, note=args.note)
+    print(f"wrote {out}")
+    return 0
+
+
 # ---------------------------------------------------------------- main
 
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _add_prepare, _add_info, _add_preview, _add_write, _add_styles, _add_style, _add_train, _add_plot, _add_evaluate]
+    _add_prepare, _add_info, _add_preview, _add_write, _add_styles, _add_style, _add_train, _add_plot, _add_evaluate, _add_release]
 
 
 class _Parser(argparse.ArgumentParser):

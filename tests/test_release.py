@@ -1,0 +1,76 @@
+"""Releasing a run as a shippable checkpoint: weights, config with a default style, styles per font."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from handwriting.errors import HandwritingError
+
+
+@pytest.fixture(scope="module")
+def font_corpus(tmp_path_factory):
+    from handwriting.datasets import save_dataset
+    from handwriting.datasets.fonts import FontCorpusConfig, build_corpus
+
+    path = tmp_path_factory.mktemp("fonts") / "f.npz"
+    save_dataset(build_corpus(FontCorpusConfig(lines=180, seed=5, lines_per_writer=5, min_words=3, max_words=6,
+                                               workers=1)), path)
+    return path
+
+
+def test_release_copies_weights_and_makes_a_style_per_font(tiny_checkpoint, font_corpus, tmp_path):
+    import handwriting
+    from handwriting.datasets import load_dataset, split_by_writer
+    from handwriting.release import FONT_STYLE_NAMES, release
+
+    out = release(tiny_checkpoint, tmp_path / "default", data=font_corpus, default_style="cursive", note="test")
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.weights.h5", "styles"]
+    config = json.loads((out / "config.json").read_text())
+    assert config["default_style"] == "cursive" and config["release"]["note"] == "test"
+    styles = sorted(p.stem for p in (out / "styles").glob("*.json"))
+    assert styles == sorted(FONT_STYLE_NAMES.values())
+
+    # every style is a line of its font (from validation writers where there are any),
+    # divided by the checkpoint's scale
+    dataset = load_dataset(font_corpus)
+    _, val_idx = split_by_writer(dataset, config["train"]["validation_fraction"], config["train"]["seed"])
+    val_fonts = {dataset.writers[dataset.writer_ids[i]].split("#")[0] for i in val_idx}
+    hand = handwriting.load(out)
+    assert hand.default_style == "cursive"
+    font_of = {v: k for k, v in FONT_STYLE_NAMES.items()}
+    for style in hand.styles.values():
+        matches = [i for i in range(len(dataset.texts)) if dataset.texts[i] == style.text
+                   and dataset.writers[dataset.writer_ids[i]].startswith(font_of[style.name] + "#")]
+        assert matches, style.name
+        assert (matches[0] in set(val_idx)) == (font_of[style.name] in val_fonts)
+        expected = dataset.offsets[matches[0]][:, :2] / config["scale"]
+        np.testing.assert_allclose(style.offsets[:, :2], expected, atol=1e-3)
+
+    # the default style is used when none is given, 'none' writes unprimed
+    primed = hand.write_lines(["ab"], seed=1)[0][0]
+    explicit = hand.write_lines(["ab"], style="cursive", seed=1)[0][0]
+    unprimed = hand.write_lines(["ab"], style="none", seed=1)[0][0]
+    np.testing.assert_array_equal(primed, explicit)
+    assert primed.shape != unprimed.shape or not np.array_equal(primed, unprimed)
+
+
+def test_release_rejects_an_unknown_default_style(tiny_checkpoint, font_corpus, tmp_path):
+    from handwriting.release import release
+
+    with pytest.raises(HandwritingError, match="default style 'nope'"):
+        release(tiny_checkpoint, tmp_path / "x", data=font_corpus, default_style="nope")
+    assert not (tmp_path / "x").exists()
+
+
+def test_cli_release_replaces_the_output(tiny_checkpoint, tmp_path):
+    out = tmp_path / "rel"
+    out.mkdir()
+    (out / "stale.txt").write_text("old")
+    result = subprocess.run([sys.executable, "-m", "handwriting", "release", str(tiny_checkpoint), "-o", str(out)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert not (out / "stale.txt").exists() and (out / "model.weights.h5").is_file()
+    assert json.loads((out / "config.json").read_text())["default_style"] is None
