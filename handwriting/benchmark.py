@@ -1,0 +1,123 @@
+"""Speed measurements: training and writing throughput, cold start, and the device's matmul rate.
+
+Everything is measured in one process on the current Keras backend, so the figures of one run
+can be compared as ratios. ``scripts/benchmark.py`` runs this module once per backend (the
+backend is fixed when Keras is imported) and merges the results.
+
+FLOPs per point (multiply-adds counted as 2), forward pass, for H units, N layers, input width
+``I1 = 3 + V`` for layer 1 and ``In = 3 + V + H`` for the others, K window and M mixture
+components, U characters:
+
+    LSTM layer:  8 H (I + H)
+    window:      2 H (3K) + 6 U K + 2 U V
+    output:      2 N H (1 + 6M)
+
+Training costs about three forward passes (the backward pass is about twice the forward), so
+``training FLOPs/point = 3 x forward``. A throughput's fraction of the device's rate is then
+``points/s x FLOPs/point / (matmul FLOP/s)``; a recurrent network's small per-step matrices
+never reach the large-matmul rate, so the fraction says how much is lost to the time loop.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import ModelConfig, TrainConfig, replace
+
+#: Training multiplies the forward FLOPs by this (forward + backward).
+TRAINING_FLOP_FACTOR = 3.0
+#: Characters per point of the random lines used for training throughput (one per 25 points).
+CHARS_PER_POINT = 1 / 25
+
+
+def forward_flops_per_point(config: ModelConfig, chars: int) -> float:
+    """Forward FLOPs of one point (see the module docstring)."""
+    h, v, k, m, n = (config.lstm_units, config.vocabulary_size, config.window_components,
+                     config.mixture_components, config.lstm_layers)
+    lstm = 8 * h * (3 + v + h) + (n - 1) * 8 * h * (3 + v + 2 * h)
+    window = 2 * h * 3 * k + 6 * chars * k + 2 * chars * v
+    output = 2 * n * h * (1 + 6 * m)
+    return float(lstm + window + output)
+
+
+def training_flops_per_point(config: ModelConfig, chars: int) -> float:
+    return TRAINING_FLOP_FACTOR * forward_flops_per_point(config, chars)
+
+
+def matmul_rate(size: int = 2048, repeats: int = 5) -> float:
+    """FLOP/s of a ``size x size`` float32 matmul on the current backend (median of ``repeats``)."""
+    from keras import ops
+
+    a = ops.convert_to_tensor(np.random.default_rng(0).normal(size=(size, size)).astype(np.float32))
+    b = ops.convert_to_tensor(np.random.default_rng(1).normal(size=(size, size)).astype(np.float32))
+    np.asarray(ops.matmul(a, b))  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np.asarray(ops.matmul(a, b))
+        times.append(time.perf_counter() - t0)
+    return 2.0 * size**3 / float(np.median(times))
+
+
+@dataclass
+class TrainingCase:
+    """One training measurement's settings."""
+
+    batch_size: int
+    points: int
+    loop: str
+    jit_compile: bool
+
+
+def measure_training(model_config: ModelConfig, train_config: TrainConfig, case: TrainingCase, steps: int) -> dict:
+    """Points/s of full optimizer steps (first step timed apart), with FLOP figures."""
+    from .train import measure_throughput
+
+    m = replace(model_config, {"training_loop": case.loop})
+    t = replace(train_config, {"jit_compile": case.jit_compile})
+    result = measure_throughput(m, t, batch_size=case.batch_size, points=case.points, steps=steps,
+                                chars_per_point=CHARS_PER_POINT)
+    chars = max(1, round(case.points * CHARS_PER_POINT))
+    flops = training_flops_per_point(m, chars)
+    return {**case.__dict__, **result, "flops_per_point": flops, "flop_rate": result["points_per_s"] * flops}
+
+
+def measure_writing(checkpoint, line: str, batch_lines: int, repeats: int) -> dict:
+    """Latency and points/s of writing one line, and ``batch_lines`` lines in one batch, after warm-up."""
+    from .hand import load
+
+    t0 = time.perf_counter()
+    hand = load(checkpoint)
+    load_s = time.perf_counter() - t0
+    results = {"load_s": load_s, "line_chars": len(line)}
+    for name, lines in (("one_line", [line]), ("batch", [line] * batch_lines)):
+        hand.sampler.sample(lines, bias=0.75, seed=0)  # trace and warm up
+        times, points = [], []
+        for r in range(repeats):
+            t1 = time.perf_counter()
+            batch = hand.sampler.sample(lines, bias=0.75, seed=r + 1)
+            times.append(time.perf_counter() - t1)
+            points.append(sum(len(o) for o in batch.offsets))
+        median = float(np.median(times))
+        results[name] = {"lines": len(lines), "seconds": median,
+                         "points_per_s": float(np.median(np.array(points) / np.array(times))),
+                         "points": int(np.median(points))}
+    return results
+
+
+def cold_start(checkpoint) -> dict:
+    """Wall time of a fresh ``python`` importing the package and loading the model (and of the import alone)."""
+    def run(code: str) -> float:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        return time.perf_counter() - t0
+
+    baseline = run("pass")
+    imp = run("import handwriting.hand, handwriting.backend as b; b.import_backend()")
+    full = run(f"import handwriting; handwriting.load({str(checkpoint)!r})")
+    return {"python_s": baseline, "import_s": imp - baseline, "import_and_load_s": full - baseline}

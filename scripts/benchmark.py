@@ -1,0 +1,120 @@
+#!/usr/bin/env python
+"""Measure training and writing speed on this device; write JSON and print a table.
+
+    python scripts/benchmark.py                                   # everything, default config
+    python scripts/benchmark.py --skip-train                      # writing and cold start only
+    python scripts/benchmark.py --config small --batches 32 --backends jax --skip-write
+
+Each backend runs in its own process (Keras fixes the backend at import); the device's large
+matmul rate is measured in that same process, so every throughput comes with the fraction of
+that rate it reaches (formula in handwriting/benchmark.py and docs/performance.md). Speed is
+reported here, never asserted in a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LINE_40 = "The quick brown fox jumps over a lazy cat"  # 41 characters
+
+
+def child(args) -> dict:
+    """Run the measurements of one backend (``KERAS_BACKEND`` is set by the parent)."""
+    from handwriting import benchmark
+    from handwriting.backend import import_backend
+    from handwriting.config import preset
+
+    import_backend()
+    import keras
+
+    out = {"backend": keras.backend.backend(), "matmul_flops": benchmark.matmul_rate()}
+    if not args.skip_train:
+        model_config, train_config = preset(args.config)
+        cases = []
+        for batch in args.batches:
+            for loop in args.loops:
+                cases.append(benchmark.TrainingCase(batch, args.points, loop, False))
+                if args.xla and out["backend"] == "tensorflow":
+                    cases.append(benchmark.TrainingCase(batch, args.points, loop, True))
+        out["training"] = []
+        for case in cases:
+            r = benchmark.measure_training(model_config, train_config, case, args.steps)
+            r["fraction_of_matmul"] = r["flop_rate"] / out["matmul_flops"]
+            out["training"].append(r)
+            print(json.dumps(r), file=sys.stderr, flush=True)
+    if not args.skip_write and out["backend"] == "tensorflow":
+        out["writing"] = benchmark.measure_writing(args.checkpoint, LINE_40, args.write_batch, args.repeats)
+        out["cold_start"] = benchmark.cold_start(args.checkpoint)
+    return out
+
+
+def table(results: list[dict]) -> str:
+    rows = ["| backend | what | batch | loop | XLA | points/s | s/step | FLOP/s | of matmul |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        for t in r.get("training", []):
+            rows.append(f"| {r['backend']} | train {t['points']} pts | {t['batch_size']} | {t['loop']} | "
+                        f"{'on' if t['jit_compile'] else 'off'} | {t['points_per_s']:,.0f} | {t['step_s']:.2f} | "
+                        f"{t['flop_rate'] / 1e9:.1f} G | {t['fraction_of_matmul']:.1%} |")
+        w = r.get("writing")
+        if w:
+            for name in ("one_line", "batch"):
+                rows.append(f"| {r['backend']} | write {w[name]['lines']} x {w['line_chars']} chars | - | fused | off | "
+                            f"{w[name]['points_per_s']:,.0f} | {w[name]['seconds']:.2f} s | - | - |")
+        if r.get("cold_start"):
+            c = r["cold_start"]
+            rows.append(f"| {r['backend']} | cold start: import {c['import_s']:.1f} s, import + load "
+                        f"{c['import_and_load_s']:.1f} s | | | | | | | |")
+        rows.append(f"| {r['backend']} | matmul 2048 float32 | | | | | | {r['matmul_flops'] / 1e9:.1f} G | 100% |")
+    return "\n".join(rows)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default="graves", help="config preset for training (default: graves)")
+    parser.add_argument("--batches", type=int, nargs="+", default=[32, 128], help="training batch sizes")
+    parser.add_argument("--points", type=int, default=700, help="points per training line (default: 700)")
+    parser.add_argument("--loops", nargs="+", default=["split", "fused"], help="training loop variants")
+    parser.add_argument("--xla", action="store_true", help="also measure XLA (TensorFlow)")
+    parser.add_argument("--steps", type=int, default=3, help="timed training steps per case (default: 3)")
+    parser.add_argument("--backends", nargs="+", default=["tensorflow", "jax"], help="Keras backends to measure")
+    parser.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "default"), help="model for writing")
+    parser.add_argument("--write-batch", type=int, default=64, help="lines in the batched writing test")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats of each writing test")
+    parser.add_argument("--skip-train", action="store_true")
+    parser.add_argument("--skip-write", action="store_true")
+    parser.add_argument("--json", type=Path, default=ROOT / "runs" / "benchmark.json", help="results file")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args)))
+        return 0
+    results = []
+    for backend in args.backends:
+        env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        command = [sys.executable, __file__, "--child", *sys.argv[1:]] if argv is None else [sys.executable, __file__, "--child", *argv]
+        print(f"measuring on {backend} ...", file=sys.stderr, flush=True)
+        done = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True)
+        if done.returncode != 0:
+            print(f"{backend}: failed (exit {done.returncode}); skipped", file=sys.stderr)
+            continue
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    report = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.processor() or platform.machine(),
+              "cpus": os.cpu_count(), "argv": sys.argv[1:] if argv is None else argv, "results": results}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=1))
+    print(table(results))
+    print(f"wrote {args.json}")
+    return 0 if results else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""The benchmark's FLOP formula against the model's own weight shapes (speed itself is never asserted)."""
+
+import numpy as np
+import pytest
+
+from handwriting.benchmark import forward_flops_per_point, training_flops_per_point
+
+
+@pytest.mark.parametrize("units, layers, k, m", [(8, 3, 2, 2), (16, 2, 3, 5), (32, 1, 1, 1)])
+def test_forward_flops_are_twice_the_weight_entries_plus_the_window(units, layers, k, m):
+    from handwriting.config import ModelConfig
+    from handwriting.model import build_model
+
+    config = ModelConfig(lstm_units=units, lstm_layers=layers, window_components=k, mixture_components=m)
+    model = build_model(config, seed=0)
+    # Every kernel entry is one multiply-add per point (biases are not counted).
+    macs = sum(int(np.prod(w.shape)) for w in model.weights if len(w.shape) == 2)
+    chars = 7
+    window_extra = 6 * chars * k + 2 * chars * config.vocabulary_size
+    assert forward_flops_per_point(config, chars) == 2 * macs + window_extra
+    assert training_flops_per_point(config, chars) == 3 * forward_flops_per_point(config, chars)
