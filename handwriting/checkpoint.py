@@ -30,7 +30,7 @@ from . import __version__
 from .alphabet import alphabet_config, check_alphabet_config
 from .config import ModelConfig, TrainConfig, from_dict, to_dict
 from .errors import HandwritingError
-from .fileio import write_text_atomic
+from .fileio import default_file_mode, write_text_atomic
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -78,9 +78,7 @@ def configs_from(config: dict) -> tuple[ModelConfig, TrainConfig]:
 
 def _default_mode(directory: bool = False) -> int:
     """Permissions a plain ``open``/``mkdir`` would give (temporary files are created private)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return (0o777 if directory else 0o666) & ~umask
+    return default_file_mode(directory)
 
 
 def _write_weights(model, path: Path) -> None:

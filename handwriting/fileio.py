@@ -27,10 +27,19 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        # mkstemp makes the file private (0600); give it what a plain open() would have.
+        os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def default_file_mode(directory: bool = False) -> int:
+    """Permissions a plain ``open`` (or ``mkdir``) would give under the current umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if directory else 0o666) & ~umask
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:

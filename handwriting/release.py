@@ -13,6 +13,7 @@ training line only where no writer of that font was held out).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,7 +22,7 @@ import numpy as np
 
 from . import checkpoint as ckpt
 from .errors import HandwritingError
-from .fileio import write_text_atomic
+from .fileio import default_file_mode, write_text_atomic
 from .hand import Style
 
 #: Style names for the corpus fonts (a writer of the font corpus is named ``FONT#N``).
@@ -98,6 +99,7 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
+        os.chmod(tmp, default_file_mode(directory=True))
         shutil.copyfile(source / ckpt.WEIGHTS_FILE, tmp / ckpt.WEIGHTS_FILE)
         (tmp / "styles").mkdir()
         for style in styles:

@@ -1,0 +1,35 @@
+"""Atomic writes: all or nothing, and the permissions a plain open() would give."""
+
+import os
+import stat
+
+import pytest
+
+from handwriting.errors import HandwritingError
+from handwriting.fileio import atomic_path, write_text_atomic
+
+
+def test_atomic_write_gives_umask_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / "a.txt", "hello")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.txt").read_text() == "hello"
+    assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == 0o644
+
+
+def test_a_failed_write_leaves_nothing_and_keeps_the_old_file(tmp_path):
+    target = tmp_path / "b.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("interrupted")
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.txt"]
+
+
+def test_missing_directory_is_a_clear_error(tmp_path):
+    with pytest.raises(HandwritingError, match="does not exist"):
+        write_text_atomic(tmp_path / "nope" / "c.txt", "x")
