@@ -526,7 +526,8 @@ def run_training(
     stepper = make_stepper(model, optimizer, model_config, train_config, strategy)
     writer = tf.summary.create_file_writer(str(out / LOG_DIR)) if tf is not None else _NoSummaries()
     summary = tf.summary if tf is not None else None
-    plot_batch = data.validation[0] if data.validation else data.train.batch(0, 0)
+    # Validation batches are sorted by length: the middle one shows a typical line, not the shortest.
+    plot_batch = data.validation[len(data.validation) // 2] if data.validation else data.train.batch(0, 0)
     plot_text = decode(plot_batch.chars[0][plot_batch.char_mask[0] > 0])
 
     result = TrainResult(step=state["step"], stopped_by="steps")
