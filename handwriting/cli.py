@@ -359,7 +359,10 @@ def _run_plot(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- evaluate
 
 #: The public prompt set of a checkout (``data/prompts/public.txt``).
-DEFAULT_PROMPTS = Path(__file__).resolve().parents[1] / "data" / "prompts" / "public.txt"
+def _default_prompts() -> Path:
+    from .resources import prompts_dir
+
+    return prompts_dir() / "public.txt"
 
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
@@ -370,7 +373,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
                                     "model (pip install 'handwriting[eval]') and report the character error rate, "
                                     "the failure rate (CER > 0.5), lines that hit the step cap and seconds per line.")
     ev.add_argument("--checkpoint", type=Path, help="checkpoint directory (default: the shipped model)")
-    ev.add_argument("--prompts", type=Path, default=DEFAULT_PROMPTS, help="prompt file, one line each "
+    ev.add_argument("--prompts", type=Path, default=_default_prompts(), help="prompt file, one line each "
                     "(default: data/prompts/public.txt)")
     ev.add_argument("--style", action="append", dest="styles", metavar="NAME",
                     help="style to evaluate (repeatable); 'none' writes unprimed, 'all' every style and none "

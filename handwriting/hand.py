@@ -21,10 +21,11 @@ import numpy as np
 
 from . import alphabet, layout, render
 from .errors import HandwritingError
+from .resources import default_checkpoint_dir
 from .strokes import offsets_to_coords
 
 #: Where the shipped default model lives (a checkout's ``checkpoints/default``).
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "default"
+DEFAULT_CHECKPOINT = default_checkpoint_dir()
 #: Environment variable that points ``load()`` at another default checkpoint.
 CHECKPOINT_ENV = "HANDWRITING_CHECKPOINT"
 #: Page pixels per normalised stroke unit (offsets / dataset scale have unit spread).

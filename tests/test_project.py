@@ -26,3 +26,21 @@ def test_font_licences_sit_beside_the_fonts():
     assert "Hershey" in (fonts / "README.md").read_text()
     for svg in (fonts / "ems").glob("*.svg"):
         assert "SIL Open Font License" in svg.read_text()[:2000]
+
+
+def test_a_wheel_carries_the_model_prompts_and_fonts(tmp_path):
+    """`pip install handwriting` (not editable) must write out of the box too."""
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(tmp_path), str(ROOT)], check=True, capture_output=True, timeout=300)
+    (wheel,) = tmp_path.glob("handwriting-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shipped = {p.relative_to(ROOT / "checkpoints" / "default").as_posix()
+               for p in (ROOT / "checkpoints" / "default").rglob("*") if p.is_file()}
+    assert {f"handwriting/_default_model/{n}" for n in shipped} <= names
+    assert "handwriting/_prompts/public.txt" in names
+    assert "handwriting/_fonts/ems/OFL.txt" in names and "handwriting/_fonts/README.md" in names
+    assert len([n for n in names if n.startswith("handwriting/_fonts/ems/") and n.endswith(".svg")]) == 6

@@ -28,6 +28,7 @@ import numpy as np
 
 from .. import alphabet
 from ..errors import HandwritingError
+from ..resources import fonts_dir as shipped_fonts_dir
 
 HERSHEY_FONTS = ("cursive", "scripts", "futural")
 EMS_FONTS = ("EMSAllure", "EMSElfin", "EMSFelix", "EMSReadability", "EMSReadabilityItalic", "EMSTech")
@@ -86,11 +87,11 @@ class Font:
 
 
 def default_fonts_dir() -> Path:
-    """The EMS fonts directory: ``$HANDWRITING_FONTS_DIR`` or ``<repository>/data/fonts/ems``."""
+    """The EMS fonts directory: ``$HANDWRITING_FONTS_DIR``, else the shipped ``data/fonts/ems``."""
     env = os.environ.get(FONTS_DIR_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "data" / "fonts" / "ems"
+    return shipped_fonts_dir() / "ems"
 
 
 def measure_x_height(glyphs: dict[str, Glyph]) -> float:

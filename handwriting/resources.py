@@ -1,0 +1,34 @@
+"""Where the files the package ships live: in a checkout, or inside an installed wheel.
+
+A checkout keeps them at the top of the repository (``checkpoints/default``, ``data/prompts``,
+``data/fonts``); a wheel carries copies inside the package (``handwriting/_default_model``, ...;
+see ``pyproject.toml``). The checkout wins, so an editable install sees edits at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+CHECKOUT_DIR = PACKAGE_DIR.parent
+
+
+def shipped(checkout_path: str, packaged_name: str) -> Path:
+    """``CHECKOUT_DIR / checkout_path`` if it exists, else ``PACKAGE_DIR / packaged_name``."""
+    in_checkout = CHECKOUT_DIR / checkout_path
+    return in_checkout if in_checkout.exists() else PACKAGE_DIR / packaged_name
+
+
+def default_checkpoint_dir() -> Path:
+    """The shipped default model."""
+    return shipped("checkpoints/default", "_default_model")
+
+
+def prompts_dir() -> Path:
+    """The public prompt set (``public.txt``)."""
+    return shipped("data/prompts", "_prompts")
+
+
+def fonts_dir() -> Path:
+    """The font sources with their licences (``ems/*.svg``, ``ems/OFL.txt``)."""
+    return shipped("data/fonts", "_fonts")
