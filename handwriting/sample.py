@@ -33,6 +33,10 @@ CAP_BASE_STEPS = 60
 #: After the window has passed the last character, wait at most this many points for the
 #: pen to lift before the line is ended with a forced lift.
 MAX_STEPS_TO_LIFT = 40
+#: The character axis is padded to a multiple of this.
+CHAR_BUCKET = 8
+#: Under XLA the step bound is rounded up to a multiple of this (one compilation per bucket).
+XLA_STEP_BUCKET = 512
 #: Free-running (no text) mode writes this many points unless told otherwise.
 SCRIBBLE_STEPS = 600
 
@@ -61,14 +65,19 @@ def step_cap(text_length: int) -> int:
 class Sampler:
     """Writes lines with a :class:`~handwriting.model.SynthesisModel` (TensorFlow backend).
 
-    The compiled loop is traced once per (batch shape, return-attention) and reused.
+    The loop is compiled with XLA by default (``jit_compile=True``): on a 2-core CPU it wrote one
+    line about 10 times faster than the plain graph and 64 lines 2.5 times faster
+    (``docs/performance.md``). XLA compiles once per batch size, padded character count
+    (``CHAR_BUCKET``) and step bound (``XLA_STEP_BUCKET``). The two modes draw different random
+    numbers, so a seed reproduces a drawing within one mode.
     """
 
-    def __init__(self, model, jit_compile: bool = False):
+    def __init__(self, model, jit_compile: bool = True):
         import tensorflow as tf
 
         self.model = model
         self.config = model.config
+        self.jit_compile = jit_compile
         self._loop = tf.function(self._loop_impl, jit_compile=jit_compile, reduce_retracing=True)
         self._prime = tf.function(self._prime_impl, reduce_retracing=True)
 
@@ -102,7 +111,8 @@ class Sampler:
         prefix = (prime[1] + " ") if prime is not None else ""
         sequences = [prefix + t if t else "" for t in texts]
         lengths = np.array([len(s) for s in sequences], np.int32)
-        u = max(int(lengths.max()), 1)
+        # Padded characters change nothing (phi = 0 there); rounding U up bounds the shapes compiled.
+        u = -(-max(int(lengths.max()), 1) // CHAR_BUCKET) * CHAR_BUCKET
         chars = np.zeros((len(texts), u), np.int32)
         for i, s in enumerate(sequences):
             if s:
@@ -125,7 +135,7 @@ class Sampler:
         points, counts, hit_cap, phi = self._loop(
             x0, state, onehot, mask_t, tf.constant(lengths), tf.constant(caps), tf.constant(free_running),
             tf.constant(float(bias), tf.float32), tf.constant(int(seed), tf.int64),
-            tf.constant(int(caps.max()), tf.int32), return_attention,
+            self._max_total(int(caps.max())), return_attention,
         )
         points, counts = points.numpy(), counts.numpy()
         offsets = [points[i, : counts[i]] for i in range(batch)]
@@ -136,6 +146,15 @@ class Sampler:
         return SampleBatch(offsets, hit_cap.numpy().astype(bool), phis)
 
     # ------------------------------------------------------------------ compiled parts
+
+    def _max_total(self, steps: int):
+        """The loop's step bound: a tensor, or under XLA (whose arrays have compile-time sizes) a
+        Python int rounded up to ``XLA_STEP_BUCKET``, so that few sizes are compiled."""
+        import tensorflow as tf
+
+        if self.jit_compile:
+            return -(-steps // XLA_STEP_BUCKET) * XLA_STEP_BUCKET
+        return tf.constant(steps, tf.int32)
 
     def _prime_impl(self, prime_offsets, chars, char_mask):
         """Teacher-force the network over ``[B, P, 3]`` prime offsets; return (next x, state)."""
@@ -157,7 +176,10 @@ class Sampler:
         def draw(y, t):
             p = biased_params(split_params(y, m), bias)
             seeds = [tf.stack([seed, tf.cast(3 * t + k, tf.int64)]) for k in range(3)]
-            component = tf.random.stateless_categorical(p.pi_hat, 1, seeds[0], dtype=tf.int32)[:, 0]
+            # Gumbel-max: argmax(logits + Gumbel noise) is a draw from softmax(logits), and unlike
+            # stateless_categorical it compiles with XLA.
+            u = tf.random.stateless_uniform(tf.shape(p.pi_hat), seeds[0], minval=1e-20, maxval=1.0)
+            component = tf.argmax(p.pi_hat - tf.math.log(-tf.math.log(u)), axis=1, output_type=tf.int32)
             pick = lambda v: tf.gather(v, component, axis=1, batch_dims=1)  # noqa: E731
             mu1, mu2 = pick(p.mu1), pick(p.mu2)
             s1, s2 = tf.exp(pick(p.log_sigma1)), tf.exp(pick(p.log_sigma2))
@@ -201,8 +223,12 @@ class Sampler:
 
         zeros_b = tf.zeros([batch], tf.int32)
         false_b = tf.zeros([batch], tf.bool)
-        points = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[None, 3])
-        phis = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[None, None])
+        if isinstance(max_total, int):  # XLA: fixed-size arrays
+            points = tf.TensorArray(tf.float32, size=max_total, element_shape=[None, 3])
+            phis = tf.TensorArray(tf.float32, size=max_total if return_attention else 0, element_shape=[None, None])
+        else:
+            points = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[None, 3])
+            phis = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[None, None])
         loop_vars = (tf.constant(0), x0, state, false_b, false_b, zeros_b, zeros_b, false_b, points, phis)
         _, _, _, _, _, _, counts, hit_cap, points, phis = tf.while_loop(cond, body, loop_vars)
         points = tf.transpose(points.stack(), [1, 0, 2])  # [B, T, 3]
