@@ -28,8 +28,11 @@ from .strokes import offsets_to_coords
 DEFAULT_CHECKPOINT = default_checkpoint_dir()
 #: Environment variable that points ``load()`` at another default checkpoint.
 CHECKPOINT_ENV = "HANDWRITING_CHECKPOINT"
-#: Page pixels per normalised stroke unit (offsets / dataset scale have unit spread).
+#: Page pixels per normalised stroke unit (offsets / dataset scale have unit spread), for a
+#: checkpoint that does not record its handwriting's x-height.
 PX_PER_UNIT = 4.0
+#: Written x-height in page pixels, for a checkpoint that records ``x_height`` (normalised units).
+X_HEIGHT_PX = 16.0
 #: Lines written per batch of the sampler.
 LINES_PER_BATCH = 64
 DEFAULT_BIAS = 0.75
@@ -126,7 +129,7 @@ class Hand:
     """A loaded model that writes text. Make one with :func:`handwriting.load`."""
 
     def __init__(self, model, scale: float, styles: dict[str, Style], checkpoint: Path | None = None,
-                 default_style: str | None = None):
+                 default_style: str | None = None, x_height: float | None = None):
         from .sample import Sampler
 
         self.model = model
@@ -134,6 +137,7 @@ class Hand:
         self.styles = styles
         self.checkpoint = checkpoint
         self.default_style = default_style
+        self.px_per_unit = X_HEIGHT_PX / x_height if x_height else PX_PER_UNIT
         self.sampler = Sampler(model)
 
     def style(self, name: str | None, seed: int | None = None) -> Style | None:
@@ -180,7 +184,7 @@ class Hand:
                                         prime=prime_arg)
             for offsets in batch.offsets:
                 c = offsets_to_coords(offsets)
-                c[:, :2] *= PX_PER_UNIT
+                c[:, :2] *= self.px_per_unit
                 coords.append(c)
             caps.extend(bool(h) for h in batch.hit_cap)
         return coords, caps
@@ -329,7 +333,7 @@ def load(checkpoint: str | os.PathLike | None = None) -> Hand:
 
     model, _config, scale = load_model(directory)
     return Hand(model, scale, load_styles(directory), checkpoint=directory,
-                default_style=_config.get("default_style"))
+                default_style=_config.get("default_style"), x_height=_config.get("x_height"))
 
 
 def default_style_name(checkpoint: str | os.PathLike) -> str | None:

@@ -86,8 +86,11 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
     if data is not None:
         from .datasets import load_dataset
 
-        styles += styles_from_dataset(load_dataset(data), config["scale"], train_config.validation_fraction,
-                                      train_config.seed)
+        dataset = load_dataset(data)
+        styles += styles_from_dataset(dataset, config["scale"], train_config.validation_fraction, train_config.seed)
+        x_height_units = dataset.metadata.get("x_height_units")
+        if x_height_units:  # the page size of written text follows the handwriting's x-height
+            config["x_height"] = float(x_height_units) / float(config["scale"])
     names = [s.name for s in styles]
     if default_style is not None and default_style not in names:
         raise HandwritingError(f"default style {default_style!r} is not among the styles: {', '.join(names)}")

@@ -30,6 +30,10 @@ def test_release_copies_weights_and_makes_a_style_per_font(tiny_checkpoint, font
     assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.weights.h5", "styles"]
     config = json.loads((out / "config.json").read_text())
     assert config["default_style"] == "cursive" and config["release"]["note"] == "test"
+    # the corpus' x-height (20 source units) is recorded so that pages have a fixed x-height in px
+    from handwriting.hand import X_HEIGHT_PX
+
+    assert config["x_height"] == pytest.approx(20.0 / config["scale"])
     styles = sorted(p.stem for p in (out / "styles").glob("*.json"))
     assert styles == sorted(FONT_STYLE_NAMES.values())
 
@@ -40,6 +44,7 @@ def test_release_copies_weights_and_makes_a_style_per_font(tiny_checkpoint, font
     val_fonts = {dataset.writers[dataset.writer_ids[i]].split("#")[0] for i in val_idx}
     hand = handwriting.load(out)
     assert hand.default_style == "cursive"
+    assert hand.px_per_unit == pytest.approx(X_HEIGHT_PX / config["x_height"])
     font_of = {v: k for k, v in FONT_STYLE_NAMES.items()}
     for style in hand.styles.values():
         matches = [i for i in range(len(dataset.texts)) if dataset.texts[i] == style.text
