@@ -44,7 +44,7 @@ import numpy as np
 
 from . import checkpoint as ckpt
 from .alphabet import decode
-from .config import ModelConfig, TrainConfig
+from .config import ModelConfig, TrainConfig, replace
 from .data import Batch, PreparedData, prepare
 from .datasets.format import load_dataset
 from .errors import HandwritingError
@@ -452,6 +452,7 @@ def run_training(
     train_config: TrainConfig,
     *,
     resume: bool = False,
+    init_from: str | os.PathLike | None = None,
     max_minutes: float | None = None,
     log: TextIO | None = None,
     on_step: Callable[[int, float], None] | None = None,
@@ -463,6 +464,9 @@ def run_training(
         out_dir: the run directory; it becomes a checkpoint directory of the latest step.
         model_config, train_config: the configs (on resume, those read from the checkpoint).
         resume: continue from the newest checkpoint in ``out_dir``.
+        init_from: start a new run (step 0, fresh optimizer, the warm-up again) from the weights
+            of this checkpoint, whose model config must equal ``model_config`` (for instance the
+            shipped model, to train it further; its weights are all a release keeps).
         max_minutes: stop cleanly (with a checkpoint) after this much wall time.
         log: where progress lines go (default stdout).
         on_step: called as ``on_step(step, loss)`` after every step (tests).
@@ -510,6 +514,14 @@ def run_training(
         optimizer.build(model.trainable_variables)
     if strategy is not None:
         say(f"distribute: {train_config.distribute} over {strategy.num_replicas_in_sync} replicas")
+
+    if init_from is not None and resume_from is None:
+        source = ckpt.resolve(init_from)
+        saved_model, _ = ckpt.configs_from(ckpt.read_config(source))
+        if replace(saved_model, {"training_loop": model_config.training_loop}) != model_config:
+            raise HandwritingError(f"--init-from {init_from}: its model config differs from this run's")
+        model.load_weights(str(source / ckpt.WEIGHTS_FILE))
+        say(f"initialised from the weights of {source}")
 
     if resume_from is not None:
         saved = ckpt.read_config(resume_from)
@@ -664,16 +676,22 @@ class _null_scope:
 
 def resolve_configs(
     preset_name: str | None, json_file: str | None, overrides: list[str], flag_values: dict,
-    resume_dir: str | os.PathLike | None = None,
+    resume_dir: str | os.PathLike | None = None, init_dir: str | os.PathLike | None = None,
 ) -> tuple[ModelConfig, TrainConfig]:
     """Configs for a run: a preset (or a checkpoint's configs on resume), then a JSON file, then
-    ``key=value`` overrides, then explicit CLI flags. On resume the model config cannot change."""
+    ``key=value`` overrides, then explicit CLI flags. On resume, and when initialising from a
+    checkpoint's weights (``init_dir``), the model config is the checkpoint's and cannot change."""
     from .config import apply_overrides, preset, replace
 
     if resume_dir is not None and ckpt.latest_checkpoint(resume_dir) is not None:
         if preset_name is not None:
             raise HandwritingError("--config cannot be combined with --resume: the run's config is read from its checkpoint")
         model, train = ckpt.configs_from(ckpt.read_config(ckpt.latest_checkpoint(resume_dir)))
+        before = model
+    elif init_dir is not None:
+        # The network comes from the checkpoint; training settings from the preset and flags.
+        model = ckpt.configs_from(ckpt.read_config(ckpt.resolve(init_dir)))[0]
+        train = preset(preset_name or "graves")[1]
         before = model
     else:
         model, train = preset(preset_name or "graves")
@@ -685,7 +703,7 @@ def resolve_configs(
     if before is not None and model != before:
         changed = sorted(k for k in ModelConfig.__dataclass_fields__ if getattr(model, k) != getattr(before, k))
         if set(changed) - {"training_loop"}:
-            raise HandwritingError(f"--resume: the model config cannot change (tried to change {', '.join(changed)})")
+            raise HandwritingError(f"the model config of the checkpoint cannot change (tried to change {', '.join(changed)})")
     model.validate()
     train.validate()
     return model, train
@@ -749,6 +767,8 @@ def add_train_arguments(parser) -> None:
                         help="override one config field (model.lstm_units=64, train.batch_size=16 or a bare "
                              "field name); repeatable; unknown keys are errors")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
+    parser.add_argument("--init-from", type=Path, metavar="CHECKPOINT",
+                        help="start from this checkpoint's weights (fresh optimizer, step 0; e.g. checkpoints/default)")
     parser.add_argument("--max-minutes", type=float, default=None, help="stop cleanly (with a checkpoint) after this long")
     add_dataclass_arguments(parser, ModelConfig)
     add_dataclass_arguments(parser, TrainConfig)
@@ -771,8 +791,9 @@ def run_from_arguments(args) -> int:
     fields = {**ModelConfig.__dataclass_fields__, **TrainConfig.__dataclass_fields__}
     flag_values = {k: getattr(args, k) for k in fields if getattr(args, k, None) is not None}
     model, train = resolve_configs(preset_name, json_file, args.overrides, flag_values,
-                                   resume_dir=args.out if args.resume else None)
-    result = run_training(args.data, args.out, model, train, resume=args.resume, max_minutes=args.max_minutes)
+                                   resume_dir=args.out if args.resume else None, init_dir=args.init_from)
+    result = run_training(args.data, args.out, model, train, resume=args.resume, init_from=args.init_from,
+                          max_minutes=args.max_minutes)
     return EXIT_SIGNAL if result.stopped_by == "signal" else 0
 
 

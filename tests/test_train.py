@@ -454,3 +454,32 @@ def test_jax_data_parallel_step_equals_single_device_step(tmp_path):
     done = subprocess.run([sys.executable, str(script), str(ROOT / "tests")], capture_output=True, text=True,
                           env=env, timeout=300)
     assert done.returncode == 0 and "DATA PARALLEL OK" in done.stdout, done.stdout + done.stderr[-3000:]
+
+
+def test_init_from_starts_a_new_run_from_released_weights(tiny_checkpoint, tmp_path):
+    """Training on from a release (weights only): step 0, fresh optimizer, the same first outputs."""
+    import json
+
+    from handwriting.checkpoint import load_model
+    from handwriting.cli import main
+    from handwriting.release import release
+
+    released = release(tiny_checkpoint, tmp_path / "rel")
+    data = tiny_checkpoint.parent / "toy.npz"
+    out = tmp_path / "more"
+    status = main(["train", "--data", str(data), "--out", str(out), "--init-from", str(released),
+                   "--config", "tiny", "--steps", "2", "--checkpoint-every", "1", "--validation-every", "1"])
+    assert status == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["step"] == 2
+    assert config["model"] == json.loads((released / "config.json").read_text())["model"]
+    # the weights moved on from the release's, by two small steps
+    a, _, _ = load_model(released)
+    b, _, _ = load_model(out)
+    diffs = [np.abs(x - y).max() for x, y in zip(a.get_weights(), b.get_weights())]
+    assert 0 < max(diffs) < 0.1
+
+    # a model flag that contradicts the checkpoint is refused
+    status = main(["train", "--data", str(data), "--out", str(tmp_path / "bad"), "--init-from", str(released),
+                   "--lstm-units", "7", "--steps", "1"])
+    assert status == 2
