@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_ROWS = ["cursive:0.75", "felix:0.75", "print:0.75", "italic:0.75", "tech:1.5", "allure:1.5",
+DEFAULT_ROWS = ["allure:0.75", "cursive:0.75", "felix:0.75", "print:0.75", "italic:1.5", "script:1.5",
                 "none:0.75", "none:0.0"]
 LABEL_PX = 150
 
