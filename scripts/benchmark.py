@@ -67,7 +67,7 @@ def table(results: list[dict]) -> str:
         w = r.get("writing")
         if w:
             for name in ("one_line", "batch"):
-                rows.append(f"| {r['backend']} | write {w[name]['lines']} x {w['line_chars']} chars | - | fused | off | "
+                rows.append(f"| {r['backend']} | write {w[name]['lines']} x {w['line_chars']} chars | - | step loop | on | "
                             f"{w[name]['points_per_s']:,.0f} | {w[name]['seconds']:.2f} s | - | - |")
         if r.get("cold_start"):
             c = r["cold_start"]
