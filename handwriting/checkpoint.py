@@ -127,16 +127,21 @@ def write_checkpoint_dir(directory: Path, model, config: dict, training_state: d
             with open(tmp / STATE_FILE, "wb") as f:
                 np.savez(f, **training_state)
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-        old = None
-        if directory.exists():
-            old = directory.parent / f".{directory.name}.old-{os.getpid()}"
-            os.replace(directory, old)
-        os.replace(tmp, directory)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_directory(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def replace_directory(new: Path, directory: Path) -> None:
+    """Move the finished directory ``new`` to ``directory``, replacing it (renamed aside, then removed)."""
+    old = None
+    if directory.exists():
+        old = directory.parent / f".{directory.name}.old-{os.getpid()}"
+        os.replace(directory, old)
+    os.replace(new, directory)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def write_run_files(run_dir: Path, model, config: dict) -> None:

@@ -244,15 +244,13 @@ def validation_nll(checkpoint, data_path) -> dict:
     Returns ``{"nll_per_line", "nll_per_point", "lines"}`` in nats (Graves reports per line).
     The offsets are divided by the checkpoint's scale, the one the model was trained with.
     """
-    from .checkpoint import load_model
+    from . import alphabet
+    from .checkpoint import configs_from, load_model
     from .data import validation_batches
     from .datasets import load_dataset, split_by_writer
-    from . import alphabet
     from .train import make_optimizer, make_stepper
 
     model, config, scale = load_model(checkpoint)
-    from .checkpoint import configs_from
-
     model_config, train_config = configs_from(config)
     dataset = load_dataset(data_path)
     _, val_idx = split_by_writer(dataset, train_config.validation_fraction, train_config.seed)

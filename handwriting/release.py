@@ -108,14 +108,7 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
         for style in styles:
             write_text_atomic(tmp / "styles" / f"{style.name}.json", style.to_json())
         write_text_atomic(tmp / ckpt.CONFIG_FILE, json.dumps(config, indent=1, sort_keys=True))
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out_dir.rename(old)
-            tmp.rename(out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out_dir)
+        ckpt.replace_directory(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
