@@ -78,8 +78,8 @@ class Sampler:
         self.model = model
         self.config = model.config
         self.jit_compile = jit_compile
-        self._loop = tf.function(self._loop_impl, jit_compile=jit_compile, reduce_retracing=True)
-        self._prime = tf.function(self._prime_impl, reduce_retracing=True)
+        self._loop = tf.function(self._loop_impl, jit_compile=jit_compile, reduce_retracing=True, autograph=False)
+        self._prime = tf.function(self._prime_impl, reduce_retracing=True, autograph=False)
 
     # ------------------------------------------------------------------ public
 

@@ -6,8 +6,11 @@ TensorFlow's log noise is silenced here; tests that need TensorFlow import it th
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Keep the tests' compiled samplers out of the user's cache (subprocesses inherit this).
+os.environ.setdefault("HANDWRITING_XLA_CACHE", tempfile.mkdtemp(prefix="handwriting-xla-"))
 
 import io
 

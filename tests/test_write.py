@@ -1,5 +1,6 @@
 """Writing end to end: a tiny model trained for seconds drives the sampler, the API and the CLI."""
 
+import os
 import re
 import subprocess
 import sys
@@ -70,14 +71,19 @@ def test_bad_text_in_the_api(hand, text, message):
         hand.write(text)
 
 
-def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "handwriting", *map(str, args)], capture_output=True, text=True)
+def run_cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "handwriting", *map(str, args)], capture_output=True, text=True,
+                          env=env)
 
 
 def test_cli_write_all_formats_and_batch_mode(tiny_checkpoint, tmp_path):
+    cache = tmp_path / "xla-cache"
+    env = {**os.environ, "HANDWRITING_XLA_CACHE": str(cache)}
+    env.pop("TF_XLA_FLAGS", None)
     result = run_cli("write", "bad", "cab", "-o", tmp_path / "a.svg", "--checkpoint", tiny_checkpoint, "--seed", "1",
-                     "--color", "navy", "--width", "2")
+                     "--color", "navy", "--width", "2", env=env)
     assert result.returncode == 0, result.stderr
+    assert list(cache.iterdir()), "the compiled sampler is kept for the next process"
     root = ET.parse(tmp_path / "a.svg").getroot()
     assert root.find(f"{SVG_NS}g").get("stroke") == "navy"
     prompts = tmp_path / "prompts.txt"
