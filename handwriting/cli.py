@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 
 from . import __version__
 from .errors import HandwritingError
+from .fileio import read_prompt_file
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -184,19 +185,6 @@ def _output_format(path: Path, requested: str | None) -> str:
     return suffix.lstrip(".")
 
 
-def _read_prompts(path: Path) -> list[str]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise HandwritingError(f"input file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HandwritingError(f"cannot read {path}: {exc.__class__.__name__}") from None
-    prompts = [line.strip() for line in lines if line.strip()]
-    if not prompts:
-        raise HandwritingError(f"{path} holds no prompts")
-    return prompts
-
-
 def _run_write(args: argparse.Namespace) -> int:
     from . import render
 
@@ -214,7 +202,7 @@ def _run_write(args: argparse.Namespace) -> int:
             raise HandwritingError("batch mode takes --input and --output-dir, not TEXT or -o")
         if args.output_dir is None:
             raise HandwritingError("batch mode needs --output-dir")
-        texts = _read_prompts(args.input)
+        texts = read_prompt_file(args.input)
         fmt = args.format or "svg"
         if args.output_dir.exists() and not args.output_dir.is_dir():
             raise HandwritingError(f"cannot write to {args.output_dir}: it is not a directory")

@@ -213,18 +213,10 @@ def font_ceiling(prompts: Sequence[str], fonts: Sequence[str] | None = None,
 
 def read_prompts(path) -> list[str]:
     """Non-empty lines of a prompt file, each checked against the alphabet."""
-    from pathlib import Path
-
     from . import alphabet
+    from .fileio import read_prompt_file
 
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HandwritingError(f"cannot read prompts {path}: {exc.__class__.__name__}") from None
-    prompts = [alphabet.validate(line.strip()) for line in lines if line.strip()]
-    if not prompts:
-        raise HandwritingError(f"prompt file {path} holds no lines")
-    return prompts
+    return [alphabet.validate(line) for line in read_prompt_file(path)]
 
 
 def format_table(reports: Sequence[Report]) -> str:

@@ -1,4 +1,4 @@
-"""Atomic file writes: a failed or interrupted write never leaves a half-written file."""
+"""Atomic file writes (a failed or interrupted write never leaves a half-written file) and prompt files."""
 
 from __future__ import annotations
 
@@ -51,3 +51,24 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def read_prompt_file(path: str | os.PathLike) -> list[str]:
+    """The non-blank lines of a UTF-8 text file, stripped: one prompt each.
+
+    Raises:
+        HandwritingError: the file is missing, unreadable, not UTF-8, or has no prompt.
+    """
+    from .errors import HandwritingError
+
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise HandwritingError(f"input file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HandwritingError(f"cannot read {path}: {exc.__class__.__name__}") from None
+    prompts = [line.strip() for line in lines if line.strip()]
+    if not prompts:
+        raise HandwritingError(f"{path} holds no prompts")
+    return prompts

@@ -137,23 +137,24 @@ def strokes_from_svg(text: str) -> list[np.ndarray]:
     return strokes
 
 
-def _bezier(control: np.ndarray) -> np.ndarray:
-    """Sample the Bezier curve of ``[k, 2]`` control points at CURVE_SAMPLES steps, start excluded."""
+def _bezier(control: np.ndarray, samples: int) -> np.ndarray:
+    """Sample the Bezier curve of ``[k, 2]`` control points at ``samples`` steps, start excluded."""
     from math import comb
 
     degree = len(control) - 1
-    t = np.linspace(0, 1, CURVE_SAMPLES + 1)[1:, None]
+    t = np.linspace(0, 1, samples + 1)[1:, None]
     return sum(comb(degree, i) * (1 - t) ** (degree - i) * t**i * control[i] for i in range(degree + 1))
 
 
-def _arc(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+def _arc(start: np.ndarray, end: np.ndarray, samples: int) -> np.ndarray:
     """Approximate an elliptical arc by its chord, sampled (enough for handwriting samples)."""
-    t = np.linspace(0, 1, CURVE_SAMPLES + 1)[1:, None]
+    t = np.linspace(0, 1, samples + 1)[1:, None]
     return start + t * (end - start)
 
 
-def path_data_strokes(d: str) -> list[np.ndarray]:
-    """SVG path data -> strokes (each ``M``/``m`` starts a new one)."""
+def path_data_strokes(d: str, curve_samples: int = CURVE_SAMPLES) -> list[np.ndarray]:
+    """SVG path data -> ``[n, 2]`` strokes (each ``M``/``m`` starts a new one; ``Z`` closes a
+    stroke of two or more points); curves and arcs are sampled at ``curve_samples`` points."""
     tokens = _PATH_TOKEN.findall(d)
     if not tokens or not tokens[0].isalpha():
         raise HandwritingError(f"path data must start with a command: {d[:30]!r}")
@@ -167,7 +168,7 @@ def path_data_strokes(d: str) -> list[np.ndarray]:
             cmd = tokens[i]
             i += 1
             if cmd in "Zz":
-                if strokes:
+                if strokes and len(strokes[-1]) > 1:
                     strokes[-1].append(start.copy())
                 pos = start.copy()
                 continue
@@ -197,18 +198,18 @@ def path_data_strokes(d: str) -> list[np.ndarray]:
             new = [np.array([pos[0], args[0] + (pos[1] if relative else 0)])]
         elif upper == "C":
             ctrl = np.vstack([pos, base + args[0:2], base + args[2:4], base + args[4:6]])
-            new = list(_bezier(ctrl))
+            new = list(_bezier(ctrl, curve_samples))
             last_control = ctrl[2]
         elif upper == "S":
             first = 2 * pos - last_control if last_control is not None else pos
             ctrl = np.vstack([pos, first, base + args[0:2], base + args[2:4]])
-            new = list(_bezier(ctrl))
+            new = list(_bezier(ctrl, curve_samples))
             last_control = ctrl[2]
         elif upper == "Q":
             ctrl = np.vstack([pos, base + args[0:2], base + args[2:4]])
-            new = list(_bezier(ctrl))
+            new = list(_bezier(ctrl, curve_samples))
         else:  # A
-            new = list(_arc(pos, base + args[5:7]))
+            new = list(_arc(pos, base + args[5:7], curve_samples))
         if upper not in "CS":
             last_control = None
         strokes[-1].extend(new)

@@ -77,7 +77,7 @@ def test_read_prompts_checks_the_alphabet(tmp_path):
     with pytest.raises(HandwritingError, match="outside the alphabet"):
         evaluate.read_prompts(bad)
     (tmp_path / "empty.txt").write_text("\n")
-    with pytest.raises(HandwritingError, match="no lines"):
+    with pytest.raises(HandwritingError, match="holds no prompts"):
         evaluate.read_prompts(tmp_path / "empty.txt")
 
 

@@ -72,8 +72,13 @@ def test_svg_path_parsing():
     curve = glyphs.parse_svg_path("M0 0C0 10 10 10 10 0")
     assert len(curve) == 1 and len(curve[0]) == glyphs.BEZIER_SEGMENTS + 1
     np.testing.assert_allclose(curve[0][-1], [10, 0])
-    with pytest.raises(HandwritingError, match="unsupported"):
-        glyphs.parse_svg_path("M 0 0 Q 1 1 2 2")
+    # A cubic at t = 1/2 is (p0 + 3 p1 + 3 p2 + p3) / 8.
+    np.testing.assert_allclose(curve[0][glyphs.BEZIER_SEGMENTS // 2], [5, 7.5])
+    (closed,) = glyphs.parse_svg_path("M0 0 L1 0 L1 1 Z")
+    np.testing.assert_allclose(closed[-1], closed[0])
+    assert glyphs.parse_svg_path("  ") == [] and glyphs.parse_svg_path("M 3 3 Z") == []
+    with pytest.raises(HandwritingError, match="needs 6 numbers"):
+        glyphs.parse_svg_path("M 0 0 C 1 1")
 
 
 def test_missing_fonts_directory_is_a_clear_error(tmp_path, monkeypatch):

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy as np
 
 from .. import alphabet
 from ..errors import HandwritingError
+from ..inkio import path_data_strokes
 from ..resources import fonts_dir as shipped_fonts_dir
 
 HERSHEY_FONTS = ("cursive", "scripts", "futural")
@@ -49,7 +49,6 @@ X_HEIGHT_LETTERS = "xuvwzmn"
 STRAY_STROKE_MARGIN_EM = 1.0
 
 _SVG_NS = "{http://www.w3.org/2000/svg}"
-_PATH_TOKEN = re.compile(r"[A-Za-z]|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 @dataclass(frozen=True)
@@ -132,47 +131,13 @@ def load_hershey_font(name: str) -> Font:
 # ---------------------------------------------------------------- EMS SVG fonts
 
 
-def _cubic(p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, p3: np.ndarray) -> np.ndarray:
-    """``[BEZIER_SEGMENTS, 2]`` points of a cubic Bezier after ``p0`` (``p0`` itself excluded)."""
-    t = np.linspace(0.0, 1.0, BEZIER_SEGMENTS + 1)[1:, None]
-    return (1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * p1 + 3 * (1 - t) * t ** 2 * p2 + t ** 3 * p3
-
-
 def parse_svg_path(d: str) -> list[np.ndarray]:
-    """Polylines ``[n, 2]`` (float64, font units) of an SVG path with M, L, C and Z commands.
-
-    Raises:
-        HandwritingError: for any other command (the EMS fonts use only these).
-    """
-    strokes: list[list[np.ndarray]] = []
-    tokens = _PATH_TOKEN.findall(d)
-    i, command = 0, None
-    while i < len(tokens):
-        if tokens[i].isalpha():
-            command = tokens[i]
-            i += 1
-            if command in "Zz":
-                if strokes and len(strokes[-1]) > 1:
-                    strokes[-1].append(strokes[-1][0].copy())
-                continue
-        if command is None or command not in "MLC":
-            raise HandwritingError(f"unsupported SVG path command {command!r} in glyph path")
-        count = 6 if command == "C" else 2
-        values = np.array([float(v) for v in tokens[i:i + count]])
-        if len(values) < count:
-            raise HandwritingError(f"truncated SVG path command {command!r}")
-        i += count
-        if command == "M":
-            strokes.append([values])
-            command = "L"  # further pairs after M are line-tos
-        elif not strokes:
-            raise HandwritingError("SVG path draws before its first move-to")
-        elif command == "L":
-            strokes[-1].append(values)
-        else:
-            p0 = strokes[-1][-1]
-            strokes[-1].extend(_cubic(p0, values[0:2], values[2:4], values[4:6]))
-    return [np.array(s, np.float64) for s in strokes if len(s) >= 2]
+    """Polylines ``[n, 2]`` (float64, font units) of a glyph's SVG path data; curves are sampled
+    at :data:`BEZIER_SEGMENTS` points (the parser is :func:`handwriting.inkio.path_data_strokes`).
+    An empty path (a space) has none."""
+    if not d.strip():
+        return []
+    return [s for s in path_data_strokes(d, curve_samples=BEZIER_SEGMENTS) if len(s) >= 2]
 
 
 def _drop_stray_strokes(strokes: list[np.ndarray], advance: float) -> tuple[np.ndarray, ...]:
