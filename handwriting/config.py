@@ -27,8 +27,10 @@ from .errors import HandwritingError
 #: Window activations (eqs 48-51): Graves' ``exp`` or ``softplus``.
 WINDOW_ACTIVATIONS = ("exp", "softplus")
 #: How training runs layers 2 and 3: ``split`` (whole-sequence LSTM layers after the layer-1 +
-#: window loop) or ``fused`` (all layers inside one step loop, exactly as the sampler runs).
-TRAINING_LOOPS = ("split", "fused")
+#: window loop), ``fused`` (all layers inside one step loop, exactly as the sampler runs) or
+#: ``auto``: fused on TensorFlow without a GPU, split elsewhere (the faster of the two as measured
+#: in docs/performance.md; cuDNN on a TensorFlow GPU).
+TRAINING_LOOPS = ("auto", "split", "fused")
 OPTIMIZERS = ("adam", "rmsprop")
 LR_DECAYS = ("none", "cosine", "exponential")
 DISTRIBUTIONS = ("none", "mirrored", "multiworker", "data_parallel")
@@ -53,7 +55,8 @@ class ModelConfig:
     kappa_step_scale: float = _f(
         0.04, "the kappa increment is scale * act(k_hat) (eq 51 with a fixed scale; 1/25 ~ one "
         "character per 25 points at initialisation)")
-    training_loop: str = _f("split", "split: layers 2..n as whole-sequence LSTMs; fused: all layers in the step loop")
+    training_loop: str = _f("auto", "split: layers 2..n as whole-sequence LSTMs; fused: all layers in the step "
+                            "loop; auto: fused on TensorFlow without a GPU, else split")
 
     def validate(self) -> None:
         """Raise :class:`HandwritingError` for an impossible configuration."""
@@ -88,6 +91,9 @@ class TrainConfig:
     lr_decay_steps: int = _f(20_000, "exponential: steps per decay factor")
     clip_norm: float = _f(10.0, "clip gradients to this global norm (0: no clipping)")
     jit_compile: bool = _f(False, "compile the train step with XLA (measured slower on CPU)")
+    intra_op_threads: int = _f(
+        1, "TensorFlow: threads inside one op (0: TensorFlow's default, one per core); 1 lets the time "
+        "loop's small independent ops run side by side instead, measured faster on a 2-core CPU")
     validation_fraction: float = _f(0.05, "fraction of samples (whole writers) held out for validation")
     validation_every: int = _f(500, "steps between validation passes")
     validation_batches: int = _f(20, "at most this many validation batches per pass (0: all)")
@@ -119,8 +125,8 @@ class TrainConfig:
             raise HandwritingError("train.learning_rate must be positive")
         if not 0 <= self.validation_fraction < 1:
             raise HandwritingError("train.validation_fraction must be in [0, 1)")
-        if self.clip_norm < 0 or self.max_points < 0 or self.warmup_steps < 0:
-            raise HandwritingError("train.clip_norm, max_points and warmup_steps must not be negative")
+        if self.clip_norm < 0 or self.max_points < 0 or self.warmup_steps < 0 or self.intra_op_threads < 0:
+            raise HandwritingError("train.clip_norm, max_points, warmup_steps and intra_op_threads must not be negative")
 
 
 #: Named presets: (model overrides, train overrides) on top of the defaults.

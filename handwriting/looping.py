@@ -51,12 +51,15 @@ def _scan_tensorflow(step, carry, xs):
         for y in flat_y0
     ]
     flat_carry = tree.flatten(carry)
+    # Read inputs through TensorArrays: the gradient of slicing ``x[t]`` inside the loop would
+    # build a zero tensor the size of all of ``x`` at every step (quadratic in T).
+    inputs = [tf.TensorArray(x.dtype, size=length, element_shape=x.shape[1:]).unstack(x) for x in flat_xs]
 
     def cond(t, *_):
         return t < length
 
     def body(t, flat_carry, arrays):
-        x_t = tree.map_structure(lambda x: x[t], xs)
+        x_t = tree.pack_sequence_as(xs, [a.read(t) for a in inputs])
         new_carry, y_t = step(tree.pack_sequence_as(carry, flat_carry), x_t)
         new_flat = tree.flatten(new_carry)
         new_flat = [tf.ensure_shape(n, c.shape) for n, c in zip(new_flat, flat_carry)]

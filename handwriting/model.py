@@ -11,8 +11,9 @@ Per point ``t`` (eqs 46-51 for the window, 52-53 for the stack, 17-22 for the ou
 :meth:`SynthesisModel.step` is the one step function shared by training (``fused`` loop) and
 the sampler. :meth:`SynthesisModel.call` runs a whole teacher-forced sequence, either all layers
 in one step loop (``training_loop="fused"``) or layer 1 and the window in the loop and layers
-2..N afterwards as whole-sequence LSTM layers (``"split"``, cuDNN on a GPU). Both use the very
-same weights: the stacked layers are ``keras.layers.LSTM`` and the step calls their ``.cell``.
+2..N afterwards over whole sequences (``"split"``: cuDNN on a TensorFlow GPU, else a loop with
+the input projections hoisted out of it). Both use the very same weights: the stacked layers
+are ``keras.layers.LSTM`` and the step calls their ``.cell``.
 
 Shapes: B batch, T points, U characters, V alphabet size (padding id 0 included), K window
 components, M mixture components, H LSTM units.
@@ -122,13 +123,38 @@ class SynthesisModel(keras.Model):
 
     # ------------------------------------------------------------ whole sequences
 
+    def _sequence_lstm(self, n, inputs, h0, c0):
+        """LSTM layer ``n`` (eq 52-53 stack, Graves eqs 7-11) over ``[B, T, D]`` inputs.
+
+        The input projection ``inputs @ W + b`` of every point is one large matmul before the
+        time loop; only ``h_{t-1} @ R`` stays inside it. Keras' LSTM (without cuDNN) does both
+        per step, which on a CPU left the split loop slower than this by about a third
+        (docs/performance.md). Same weights and gate order (i, f, c, o) as ``keras.layers.LSTM``.
+
+        Returns ``(h_seq [B, T, H], h_T [B, H], c_T [B, H])``.
+        """
+        cell = self.lstms[n].cell
+        dtype = inputs.dtype
+        z_in = ops.matmul(inputs, ops.cast(cell.kernel, dtype)) + ops.cast(cell.bias, dtype)  # [B, T, 4H]
+        recurrent = ops.cast(cell.recurrent_kernel, dtype)
+
+        def body(carry, z_t):
+            h, c = carry
+            i, f, g, o = ops.split(z_t + ops.matmul(h, recurrent), 4, axis=-1)
+            c = cell.recurrent_activation(f) * c + cell.recurrent_activation(i) * cell.activation(g)
+            h = cell.recurrent_activation(o) * cell.activation(c)
+            return (h, c), h
+
+        (h_last, c_last), h_seq = looping.scan(body, (h0, c0), ops.transpose(z_in, (1, 0, 2)))
+        return ops.transpose(h_seq, (1, 0, 2)), h_last, c_last
+
     def call(self, inputs, initial_state=None, return_attention=False, return_state=False, training=False):
         x = ops.cast(inputs["x"], self.compute_dtype_name)
         char_mask = ops.cast(inputs["char_mask"], self.compute_dtype_name)
         char_onehot = self.one_hot_chars(inputs["chars"], char_mask)
         state = initial_state if initial_state is not None else self.initial_state(ops.shape(x)[0])
         xs = ops.transpose(x, (1, 0, 2))  # [T, B, 3]
-        if self.config.training_loop == "fused":
+        if resolved_training_loop(self.config.training_loop) == "fused":
             def body(carry, x_t):
                 out, new = self.step(x_t, char_onehot, char_mask, carry)
                 return new, (out["y"], out["phi"], out["kappa"])
@@ -147,10 +173,11 @@ class SynthesisModel(keras.Model):
             w_seq = ops.transpose(w, (1, 0, 2))  # [B, T, V]
             hs, finals_h, finals_c = [h1], [h1f], [c1f]
             for n in range(1, len(self.lstms)):
-                seq, hn, cn = self.lstms[n](
-                    ops.concatenate([x, w_seq, hs[-1]], axis=-1),
-                    initial_state=[state["h"][n], state["c"][n]],
-                )
+                inputs_n = ops.concatenate([x, w_seq, hs[-1]], axis=-1)
+                if _cudnn_possible():
+                    seq, hn, cn = self.lstms[n](inputs_n, initial_state=[state["h"][n], state["c"][n]])
+                else:
+                    seq, hn, cn = self._sequence_lstm(n, inputs_n, state["h"][n], state["c"][n])
                 hs.append(seq)
                 finals_h.append(hn)
                 finals_c.append(cn)
@@ -163,6 +190,25 @@ class SynthesisModel(keras.Model):
         if return_state:
             result["state"] = final
         return result
+
+
+def resolved_training_loop(name: str) -> str:
+    """``split`` or ``fused`` for a config's ``training_loop`` (``auto``: fused on TensorFlow
+    without a GPU, where it measured fastest; split elsewhere)."""
+    if name != "auto":
+        return name
+    if keras.backend.backend() == "tensorflow" and not _cudnn_possible():
+        return "fused"
+    return "split"
+
+
+def _cudnn_possible() -> bool:
+    """Whether Keras' LSTM layer can use cuDNN here (TensorFlow with a visible GPU)."""
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return bool(tf.config.list_logical_devices("GPU"))
 
 
 def build_model(config: ModelConfig, dtype=None, seed: int | None = None) -> SynthesisModel:

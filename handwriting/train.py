@@ -481,6 +481,9 @@ def run_training(
     say = lambda text: print(text, file=log, flush=True)  # noqa: E731
     model_config.validate()
     train_config.validate()
+    note = apply_thread_settings(train_config)
+    if note:
+        say(note)
     out = Path(out_dir)
     started = time.monotonic()
     strategy = make_strategy(train_config.distribute)
@@ -712,6 +715,28 @@ def resolve_configs(
 # ------------------------------------------------------------------ throughput
 
 
+def apply_thread_settings(train_config: TrainConfig) -> str | None:
+    """Give TensorFlow ``train_config.intra_op_threads`` threads per op (0 leaves its default).
+
+    Must run before TensorFlow's runtime starts; returns a note when it had already started with
+    another setting (the run goes on with it), else ``None``. No effect on other backends.
+    """
+    import keras
+
+    wanted = train_config.intra_op_threads
+    if wanted == 0 or keras.backend.backend() != "tensorflow":
+        return None
+    import tensorflow as tf
+
+    if tf.config.threading.get_intra_op_parallelism_threads() == wanted:
+        return None
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(wanted)
+    except RuntimeError:
+        return f"note: TensorFlow had already started; intra_op_threads={wanted} not applied"
+    return None
+
+
 def measure_throughput(model_config: ModelConfig, train_config: TrainConfig, batch_size: int = 32,
                        points: int = 700, steps: int = 5, chars_per_point: float = 1 / 25) -> dict:
     """Time full optimizer steps on random lines of ``points`` points (no checkpoints, no logging).
@@ -729,6 +754,7 @@ def measure_throughput(model_config: ModelConfig, train_config: TrainConfig, bat
     u = max(1, round(points * chars_per_point))
     chars = [rng.integers(1, model_config.vocabulary_size, u).astype(np.int32) for _ in range(batch_size)]
     batch = make_batch(lines, chars, np.arange(batch_size), batch_size, 1)
+    apply_thread_settings(train_config)
     model = build_model(model_config, seed=0)
     optimizer = make_optimizer(train_config)
     optimizer.build(model.trainable_variables)

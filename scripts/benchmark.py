@@ -5,9 +5,10 @@
     python scripts/benchmark.py --skip-train                      # writing and cold start only
     python scripts/benchmark.py --config small --batches 32 --backends jax --skip-write
 
-Each backend runs in its own process (Keras fixes the backend at import); the device's large
-matmul rate is measured in that same process, so every throughput comes with the fraction of
-that rate it reaches (formula in handwriting/benchmark.py and docs/performance.md). Speed is
+Each backend runs in its own processes (Keras fixes the backend at import): one measures the
+device's large-matmul rate with the backend's default threads, one trains (with the config's
+``intra_op_threads``), one writes. Every throughput comes with the fraction of that run's matmul
+rate it reaches (formula in handwriting/benchmark.py and docs/performance.md). Speed is
 reported here, never asserted in a test.
 """
 
@@ -27,17 +28,29 @@ LINE_40 = "The quick brown fox jumps over a lazy cat"  # 41 characters
 
 
 def child(args) -> dict:
-    """Run the measurements of one backend (``KERAS_BACKEND`` is set by the parent)."""
+    """Run one part (``args.part``) of one backend's measurements (``KERAS_BACKEND`` is set by the parent).
+
+    Parts run in separate processes because TensorFlow fixes its thread pools when it starts:
+    training runs with the training config's ``intra_op_threads``, while the matmul rate and
+    writing run with TensorFlow's defaults, as a user's process would.
+    """
     from handwriting import benchmark
     from handwriting.backend import import_backend
     from handwriting.config import preset
 
+    model_config, train_config = preset(args.config)
+    if args.part == "train":
+        from handwriting.train import apply_thread_settings
+
+        apply_thread_settings(train_config)
     import_backend()
     import keras
 
-    out = {"backend": keras.backend.backend(), "matmul_flops": benchmark.matmul_rate()}
-    if not args.skip_train:
-        model_config, train_config = preset(args.config)
+    out = {"backend": keras.backend.backend()}
+    if args.part == "matmul":
+        out["matmul_flops"] = benchmark.matmul_rate()
+    elif args.part == "train":
+        out["intra_op_threads"] = train_config.intra_op_threads
         cases = []
         for batch in args.batches:
             for loop in args.loops:
@@ -47,10 +60,9 @@ def child(args) -> dict:
         out["training"] = []
         for case in cases:
             r = benchmark.measure_training(model_config, train_config, case, args.steps)
-            r["fraction_of_matmul"] = r["flop_rate"] / out["matmul_flops"]
             out["training"].append(r)
             print(json.dumps(r), file=sys.stderr, flush=True)
-    if not args.skip_write and out["backend"] == "tensorflow":
+    else:
         out["writing"] = benchmark.measure_writing(args.checkpoint, LINE_40, args.write_batch, args.repeats)
         out["cold_start"] = benchmark.cold_start(args.checkpoint)
     return out
@@ -93,6 +105,7 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-write", action="store_true")
     parser.add_argument("--json", type=Path, default=ROOT / "runs" / "benchmark.json", help="results file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--part", choices=["matmul", "train", "write"], default="matmul", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(args)))
@@ -100,13 +113,23 @@ def main(argv=None) -> int:
     results = []
     for backend in args.backends:
         env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        command = [sys.executable, __file__, "--child", *sys.argv[1:]] if argv is None else [sys.executable, __file__, "--child", *argv]
+        given = sys.argv[1:] if argv is None else list(argv)
+        parts = ["matmul"] + ([] if args.skip_train else ["train"])
+        parts += [] if args.skip_write or backend != "tensorflow" else ["write"]
         print(f"measuring on {backend} ...", file=sys.stderr, flush=True)
-        done = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True)
-        if done.returncode != 0:
-            print(f"{backend}: failed (exit {done.returncode}); skipped", file=sys.stderr)
+        merged = {}
+        for part in parts:
+            command = [sys.executable, __file__, "--child", "--part", part, *given]
+            done = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True)
+            if done.returncode != 0:
+                print(f"{backend} {part}: failed (exit {done.returncode}); skipped", file=sys.stderr)
+                continue
+            merged.update(json.loads(done.stdout.strip().splitlines()[-1]))
+        if "matmul_flops" not in merged:
             continue
-        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        for r in merged.get("training", []):
+            r["fraction_of_matmul"] = r["flop_rate"] / merged["matmul_flops"]
+        results.append(merged)
     report = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.processor() or platform.machine(),
               "cpus": os.cpu_count(), "argv": sys.argv[1:] if argv is None else argv, "results": results}
     args.json.parent.mkdir(parents=True, exist_ok=True)

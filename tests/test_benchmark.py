@@ -19,3 +19,23 @@ def test_forward_flops_are_twice_the_weight_entries_plus_the_window(units, layer
     window_extra = 6 * chars * k + 2 * chars * config.vocabulary_size
     assert forward_flops_per_point(config, chars) == 2 * macs + window_extra
     assert training_flops_per_point(config, chars) == 3 * forward_flops_per_point(config, chars)
+
+
+def test_the_benchmark_script_measures_and_reports(tmp_path):
+    """A smoke run: tiny config, one short step; the JSON has every part and the fractions."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "benchmark.py"
+    out = tmp_path / "bench.json"
+    done = subprocess.run([sys.executable, str(script), "--config", "tiny", "--batches", "2", "--points", "32",
+                           "--loops", "split", "fused", "--steps", "1", "--backends", "tensorflow", "--skip-write",
+                           "--json", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    (result,) = json.loads(out.read_text())["results"]
+    assert result["backend"] == "tensorflow" and result["matmul_flops"] > 0 and result["intra_op_threads"] == 1
+    assert [t["loop"] for t in result["training"]] == ["split", "fused"]
+    assert all(t["points_per_s"] > 0 and t["fraction_of_matmul"] > 0 for t in result["training"])
+    assert "| tensorflow | train 32 pts | 2 | split |" in done.stdout

@@ -126,3 +126,10 @@ def test_input_gradient_with_compute_gradient(tiny_model_config):
 
     analytic, numeric = tf.test.compute_gradient(f, [tf.constant(inputs["x"])], delta=1e-6)
     np.testing.assert_allclose(analytic[0], numeric[0], rtol=1e-5, atol=1e-7)
+
+
+def test_auto_training_loop_is_fused_on_a_tensorflow_cpu():
+    from handwriting.model import resolved_training_loop
+
+    assert resolved_training_loop("auto") == "fused"  # the tests run TensorFlow without a GPU
+    assert resolved_training_loop("split") == "split" and resolved_training_loop("fused") == "fused"

@@ -59,6 +59,11 @@ def test_overrides_and_unknown_keys(tmp_path):
     path.write_text(json.dumps({"model": {"nope": 1}}))
     with pytest.raises(HandwritingError, match="unknown ModelConfig keys: nope"):
         apply_overrides(model, train, [], path)
+    for bad in (["training_loop=sideways"], ["intra_op_threads=-1"]):
+        with pytest.raises(HandwritingError, match="training_loop|intra_op_threads"):
+            m, t = apply_overrides(model, train, bad)
+            m.validate()
+            t.validate()
 
 
 def test_learning_rate_warm_up_and_decay():
