@@ -4,6 +4,7 @@
     python scripts/benchmark.py                                   # everything, default config
     python scripts/benchmark.py --skip-train                      # writing and cold start only
     python scripts/benchmark.py --config small --batches 32 --backends jax --skip-write
+    python scripts/benchmark.py --backends tensorflow --skip-write --set intra_op_threads=0
 
 Each backend runs in its own processes (Keras fixes the backend at import): one measures the
 device's large-matmul rate with the backend's default threads, one trains (with the config's
@@ -36,9 +37,9 @@ def child(args) -> dict:
     """
     from handwriting import benchmark
     from handwriting.backend import import_backend
-    from handwriting.config import preset
+    from handwriting.config import apply_overrides, preset
 
-    model_config, train_config = preset(args.config)
+    model_config, train_config = apply_overrides(*preset(args.config), args.overrides)
     if args.part == "train":
         from handwriting.train import apply_thread_settings
 
@@ -92,6 +93,8 @@ def table(results: list[dict]) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default="graves", help="config preset for training (default: graves)")
+    parser.add_argument("--set", dest="overrides", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="override a config field, as in `handwriting train --set` (e.g. intra_op_threads=0)")
     parser.add_argument("--batches", type=int, nargs="+", default=[32, 128], help="training batch sizes")
     parser.add_argument("--points", type=int, default=700, help="points per training line (default: 700)")
     parser.add_argument("--loops", nargs="+", default=["split", "fused"], help="training loop variants")
@@ -110,6 +113,14 @@ def main(argv=None) -> int:
     if args.child:
         print(json.dumps(child(args)))
         return 0
+    from handwriting.config import apply_overrides, preset
+    from handwriting.errors import HandwritingError
+
+    try:
+        apply_overrides(*preset(args.config), args.overrides)
+    except HandwritingError as exc:
+        print(f"benchmark.py: error: {exc}", file=sys.stderr)
+        return 2
     results = []
     for backend in args.backends:
         env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
