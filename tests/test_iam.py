@@ -43,11 +43,11 @@ FIXTURE = Path(__file__).parent / "fixtures" / "iam"
 RAW = dict(min_points=2, smooth_window=1, max_step=0.0, deslant=False)
 
 EXPECTED_TEXTS = [
-    "A MOVE to stop",
-    '"Labour" life',
-    "nominating any",
+    "A PLAN to meet",
+    '"Garden" path',
+    "painting every",
     "cafe au lait",
-    "Mr. Gaitskell",
+    "Mr. Pemberton",
     "is to be made",
 ]
 EXPECTED_WRITERS = ["10077", "10123", "form:c03-005z"]
@@ -119,7 +119,7 @@ def test_every_line_starts_at_the_origin(imported):
 
 def test_sloped_line_is_levelled(imported):
     dataset, _ = imported
-    coords = strokes.offsets_to_coords(dataset.offsets[EXPECTED_TEXTS.index("Mr. Gaitskell")])
+    coords = strokes.offsets_to_coords(dataset.offsets[EXPECTED_TEXTS.index("Mr. Pemberton")])
     assert len(coords) == 8
     # In the file the points climb 90 units over 140 with a zigzag: a fitted angle of about
     # 0.5 rad. One least-squares rotation levels it to within a few hundredths (a regression
@@ -181,7 +181,7 @@ def test_unnormalised_text_with_accents_is_skipped_and_named():
 def test_point_caps():
     # Points per imported line: 10, 6, 7, 8, 8, 6 (in EXPECTED_TEXTS order).
     dataset, report = read_iam(FIXTURE, raw_config(min_points=7, max_points=9))
-    assert dataset.texts == ["nominating any", "cafe au lait", "Mr. Gaitskell"]
+    assert dataset.texts == ["painting every", "cafe au lait", "Mr. Pemberton"]
     assert report.skipped_lines[TOO_FEW_POINTS] == 2
     assert report.skipped_lines[TOO_MANY_POINTS] == 1
     assert report.lines_read == report.lines_imported + sum(report.skipped_lines.values())
@@ -189,7 +189,7 @@ def test_point_caps():
 
 def test_character_cap():
     dataset, report = read_iam(FIXTURE, raw_config(max_chars=13))
-    assert dataset.texts == ['"Labour" life', "cafe au lait", "Mr. Gaitskell", "is to be made"]
+    assert dataset.texts == ['"Garden" path', "cafe au lait", "Mr. Pemberton", "is to be made"]
     assert report.skipped_lines[TOO_MANY_CHARACTERS] == 2
 
 
