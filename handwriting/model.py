@@ -21,6 +21,8 @@ components, M mixture components, H LSTM units.
 
 from __future__ import annotations
 
+import functools
+
 import keras
 from keras import ops
 
@@ -128,8 +130,7 @@ class SynthesisModel(keras.Model):
 
         The input projection ``inputs @ W + b`` of every point is one large matmul before the
         time loop; only ``h_{t-1} @ R`` stays inside it. Keras' LSTM (without cuDNN) does both
-        per step, which on a CPU left the split loop slower than this by about a third
-        (docs/performance.md). Same weights and gate order (i, f, c, o) as ``keras.layers.LSTM``.
+        per step: 5-25% slower for the split loop on this project's CPU (docs/performance.md). Same weights and gate order (i, f, c, o) as ``keras.layers.LSTM``.
 
         Returns ``(h_seq [B, T, H], h_T [B, H], c_T [B, H])``.
         """
@@ -202,8 +203,9 @@ def resolved_training_loop(name: str) -> str:
     return "split"
 
 
+@functools.cache
 def _cudnn_possible() -> bool:
-    """Whether Keras' LSTM layer can use cuDNN here (TensorFlow with a visible GPU)."""
+    """Whether Keras' LSTM layer can use cuDNN here (TensorFlow with a visible GPU); fixed for a process."""
     if keras.backend.backend() != "tensorflow":
         return False
     import tensorflow as tf
