@@ -44,3 +44,13 @@ def test_the_default_model_writes_wider_for_longer_text(default_hand):
     (short, long), _ = default_hand.write_lines(["ab", "abcdefghijklmnop abcdefghijklmnop"], seed=1, bias=2.0)
     width = lambda c: c[:, 0].max() - c[:, 0].min()  # noqa: E731
     assert width(long) > 4 * width(short)
+
+
+def test_primed_writing_starts_at_the_first_character(default_hand):
+    # Each style's window starts on the new text's first character (or the next), not words into it.
+    for name in sorted(default_hand.styles):
+        style = default_hand.style(name)
+        batch = default_hand.sampler.sample(["jumps over the lazy dog"], bias=0.75, seed=0,
+                                            prime=(style.offsets, style.text), return_attention=True)
+        first = batch.phi[0][:3, len(style.text) + 1:].argmax(axis=1)
+        assert first.max() <= 1, (name, first)

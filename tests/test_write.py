@@ -55,6 +55,28 @@ def test_priming_with_a_style_and_free_running(hand):
         hand.write("dab", style="nope")
 
 
+def test_priming_leaves_the_window_on_the_first_new_character(hand):
+    # The shipped model's window used to come out of a prime several characters into the new
+    # text, which then went unwritten; the sampler now moves it onto the text's first character.
+    import tensorflow as tf
+
+    from handwriting import alphabet
+    from handwriting.attention import window_phi
+
+    style = hand.style("toy")
+    for text in ["dab", "bad cab dead"]:
+        sequence = style.text + " " + text
+        chars = tf.constant([alphabet.encode(sequence, normalise_text=False)], tf.int32)
+        mask = tf.ones_like(chars, tf.float32)
+        first = len(style.text) + 2  # 1-based
+        x0, state = hand.sampler._prime(tf.constant(style.offsets[None]), chars, mask,
+                                        hand.model.one_hot_chars(chars, mask), tf.constant(first))
+        a, b, _ = hand.model.window.window_parameters(state["h"][0])
+        phi = window_phi(a, b, state["kappa"], np.arange(1, len(sequence) + 1)).numpy()[0]
+        assert int(np.argmax(phi)) + 1 == first
+        np.testing.assert_array_equal(x0.numpy()[0], style.offsets[-1])
+
+
 def test_paragraph_layout(hand):
     drawing = hand.write("ab ba cab\n\nbad", max_line_chars=5, seed=1, align="right")
     assert drawing.texts == ["ab ba", "cab", "", "bad"]
