@@ -44,6 +44,7 @@ import numpy as np
 
 from . import checkpoint as ckpt
 from .alphabet import decode
+from .backend import enable_jax_compilation_cache
 from .config import ModelConfig, TrainConfig, replace
 from .data import Batch, PreparedData, prepare
 from .datasets.format import load_dataset
@@ -484,6 +485,7 @@ def run_training(
     note = apply_thread_settings(train_config)
     if note:
         say(note)
+    enable_jax_compilation_cache()
     out = Path(out_dir)
     started = time.monotonic()
     strategy = make_strategy(train_config.distribute)

@@ -36,3 +36,10 @@ def test_enable_does_nothing_when_off_or_unwritable(monkeypatch, tmp_path):
     monkeypatch.setenv(backend.CACHE_ENV, str(blocker / "cache"))
     backend.enable_compilation_cache()
     assert "TF_XLA_FLAGS" not in os.environ
+
+
+def test_the_jax_cache_is_left_alone_on_tensorflow(monkeypatch, tmp_path):
+    # The suite runs on TensorFlow; the JAX side is checked by test_weights_from_jax_load_on_tensorflow.
+    monkeypatch.setenv(backend.CACHE_ENV, str(tmp_path / "cache"))
+    assert backend.enable_jax_compilation_cache() is None
+    assert not (tmp_path / "cache").exists()

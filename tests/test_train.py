@@ -394,7 +394,8 @@ print("JAX OK")
 
 
 def test_weights_from_jax_load_on_tensorflow(tmp_path, tiny_dataset_file):
-    """A tiny model trained on JAX: its weights file loads on TensorFlow and gives the same outputs."""
+    """A tiny model trained on JAX: its weights file loads on TensorFlow and gives the same outputs;
+    the compiled steps went to the persistent compilation cache."""
     pytest.importorskip("jax")
     from handwriting.datasets.format import load_dataset
 
@@ -402,10 +403,12 @@ def test_weights_from_jax_load_on_tensorflow(tmp_path, tiny_dataset_file):
     script.write_text(JAX_TRAIN)
     out, outputs = tmp_path / "jax_run", tmp_path / "jax_outputs.npy"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "jax", "CUDA_VISIBLE_DEVICES": "",
-           "JAX_PLATFORMS": "cpu"}
+           "JAX_PLATFORMS": "cpu", "HANDWRITING_XLA_CACHE": str(tmp_path / "cache"),
+           "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}  # the tiny model compiles in under 1 s
     done = subprocess.run([sys.executable, str(script), str(ROOT / "tests"), str(tiny_dataset_file), str(out),
                            str(outputs)], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0 and "JAX OK" in done.stdout, done.stdout + done.stderr[-3000:]
+    assert any((tmp_path / "cache" / "jax").glob("*-cache")), "no compiled step in the JAX cache"
     model, config, _ = ckpt.load_model(out)
     assert config["step"] == 4
     batch = prepare(load_dataset(tiny_dataset_file), tiny_train_config()).train.batch(0, 0)
