@@ -10,7 +10,8 @@ the batches are shuffled. Lines of a batch then have similar lengths, so little 
 (:meth:`BatchStream.padded_fraction` reports how much), while every epoch still mixes lines
 differently. Lengths are rounded up to ``pad_multiple`` so a compiled train step sees few shapes.
 
-A batch (:class:`Batch`) holds, for the offsets divided by the dataset scale:
+A batch (:class:`Batch`) holds, for the offsets with their steps divided by the dataset scale (the
+pen column stays 0 or 1):
 
 * ``x`` ``[B, T, 3]``: inputs, ``x_0 = 0`` (start token) and ``x_t = offsets[t-1]``;
 * ``target`` ``[B, T, 3]``: ``offsets[t]``;
@@ -30,6 +31,7 @@ from . import alphabet
 from .config import TrainConfig
 from .datasets.format import StrokeDataset, split_by_writer
 from .errors import HandwritingError
+from .strokes import normalise_offsets
 
 #: Character sequences are padded to a multiple of this.
 CHAR_PAD_MULTIPLE = 8
@@ -178,11 +180,12 @@ class PreparedData:
 
 
 def prepare(dataset: StrokeDataset, config: TrainConfig) -> PreparedData:
-    """Split by writer, drop over-long training lines, divide by the scale, encode the texts."""
+    """Split by writer, drop over-long training lines, divide the steps (not the pen) by the scale,
+    encode the texts."""
     train_idx, val_idx = split_by_writer(dataset, config.validation_fraction, config.seed)
 
     def scaled(indices):
-        return [np.asarray(dataset.offsets[i], np.float32) / np.float32(dataset.scale) for i in indices]
+        return [normalise_offsets(dataset.offsets[i], dataset.scale) for i in indices]
 
     def encoded(indices):
         return [alphabet.encode(dataset.texts[i], normalise_text=False) for i in indices]

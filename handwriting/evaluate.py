@@ -29,7 +29,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .errors import HandwritingError
-from .strokes import split_strokes
+from .strokes import normalise_offsets, split_strokes
 
 #: Height in px of the image the OCR reads (ink only, after cropping).
 OCR_LINE_HEIGHT = 96
@@ -248,7 +248,7 @@ def validation_nll(checkpoint, data_path) -> dict:
     _, val_idx = split_by_writer(dataset, train_config.validation_fraction, train_config.seed)
     if not len(val_idx):
         raise HandwritingError(f"{data_path} has no validation lines")
-    offsets = [np.asarray(dataset.offsets[i], np.float32) / np.float32(scale) for i in val_idx]
+    offsets = [normalise_offsets(dataset.offsets[i], scale) for i in val_idx]
     chars = [alphabet.encode(dataset.texts[i], normalise_text=False) for i in val_idx]
     batches = validation_batches(offsets, chars, train_config.batch_size, train_config.pad_multiple)
     stepper = make_stepper(model, make_optimizer(train_config), model_config, train_config)

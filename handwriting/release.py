@@ -18,12 +18,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import numpy as np
 
 from . import checkpoint as ckpt
 from .errors import HandwritingError
 from .fileio import default_file_mode, write_text_atomic
 from .hand import Style
+from .strokes import normalise_offsets
 
 #: Style names for the corpus fonts (a writer of the font corpus is named ``FONT#N``).
 FONT_STYLE_NAMES = {
@@ -65,8 +65,7 @@ def styles_from_dataset(dataset, scale: float, validation_fraction: float, seed:
             score = (held_out, abs(len(text) - STYLE_TARGET_CHARS))
             if name not in best or score < best[name][0]:
                 best[name] = (score, int(i))
-    return [Style(name=name, text=dataset.texts[i], offsets=np.asarray(dataset.offsets[i], np.float32)
-                  * np.array([1 / scale, 1 / scale, 1], np.float32))
+    return [Style(name=name, text=dataset.texts[i], offsets=normalise_offsets(dataset.offsets[i], scale))
             for name, (_, i) in sorted(best.items())]
 
 

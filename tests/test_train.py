@@ -97,9 +97,13 @@ def test_batches_shift_inputs_scale_and_mask(tiny_dataset):
     assert (batch.target[row, n:] == 0).all() and (batch.point_mask[row, n:] == 0).all()
     u = int(batch.char_mask[row].sum())
     assert u == len(data.train.chars[i]) and (batch.chars[row, u:] == 0).all()
-    # The dataset scale is applied: the model sees offsets / scale.
+    # The dataset scale is applied to the steps; the pen column stays 0 or 1 in inputs and targets,
+    # as the sampler feeds it back (it was once divided too: the model then lifted the pen a tenth
+    # as often as it should, and read every sampled lift as ten times too strong).
     original = [o for o in tiny_dataset.offsets if len(o) == n]
-    assert any(np.allclose(o / tiny_dataset.scale, line) for o in original)
+    assert any(np.allclose(o[:, :2] / tiny_dataset.scale, line[:, :2]) and (o[:, 2] == line[:, 2]).all()
+               for o in original)
+    assert set(np.unique(batch.target[:, :, 2])) == {0.0, 1.0} and set(np.unique(batch.x[:, :, 2])) == {0.0, 1.0}
 
 
 def test_epochs_are_deterministic_cover_lines_and_little_padding(tiny_dataset):

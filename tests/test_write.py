@@ -55,9 +55,9 @@ def test_priming_with_a_style_and_free_running(hand):
         hand.write("dab", style="nope")
 
 
-def test_priming_leaves_the_window_on_the_first_new_character(hand):
-    # The shipped model's window used to come out of a prime several characters into the new
-    # text, which then went unwritten; the sampler now moves it onto the text's first character.
+def test_priming_leaves_the_window_on_the_space_before_the_new_text(hand):
+    # Where a fresh line's window starts (one position before the first character), whatever
+    # the prime did with it.
     import tensorflow as tf
 
     from handwriting import alphabet
@@ -68,12 +68,12 @@ def test_priming_leaves_the_window_on_the_first_new_character(hand):
         sequence = style.text + " " + text
         chars = tf.constant([alphabet.encode(sequence, normalise_text=False)], tf.int32)
         mask = tf.ones_like(chars, tf.float32)
-        first = len(style.text) + 2  # 1-based
+        space = len(style.text) + 1  # 1-based
         x0, state = hand.sampler._prime(tf.constant(style.offsets[None]), chars, mask,
-                                        hand.model.one_hot_chars(chars, mask), tf.constant(first))
+                                        hand.model.one_hot_chars(chars, mask), tf.constant(space))
         a, b, _ = hand.model.window.window_parameters(state["h"][0])
         phi = window_phi(a, b, state["kappa"], np.arange(1, len(sequence) + 1)).numpy()[0]
-        assert int(np.argmax(phi)) + 1 == first
+        assert int(np.argmax(phi)) + 1 == space
         np.testing.assert_array_equal(x0.numpy()[0], style.offsets[-1])
 
 
