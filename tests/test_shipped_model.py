@@ -46,11 +46,24 @@ def test_the_default_model_writes_wider_for_longer_text(default_hand):
     assert width(long) > 4 * width(short)
 
 
-def test_primed_writing_starts_at_the_first_character(default_hand):
-    # Each style's window starts on the new text's first character (or the next), not words into it.
+def test_primed_writing_starts_at_the_start_of_the_text(default_hand):
+    # For each style the window's first peaks are on the space before the new text or its first
+    # character, not words into it.
     for name in sorted(default_hand.styles):
         style = default_hand.style(name)
         batch = default_hand.sampler.sample(["jumps over the lazy dog"], bias=0.75, seed=0,
                                             prime=(style.offsets, style.text), return_attention=True)
-        first = batch.phi[0][:3, len(style.text) + 1:].argmax(axis=1)
-        assert first.max() <= 1, (name, first)
+        first = batch.phi[0][:3].argmax(axis=1) - len(style.text)  # 0: the space, 1: "j"
+        assert first.min() >= 0 and first.max() <= 1, (name, first)
+
+
+def test_the_default_model_lifts_the_pen_as_often_as_its_styles(default_hand):
+    # The pen-up rate of written lines is close to that of the style's own strokes (it was a
+    # third of it when training divided the pen column by the dataset scale).
+    text = "Sphinx of black quartz, judge my vow."
+    for name in ["allure", "print"]:
+        style = default_hand.style(name)
+        batch = default_hand.sampler.sample([text] * 4, bias=0.75, seed=0, prime=(style.offsets, style.text))
+        written = np.mean([o[:, 2].sum() for o in batch.offsets]) / len(text)
+        own = style.offsets[:, 2].sum() / len(style.text)
+        assert 0.6 * own < written < 1.4 * own, (name, written, own)
