@@ -13,6 +13,8 @@ Scores, per line and averaged:
   punctuation and case in handwriting is too unreliable to score;
 * failure: a line whose CER exceeds :data:`FAILURE_CER`;
 * whether the sampler's step cap ended the line (it should never);
+* pen lifts per character: a sanity check against the plain font renderings of the ceiling
+  (a model that lifts the pen far less often than the fonts draws letters as scribbles);
 * seconds per line (writing only, batched as ``Hand.write_lines`` batches).
 
 The same OCR reading of the prompts rendered plainly by the corpus fonts
@@ -136,6 +138,7 @@ class LineScore:
     hit_cap: bool
     seed: int
     style: str
+    lifts: int = 0
 
 
 @dataclass
@@ -158,10 +161,14 @@ class Report:
     def hit_cap(self) -> int:
         return int(sum(s.hit_cap for s in self.lines))
 
+    @property
+    def lifts_per_char(self) -> float:
+        return float(sum(s.lifts for s in self.lines) / max(sum(len(s.prompt) for s in self.lines), 1))
+
     def summary(self) -> dict:
         return {"name": self.name, "lines": len(self.lines), "mean_cer": self.mean_cer,
                 "failure_rate": self.failure_rate, "hit_cap": self.hit_cap,
-                "seconds_per_line": self.seconds_per_line}
+                "lifts_per_char": self.lifts_per_char, "seconds_per_line": self.seconds_per_line}
 
     def to_dict(self) -> dict:
         return {**self.summary(), "per_line": [asdict(s) for s in self.lines]}
@@ -174,7 +181,8 @@ def score_lines(name: str, prompts: Sequence[str], coords: Sequence[np.ndarray],
     for i, (prompt, line) in enumerate(zip(prompts, coords)):
         reading = reader.read(line_image(line))
         scores.append(LineScore(prompt=prompt, reading=reading, cer=character_error_rate(prompt, reading),
-                                hit_cap=bool(hit_cap[i]) if hit_cap is not None else False, seed=seed, style=name))
+                                hit_cap=bool(hit_cap[i]) if hit_cap is not None else False, seed=seed, style=name,
+                                lifts=int((np.asarray(line)[:, 2] > 0.5).sum())))
     return scores
 
 
@@ -221,12 +229,13 @@ def read_prompts(path) -> list[str]:
 
 def format_table(reports: Sequence[Report]) -> str:
     """A Markdown table of the reports' summaries."""
-    rows = ["| style | lines | mean CER | failure rate | hit cap | s/line |", "|---|---|---|---|---|---|"]
+    rows = ["| style | lines | mean CER | failure rate | hit cap | pen lifts/char | s/line |",
+            "|---|---|---|---|---|---|---|"]
     for r in reports:
         s = r.summary()
         spl = "-" if np.isnan(s["seconds_per_line"]) else f"{s['seconds_per_line']:.2f}"
         rows.append(f"| {s['name']} | {s['lines']} | {s['mean_cer']:.3f} | {s['failure_rate']:.1%} | "
-                    f"{s['hit_cap']} | {spl} |")
+                    f"{s['hit_cap']} | {s['lifts_per_char']:.2f} | {spl} |")
     return "\n".join(rows)
 
 

@@ -97,6 +97,10 @@ def test_cli_evaluate_writes_scores_for_every_line(tiny_checkpoint, tmp_path):
         assert report["lines"] == 4 and len(report["per_line"]) == 4
         assert 0 <= report["mean_cer"] and 0 <= report["failure_rate"] <= 1
         assert {line["seed"] for line in report["per_line"]} == {0, 1}
+        # every written line ends with a lift; the rate counts them all
+        assert all(line["lifts"] >= 1 for line in report["per_line"])
+        lifts = sum(line["lifts"] for line in report["per_line"])
+        assert report["lifts_per_char"] == pytest.approx(lifts / (2 * (2 + 7)))
 
 
 def test_cli_evaluate_bad_input_is_one_line(tiny_checkpoint, tmp_path):
