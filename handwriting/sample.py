@@ -165,8 +165,8 @@ class Sampler:
         number (eq 51's positions, their spread kept) and ``w`` recomputed there (eq 47). That is
         where a line's window stands after its last character, and where a fresh line's starts
         (kappa = 0, one position before the first character). A prime in the training
-        distribution already ends there (the shipped model: on the space in 20 of 24 held-out
-        lines followed by another line, one character early in 4); the shift guards against
+        distribution already ends there (the shipped model: on the space in 19 of 24 held-out
+        lines followed by another line, one character early in 5); the shift guards against
         primes that leave the window elsewhere, which then skip or repeat the new text's start.
         """
         import tensorflow as tf
