@@ -88,10 +88,17 @@ class GaussianWindow(keras.layers.Layer):
         p = self._act(self.params(h1))
         a, b, step = p[:, :k], p[:, k: 2 * k], p[:, 2 * k:]
         kappa = kappa_prev + self.kappa_step_scale * step
+        w, phi = self.read(a, b, kappa, char_onehot, char_mask)
+        return w, phi, kappa
+
+    @staticmethod
+    def read(a, b, kappa, char_onehot, char_mask):
+        """``(w [B, V], phi [B, U])`` of a window ``a, b, kappa`` ``[B, K]`` over the characters
+        (eqs 46-47; padding rows get phi = 0)."""
         positions = ops.arange(1, ops.shape(char_mask)[1] + 1, dtype=kappa.dtype)
         phi = window_phi(a, b, kappa, positions) * ops.cast(char_mask, kappa.dtype)
         w = ops.einsum("bu,buv->bv", phi, ops.cast(char_onehot, kappa.dtype))
-        return w, phi, kappa
+        return w, phi
 
     def window_parameters(self, h1):
         """``(a, b, kappa_step)`` each ``[B, K]`` for ``h1`` ``[B, H]`` (for plots and the stop rule)."""

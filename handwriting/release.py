@@ -18,7 +18,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-
 from . import checkpoint as ckpt
 from .errors import HandwritingError
 from .fileio import default_file_mode, write_text_atomic

@@ -174,12 +174,12 @@ class Sampler:
         x = tf.concat([tf.zeros_like(prime_offsets[:, :1]), prime_offsets[:, :-1]], axis=1)
         out = self.model({"x": x, "chars": chars, "char_mask": char_mask}, return_state=True)
         state = out["state"]
-        a, b, _ = self.model.window.window_parameters(state["h"][0])
-        positions = tf.range(1, tf.shape(char_mask)[1] + 1, dtype=tf.float32)
-        peak = tf.cast(tf.argmax(window_phi(a, b, state["kappa"], positions) * char_mask, axis=1) + 1, tf.float32)
+        window = self.model.window
+        a, b, _ = window.window_parameters(state["h"][0])
+        _, phi = window.read(a, b, state["kappa"], onehot, char_mask)
+        peak = tf.cast(tf.argmax(phi, axis=1) + 1, tf.float32)
         kappa = state["kappa"] + (tf.cast(position, tf.float32) - peak)[:, None]
-        phi = window_phi(a, b, kappa, positions) * char_mask
-        w = tf.einsum("bu,buv->bv", phi, tf.cast(onehot, tf.float32))
+        w, _ = window.read(a, b, kappa, onehot, char_mask)
         return prime_offsets[:, -1], dict(state, kappa=kappa, w=w)
 
     def _loop_impl(self, x0, state, onehot, char_mask, lengths, caps, free_running, bias, seed, max_total,
