@@ -9,7 +9,9 @@ proportional to the text length is only a guard: lines that reach it are counted
 
 Priming (Graves section 5.5): the network first runs teacher-forced over a style sample's
 strokes with the character sequence ``prime_text + " " + text``; sampling then continues from
-that state, its window placed on the space before the new text (see ``_prime_impl``).
+that state, its window placed on the space before the new text (see ``_prime_impl``). Strokes
+the network finishes before its window reaches the new text (a late dot or cross for the
+prime's last word) are dropped (``trim_before_text``).
 
 Randomness uses stateless TensorFlow ops keyed by ``(seed, step)``: the same seed, texts,
 batch and checkpoint give the same strokes.
@@ -39,6 +41,9 @@ CHAR_BUCKET = 8
 XLA_STEP_BUCKET = 512
 #: Free-running (no text) mode writes this many points unless told otherwise.
 SCRIBBLE_STEPS = 600
+#: A line's text has begun once the window puts this much weight on its own characters (not the
+#: prime's); strokes finished before then are dropped (see ``trim_before_text``).
+TEXT_START_WEIGHT = 0.5
 
 
 @dataclass
@@ -50,16 +55,35 @@ class SampleBatch:
             (multiply ``dx, dy`` by the dataset scale); the last point lifts the pen.
         hit_cap: per line, whether it was ended by the step cap rather than the stop rule.
         phi: per line ``[N_i, U_i]`` window weights when asked for, else ``None``.
+        trimmed: per line, how many leading points ``trim_before_text`` dropped.
     """
 
     offsets: list[np.ndarray]
     hit_cap: np.ndarray
     phi: list[np.ndarray] | None = None
+    trimmed: np.ndarray | None = None
 
 
 def step_cap(text_length: int) -> int:
     """The guard on the number of points for a line of ``text_length`` characters."""
     return CAP_BASE_STEPS + CAP_STEPS_PER_CHAR * text_length
+
+
+def trim_before_text(offsets: np.ndarray, text_from: int) -> int:
+    """How many leading points of ``[N, 3]`` offsets to drop: the strokes finished before step
+    ``text_from``, when the window first weighed the line's own text (``-1``: never).
+
+    After a prime the network sometimes first adds a late stroke to the prime's last word (a dot
+    or a cross, drawn back over it) and only then moves on to the new text; written alone, that
+    stroke is a stray mark before the line. Whole strokes only: a stroke that is still being
+    drawn when the window reaches the text is part of it.
+    """
+    if text_from <= 0:
+        return 0
+    lifts = np.flatnonzero(offsets[:text_from, 2] > 0.5)
+    if lifts.size == 0 or lifts[-1] + 1 >= len(offsets):
+        return 0
+    return int(lifts[-1] + 1)
 
 
 class Sampler:
@@ -133,18 +157,25 @@ class Sampler:
         else:
             x0 = tf.zeros((batch, 3), tf.float32)
             state = self.model.initial_state(batch, "float32")
-        points, counts, hit_cap, phi = self._loop(
-            x0, state, onehot, mask_t, tf.constant(lengths), tf.constant(caps), tf.constant(free_running),
-            tf.constant(float(bias), tf.float32), tf.constant(int(seed), tf.int64),
+        text_mask = char_mask * (np.arange(u) >= len(prefix))[None]
+        points, counts, hit_cap, phi, text_from = self._loop(
+            x0, state, onehot, mask_t, tf.constant(text_mask), tf.constant(lengths), tf.constant(caps),
+            tf.constant(free_running), tf.constant(float(bias), tf.float32), tf.constant(int(seed), tf.int64),
             self._max_total(int(caps.max())), return_attention,
         )
-        points, counts = points.numpy(), counts.numpy()
-        offsets = [points[i, : counts[i]] for i in range(batch)]
+        points, counts, text_from = points.numpy(), counts.numpy(), text_from.numpy()
+        offsets, trimmed = [], np.zeros(batch, np.int64)
+        for i in range(batch):
+            line = points[i, : counts[i]].copy()
+            trimmed[i] = k = trim_before_text(line, int(text_from[i]))
+            if k:  # the dropped strokes' movement is kept in the first remaining step
+                line[k, :2] += line[:k, :2].sum(axis=0)
+            offsets.append(line[k:])
         phis = None
         if return_attention:
             phi = phi.numpy()
-            phis = [phi[i, : counts[i], : max(lengths[i], 1)] for i in range(batch)]
-        return SampleBatch(offsets, hit_cap.numpy().astype(bool), phis)
+            phis = [phi[i, trimmed[i]: counts[i], : max(lengths[i], 1)] for i in range(batch)]
+        return SampleBatch(offsets, hit_cap.numpy().astype(bool), phis, trimmed)
 
     # ------------------------------------------------------------------ compiled parts
 
@@ -182,8 +213,8 @@ class Sampler:
         w, _ = window.read(a, b, kappa, onehot, char_mask)
         return prime_offsets[:, -1], dict(state, kappa=kappa, w=w)
 
-    def _loop_impl(self, x0, state, onehot, char_mask, lengths, caps, free_running, bias, seed, max_total,
-                   return_attention):
+    def _loop_impl(self, x0, state, onehot, char_mask, text_mask, lengths, caps, free_running, bias, seed,
+                   max_total, return_attention):
         import tensorflow as tf
 
         model, m = self.model, self.config.mixture_components
@@ -208,8 +239,9 @@ class Sampler:
             lift = tf.random.stateless_uniform([batch], seeds[2]) < tf.sigmoid(p.e_hat)
             return dx, dy, lift
 
-        def body(t, x, state, finished, passed, since_passed, counts, hit_cap, points, phis):
+        def body(t, x, state, finished, passed, since_passed, counts, hit_cap, text_from, points, phis):
             finished_in, passed_in, since_in, counts_in, cap_in = finished, passed, since_passed, counts, hit_cap
+            text_from_in = text_from
             out, new_state = model.step(x, onehot, char_mask, state)
             dx, dy, lift = draw(out["y"], t)
             # Graves' stop rule: the window weight just past the last character beats every real one.
@@ -228,13 +260,16 @@ class Sampler:
             if return_attention:
                 phis = phis.write(t, out["phi"])
             counts = tf.where(active, t + 1, counts)
+            on_text = tf.reduce_sum(out["phi"] * text_mask, axis=1) > TEXT_START_WEIGHT
+            text_from = tf.where((text_from < 0) & on_text & active, t, text_from)
             hit_cap = hit_cap | (active & at_cap & ~passed & ~free_running)
             finished = finished | done
             # Keep every loop variable's static shape (a batch of one is otherwise relaxed to None).
             new_state = tf.nest.map_structure(lambda n, o: tf.ensure_shape(n, o.shape), new_state, state)
             keep = lambda new, old: tf.ensure_shape(new, old.shape)  # noqa: E731
             return (t + 1, point, new_state, keep(finished, finished_in), keep(passed, passed_in),
-                    keep(since_passed, since_in), keep(counts, counts_in), keep(hit_cap, cap_in), points, phis)
+                    keep(since_passed, since_in), keep(counts, counts_in), keep(hit_cap, cap_in),
+                    keep(text_from, text_from_in), points, phis)
 
         def cond(t, x, state, finished, *_):
             return (t < max_total) & ~tf.reduce_all(finished)
@@ -247,8 +282,8 @@ class Sampler:
         else:
             points = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[None, 3])
             phis = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[None, None])
-        loop_vars = (tf.constant(0), x0, state, false_b, false_b, zeros_b, zeros_b, false_b, points, phis)
-        _, _, _, _, _, _, counts, hit_cap, points, phis = tf.while_loop(cond, body, loop_vars)
+        loop_vars = (tf.constant(0), x0, state, false_b, false_b, zeros_b, zeros_b, false_b, zeros_b - 1, points, phis)
+        _, _, _, _, _, _, counts, hit_cap, text_from, points, phis = tf.while_loop(cond, body, loop_vars)
         points = tf.transpose(points.stack(), [1, 0, 2])  # [B, T, 3]
         phi = tf.transpose(phis.stack(), [1, 0, 2]) if return_attention else tf.zeros([batch, 0, u])
-        return points, counts, hit_cap, phi
+        return points, counts, hit_cap, phi, text_from

@@ -77,6 +77,28 @@ def test_priming_leaves_the_window_on_the_space_before_the_new_text(hand):
         np.testing.assert_array_equal(x0.numpy()[0], style.offsets[-1])
 
 
+def test_strokes_finished_before_the_window_reaches_the_text_are_trimmed():
+    from handwriting.sample import trim_before_text
+
+    # three strokes, lifting at points 2, 5 and 9
+    offsets = np.zeros((10, 3), np.float32)
+    offsets[[2, 5, 9], 2] = 1
+    assert trim_before_text(offsets, 4) == 3  # the first stroke ended before; the second is under way
+    assert trim_before_text(offsets, 6) == 6
+    assert trim_before_text(offsets, 2) == 0  # the first stroke lifts at the step the text begins
+    assert trim_before_text(offsets, 0) == 0 and trim_before_text(offsets, -1) == 0  # at once / never
+    assert trim_before_text(offsets, 10) == 0  # never all of the line
+
+
+def test_trimmed_lines_keep_their_shape_and_report_it(hand):
+    style = hand.style("toy")
+    batch = hand.sampler.sample(["bad cab", "dab"], bias=1.0, seed=3, prime=(style.offsets, style.text),
+                                return_attention=True)
+    assert batch.trimmed.shape == (2,) and (batch.trimmed >= 0).all()
+    for offsets, phi in zip(batch.offsets, batch.phi):
+        assert len(phi) == len(offsets) and offsets[-1, 2] == 1
+
+
 def test_paragraph_layout(hand):
     drawing = hand.write("ab ba cab\n\nbad", max_line_chars=5, seed=1, align="right")
     assert drawing.texts == ["ab ba", "cab", "", "bad"]
