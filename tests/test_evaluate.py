@@ -56,6 +56,9 @@ def test_line_image_is_cropped_to_the_ink_at_the_ocr_height():
     assert ink_rows.min() <= border + 2 and ink_rows.max() >= evaluate.OCR_LINE_HEIGHT - border - 3
     inner = evaluate.OCR_LINE_HEIGHT - 2 * border
     assert abs((ink_cols.max() - ink_cols.min()) - 5 * inner) <= evaluate.OCR_STROKE_PX + 2
+    # white margins before and after the line, as a text detector's crop leaves them
+    side = evaluate.OCR_SIDE_PX
+    assert side - 3 <= ink_cols.min() <= side and side - 3 <= image.shape[1] - 1 - ink_cols.max() <= side
 
 
 def test_the_ocr_reads_a_plain_font_line():
