@@ -435,15 +435,36 @@ def _add_release(sub: argparse._SubParsersAction) -> None:
     rel.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a training run directory")
     rel.add_argument("-o", "--output", type=Path, required=True, help="checkpoint directory to write (replaced)")
     rel.add_argument("--data", type=Path, help="the font-corpus dataset the run trained on (for styles)")
-    rel.add_argument("--default-style", help="the style `write` uses when none is given (default: unprimed)")
+    rel.add_argument("--default-style", help="the style `write` uses when none is given (default: unprimed); "
+                                             "'auto': the style that scored best in the selection")
     rel.add_argument("--note", default="", help="a line recorded in config.json's release record")
+    rel.add_argument("--style-candidates", type=int, default=1, metavar="N",
+                     help="try N lines per font (different writers) as its style and keep the one the OCR reads "
+                          "best in --selection-prompts (needs the [eval] extra; default: 1, no selection)")
+    rel.add_argument("--selection-prompts", type=Path, metavar="FILE",
+                     help="prompts written with each candidate style (keep them apart from the evaluation's)")
+    rel.add_argument("--selection-bias", type=float, help="sampling bias for the selection (default: the write default)")
     rel.set_defaults(run=_run_release)
 
 
 def _run_release(args: argparse.Namespace) -> int:
+    import json
+
     from .release import release
 
-    out = release(args.run_dir, args.output, data=args.data, default_style=args.default_style, note=args.note)
+    prompts = None
+    if args.selection_prompts is not None:
+        from .evaluate import read_prompts
+
+        prompts = read_prompts(args.selection_prompts)
+    out = release(args.run_dir, args.output, data=args.data, default_style=args.default_style, note=args.note,
+                  style_candidates_per_font=args.style_candidates, selection_prompts=prompts,
+                  selection_bias=args.selection_bias)
+    selection = json.loads((out / "config.json").read_text())["release"].get("style_selection")
+    if selection:
+        for name, chosen in selection["styles"].items():
+            others = ", ".join(f"{c:.3f}" for c in chosen["candidate_cers"])
+            print(f"style {name}: CER {chosen['cer']:.3f} of [{others}] -> {chosen['text']!r}")
     print(f"wrote {out}")
     return 0
 

@@ -8,6 +8,12 @@ Styles are prime samples (Graves section 5.5) taken from the validation lines of
 the model was trained on, so the network has never seen them: for each font of the corpus,
 the validation line of that font whose length is closest to :data:`STYLE_TARGET_CHARS` (a
 training line only where no writer of that font was held out).
+
+With ``style_candidates=N`` the N such lines of each font (from different writers) are tried
+as primes: the model writes a prompt set with each (``selection_prompts``, kept apart from the
+public evaluation prompts), the OCR reads it back, and the line with the lowest CER becomes
+the style. ``default_style="auto"`` then names the style that scored best. The scores are
+recorded in ``config.json``'s ``release`` record.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Callable, Sequence
 
 from . import checkpoint as ckpt
 from .errors import HandwritingError
@@ -40,20 +47,28 @@ FONT_STYLE_NAMES = {
 STYLE_TARGET_CHARS = 30
 #: Prime lines must have at least this many characters.
 STYLE_MIN_CHARS = 12
+#: ``default_style`` value that names the style with the lowest selection CER.
+AUTO_DEFAULT_STYLE = "auto"
 
 
-def styles_from_dataset(dataset, scale: float, validation_fraction: float, seed: int) -> list[Style]:
-    """One style per font of a font-corpus dataset, from its validation split (see the module docstring).
+def style_candidates(dataset, scale: float, validation_fraction: float, seed: int,
+                     per_font: int = 1) -> dict[str, list[Style]]:
+    """Up to ``per_font`` candidate styles per font of a font-corpus dataset, best first.
+
+    Candidates are ordered by (validation before training line, distance of the length from
+    :data:`STYLE_TARGET_CHARS`), one line per writer; the first is the style ``release`` makes
+    without selection (see the module docstring).
 
     Args:
         dataset: a :class:`~handwriting.datasets.format.StrokeDataset` of the font corpus.
         scale: the checkpoint's scale (the style's offsets are divided by it).
         validation_fraction, seed: the checkpoint's ``TrainConfig`` fields that made its split.
+        per_font: how many candidates to keep per font.
     """
     from .datasets import split_by_writer
 
     train_idx, val_idx = split_by_writer(dataset, validation_fraction, seed)
-    best: dict[str, tuple[tuple[int, int], int]] = {}
+    ranked: dict[str, list[tuple[tuple[int, int, int], int]]] = {}
     for held_out, indices in ((0, val_idx), (1, train_idx)):
         for i in indices:
             font = dataset.writers[dataset.writer_ids[i]].split("#")[0]
@@ -61,41 +76,125 @@ def styles_from_dataset(dataset, scale: float, validation_fraction: float, seed:
             text = dataset.texts[i]
             if name is None or len(text) < STYLE_MIN_CHARS:
                 continue
-            score = (held_out, abs(len(text) - STYLE_TARGET_CHARS))
-            if name not in best or score < best[name][0]:
-                best[name] = (score, int(i))
-    return [Style(name=name, text=dataset.texts[i], offsets=normalise_offsets(dataset.offsets[i], scale))
-            for name, (_, i) in sorted(best.items())]
+            ranked.setdefault(name, []).append(((held_out, abs(len(text) - STYLE_TARGET_CHARS), int(i)), int(i)))
+    candidates = {}
+    for name, entries in sorted(ranked.items()):
+        writers, chosen = set(), []
+        for _, i in sorted(entries):
+            if dataset.writer_ids[i] in writers:
+                continue
+            writers.add(dataset.writer_ids[i])
+            chosen.append(Style(name=name, text=dataset.texts[i], offsets=normalise_offsets(dataset.offsets[i], scale)))
+            if len(chosen) == per_font:
+                break
+        candidates[name] = chosen
+    return candidates
+
+
+def styles_from_dataset(dataset, scale: float, validation_fraction: float, seed: int) -> list[Style]:
+    """One style per font of a font-corpus dataset: the first of :func:`style_candidates`."""
+    return [styles[0] for styles in style_candidates(dataset, scale, validation_fraction, seed).values()]
+
+
+def select_styles(candidates: dict[str, list[Style]],
+                  score: Callable[[Style], float]) -> tuple[list[Style], dict[str, dict]]:
+    """The lowest-scoring candidate of each name, and a record of the scores.
+
+    Returns:
+        ``(styles, record)``: one style per name; ``record[name]`` holds the chosen ``text``,
+        its ``cer`` and every candidate's score (``candidate_cers``, in candidate order).
+    """
+    styles, record = [], {}
+    for name, options in sorted(candidates.items()):
+        scores = [float(score(style)) for style in options]
+        best = min(range(len(options)), key=scores.__getitem__)
+        styles.append(options[best])
+        record[name] = {"text": options[best].text, "cer": scores[best], "candidate_cers": scores}
+    return styles, record
+
+
+def ocr_style_score(source: Path, prompts: Sequence[str], *, bias: float, seed: int = 0) -> Callable[[Style], float]:
+    """A :func:`select_styles` score: mean OCR CER of ``prompts`` written by ``source``'s model in a style."""
+    import numpy as np
+
+    from .evaluate import OcrReader, score_lines
+    from .hand import load
+
+    reader = OcrReader()
+    hand = load(source)
+
+    def score(style: Style) -> float:
+        coords, _ = hand.write_lines(list(prompts), style=style, bias=bias, seed=seed)
+        return float(np.mean([line.cer for line in score_lines(style.name, prompts, coords, reader)]))
+
+    return score
 
 
 def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None = None,
-            default_style: str | None = None, styles: list[Style] | None = None, note: str = "") -> Path:
+            default_style: str | None = None, styles: list[Style] | None = None, note: str = "",
+            style_candidates_per_font: int = 1, selection_prompts: Sequence[str] | None = None,
+            selection_bias: float | None = None,
+            score: Callable[[Style], float] | None = None) -> Path:
     """Write ``out_dir`` from a run (its ``best/`` if present, else the newest checkpoint).
 
     ``data`` (the training dataset file) supplies the styles; ``default_style`` must name one
-    of them (or be ``None`` to write unprimed by default). ``out_dir`` is replaced atomically.
+    of them, be ``"auto"`` (the best selection score; needs selection) or ``None`` (write
+    unprimed by default). With ``style_candidates_per_font > 1`` each font's style is chosen by
+    ``score`` (default: the OCR CER of ``selection_prompts`` at ``selection_bias``, default
+    ``hand.DEFAULT_BIAS``). ``out_dir`` is replaced atomically.
     """
+    if style_candidates_per_font < 1:
+        raise HandwritingError(f"style candidates per font must be at least 1, not {style_candidates_per_font}")
+    selecting = style_candidates_per_font > 1
+    if selecting and data is None:
+        raise HandwritingError("choosing styles needs the training data (--data): the candidates are its lines")
+    if selecting and score is None and not selection_prompts:
+        raise HandwritingError("choosing styles needs prompts to write with them (--selection-prompts)")
+    if default_style == AUTO_DEFAULT_STYLE and not selecting:
+        raise HandwritingError("default style 'auto' needs style selection (more than one candidate per font)")
+    if selecting and selection_bias is None:
+        from .hand import DEFAULT_BIAS
+
+        selection_bias = DEFAULT_BIAS
     run_dir = Path(run_dir)
     source = run_dir / ckpt.BEST_DIR if (run_dir / ckpt.BEST_DIR / ckpt.WEIGHTS_FILE).is_file() else run_dir
     source = ckpt.resolve(source)
     config = ckpt.read_config(source)
     model_config, train_config = ckpt.configs_from(config)
     styles = list(styles or [])
+    selection = None
     if data is not None:
         from .datasets import load_dataset
 
         dataset = load_dataset(data)
-        styles += styles_from_dataset(dataset, config["scale"], train_config.validation_fraction, train_config.seed)
+        candidates = style_candidates(dataset, config["scale"], train_config.validation_fraction, train_config.seed,
+                                      per_font=style_candidates_per_font)
+        if selecting:
+            if score is None:
+                score = ocr_style_score(source, selection_prompts, bias=selection_bias)
+            chosen, selection = select_styles(candidates, score)
+            styles += chosen
+        else:
+            styles += [options[0] for options in candidates.values()]
         x_height_units = dataset.metadata.get("x_height_units")
         if x_height_units:  # the page size of written text follows the handwriting's x-height
             config["x_height"] = float(x_height_units) / float(config["scale"])
     names = [s.name for s in styles]
+    if default_style == AUTO_DEFAULT_STYLE and selection:
+        default_style = min(selection, key=lambda name: selection[name]["cer"])
     if default_style is not None and default_style not in names:
         raise HandwritingError(f"default style {default_style!r} is not among the styles: {', '.join(names)}")
     config = {k: v for k, v in config.items() if k not in ("best_validation",)}
     config["default_style"] = default_style
+    previous = config.get("release")  # re-releasing a release (new styles, same weights) keeps its history
     config["release"] = {"from": str(source), "step": config.get("step"), "data": str(data) if data else None,
                          "note": note}
+    if previous:
+        config["release"]["previous"] = previous
+    if selection is not None:
+        config["release"]["style_selection"] = {
+            "prompts": len(selection_prompts) if selection_prompts else None,
+            "bias": selection_bias, "candidates_per_font": style_candidates_per_font, "styles": selection}
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))

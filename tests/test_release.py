@@ -79,3 +79,72 @@ def test_cli_release_replaces_the_output(tiny_checkpoint, tmp_path):
     assert result.returncode == 0, result.stderr
     assert not (out / "stale.txt").exists() and (out / "model.weights.h5").is_file()
     assert json.loads((out / "config.json").read_text())["default_style"] is None
+
+
+def test_style_candidates_come_from_different_writers_and_start_with_the_plain_choice(tiny_checkpoint, font_corpus):
+    from handwriting.checkpoint import configs_from, read_config
+    from handwriting.datasets import load_dataset
+    from handwriting.release import style_candidates, styles_from_dataset
+
+    dataset = load_dataset(font_corpus)
+    config = read_config(tiny_checkpoint)
+    _, train = configs_from(config)
+    args = (dataset, config["scale"], train.validation_fraction, train.seed)
+    many = style_candidates(*args, per_font=3)
+    plain = {s.name: s for s in styles_from_dataset(*args)}
+    assert set(many) == set(plain)
+    for name, options in many.items():
+        assert 1 <= len(options) <= 3 and options[0].text == plain[name].text
+        writers = {dataset.writer_ids[dataset.texts.index(s.text)] for s in options}
+        assert len(writers) == len(options), name
+
+
+def test_release_keeps_the_best_scoring_candidate_and_records_the_scores(tiny_checkpoint, font_corpus, tmp_path):
+    import handwriting
+    from handwriting.release import release
+
+    # a stand-in for the OCR's CER: shorter prime texts score better
+    out = release(tiny_checkpoint, tmp_path / "sel", data=font_corpus, default_style="auto",
+                  style_candidates_per_font=3, score=lambda style: len(style.text) / 100)
+    config = json.loads((out / "config.json").read_text())
+    selection = config["release"]["style_selection"]
+    assert selection["candidates_per_font"] == 3
+    hand = handwriting.load(out)
+    for name, record in selection["styles"].items():
+        assert record["cer"] == min(record["candidate_cers"]) == len(hand.styles[name].text) / 100
+    best = min(selection["styles"], key=lambda n: selection["styles"][n]["cer"])
+    assert config["default_style"] == hand.default_style == best
+
+    # a release of a release keeps the first one's record
+    again = release(out, tmp_path / "again", data=font_corpus, default_style="cursive", note="second")
+    record = json.loads((again / "config.json").read_text())["release"]
+    assert record["note"] == "second" and record["previous"]["style_selection"] == selection
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(style_candidates_per_font=0), "at least 1"),
+    (dict(style_candidates_per_font=2), "--selection-prompts"),
+    (dict(default_style="auto"), "needs style selection"),
+])
+def test_release_rejects_a_selection_it_cannot_make(tiny_checkpoint, font_corpus, tmp_path, options, message):
+    from handwriting.release import release
+
+    with pytest.raises(HandwritingError, match=message):
+        release(tiny_checkpoint, tmp_path / "x", data=font_corpus, **options)
+    assert not (tmp_path / "x").exists()
+
+
+def test_cli_release_chooses_styles_with_the_ocr(tiny_checkpoint, font_corpus, tmp_path):
+    pytest.importorskip("rapidocr")
+    prompts = tmp_path / "sel.txt"
+    prompts.write_text("bad cab\n")
+    out = tmp_path / "rel"
+    result = subprocess.run([sys.executable, "-m", "handwriting", "release", str(tiny_checkpoint), "-o", str(out),
+                             "--data", str(font_corpus), "--style-candidates", "2", "--selection-prompts",
+                             str(prompts), "--default-style", "auto"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("style ") == 9 and "wrote" in result.stdout
+    selection = json.loads((out / "config.json").read_text())["release"]["style_selection"]
+    assert selection["prompts"] == 1 and selection["bias"] > 0
+    for record in selection["styles"].values():
+        assert 1 <= len(record["candidate_cers"]) <= 2 and record["cer"] == min(record["candidate_cers"]) >= 0
