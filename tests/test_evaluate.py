@@ -112,3 +112,14 @@ def test_cli_evaluate_bad_input_is_one_line(tiny_checkpoint, tmp_path):
          "--prompts", str(tmp_path / "missing.txt")], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "missing.txt" in result.stderr
+
+
+def test_the_shipped_prompt_sets_cover_the_letters_and_do_not_overlap():
+    from handwriting.resources import prompts_dir
+
+    public = evaluate.read_prompts(prompts_dir() / "public.txt")
+    selection = evaluate.read_prompts(prompts_dir() / "selection.txt")
+    assert len(public) >= 40 and len(selection) >= 20 and not set(public) & set(selection)
+    for prompts in (public, selection):
+        assert set("abcdefghijklmnopqrstuvwxyz") <= set("".join(prompts).lower())
+    assert set("0123456789") <= set("".join(public))
