@@ -9,7 +9,7 @@ the model was trained on, so the network has never seen them: for each font of t
 the validation line of that font whose length is closest to :data:`STYLE_TARGET_CHARS` (a
 training line only where no writer of that font was held out).
 
-With ``style_candidates=N`` the N such lines of each font (from different writers) are tried
+With ``style_candidates_per_font=N`` the N such lines of each font (from different writers) are tried
 as primes: the model writes a prompt set with each (``selection_prompts``, kept apart from the
 public evaluation prompts), the OCR reads it back, and the line with the lowest CER becomes
 the style. ``default_style="auto"`` then names the style that scored best. The scores are
