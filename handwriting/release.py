@@ -68,7 +68,7 @@ def style_candidates(dataset, scale: float, validation_fraction: float, seed: in
     from .datasets import split_by_writer
 
     train_idx, val_idx = split_by_writer(dataset, validation_fraction, seed)
-    ranked: dict[str, list[tuple[tuple[int, int, int], int]]] = {}
+    ranked: dict[str, list[tuple[int, int, int]]] = {}  # (held out?, length distance, line index)
     for held_out, indices in ((0, val_idx), (1, train_idx)):
         for i in indices:
             font = dataset.writers[dataset.writer_ids[i]].split("#")[0]
@@ -76,11 +76,11 @@ def style_candidates(dataset, scale: float, validation_fraction: float, seed: in
             text = dataset.texts[i]
             if name is None or len(text) < STYLE_MIN_CHARS:
                 continue
-            ranked.setdefault(name, []).append(((held_out, abs(len(text) - STYLE_TARGET_CHARS), int(i)), int(i)))
+            ranked.setdefault(name, []).append((held_out, abs(len(text) - STYLE_TARGET_CHARS), int(i)))
     candidates = {}
     for name, entries in sorted(ranked.items()):
         writers, chosen = set(), []
-        for _, i in sorted(entries):
+        for *_, i in sorted(entries):
             if dataset.writer_ids[i] in writers:
                 continue
             writers.add(dataset.writer_ids[i])
@@ -89,11 +89,6 @@ def style_candidates(dataset, scale: float, validation_fraction: float, seed: in
                 break
         candidates[name] = chosen
     return candidates
-
-
-def styles_from_dataset(dataset, scale: float, validation_fraction: float, seed: int) -> list[Style]:
-    """One style per font of a font-corpus dataset: the first of :func:`style_candidates`."""
-    return [styles[0] for styles in style_candidates(dataset, scale, validation_fraction, seed).values()]
 
 
 def select_styles(candidates: dict[str, list[Style]],
