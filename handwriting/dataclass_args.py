@@ -46,7 +46,8 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type, *, exclu
         if kind is bool:
             group.add_argument(flag, dest=f.name, type=_parse_bool, default=None, metavar="BOOL", help=help_text)
         elif kind in (int, float, str):
-            group.add_argument(flag, dest=f.name, type=kind, default=None, help=help_text)
+            group.add_argument(flag, dest=f.name, type=kind, default=None, choices=f.metadata.get("choices"),
+                               help=help_text)
         elif typing.get_origin(kind) in (tuple, list):
             item = (typing.get_args(kind) or (str,))[0]
             group.add_argument(flag, dest=f.name, type=item, nargs="+", default=None, help=help_text)

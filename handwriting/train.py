@@ -30,6 +30,7 @@ flight completes, a checkpoint is saved, then the run returns); ``--resume`` con
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 import os
@@ -446,6 +447,19 @@ class _SignalFlag:
 # ------------------------------------------------------------------ the loop
 
 
+def _inherited_scale_source(init_from, resume_from: Path | None) -> Path | None:
+    """The checkpoint whose scale a run uses instead of its dataset's, or ``None``.
+
+    A run started with ``--init-from`` keeps the scale of the weights it starts from (a dataset
+    with other stroke statistics would otherwise rescale every input the network knows), and
+    records it as ``scale_from``; resuming such a run keeps it too.
+    """
+    if resume_from is not None:
+        saved = ckpt.read_config(resume_from)
+        return resume_from if "scale_from" in saved else None
+    return ckpt.resolve(init_from) if init_from is not None else None
+
+
 def run_training(
     data_path: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -505,10 +519,15 @@ def run_training(
     out.mkdir(parents=True, exist_ok=True)
 
     dataset = load_dataset(data_path)
+    scale_from = _inherited_scale_source(init_from, resume_from)
+    if scale_from is not None:
+        # The weights were trained on steps divided by that checkpoint's scale; keep its units.
+        dataset = dataclasses.replace(dataset, scale=float(ckpt.read_config(scale_from)["scale"]))
     data: PreparedData = prepare(dataset, train_config)
     say(f"data: {data.train_lines} training lines, {data.validation_lines} validation lines"
         f"{f', {data.dropped_long} over {train_config.max_points} points dropped' if data.dropped_long else ''}; "
-        f"padded fraction {data.train.padded_fraction():.1%}; scale {data.scale:.4g}")
+        f"padded fraction {data.train.padded_fraction():.1%}; scale {data.scale:.4g}"
+        f"{f' (from {scale_from})' if scale_from is not None else ''}")
 
     if train_config.distribute == "data_parallel":
         say(f"distribute: data_parallel (JAX) over {set_jax_data_parallel(train_config.batch_size)} devices")
@@ -554,7 +573,8 @@ def run_training(
         return ckpt.config_dict(
             model_config, train_config, data.scale, state["step"], dataset=str(data_path),
             best_step=state["best_step"], best_validation_nll_per_line=(
-                None if math.isinf(state["best_val"]) else state["best_val"]), **(extra or {}))
+                None if math.isinf(state["best_val"]) else state["best_val"]),
+            **({"scale_from": str(scale_from)} if scale_from is not None else {}), **(extra or {}))
 
     def save_latest() -> None:
         state["elapsed"] = state["elapsed"] + (time.monotonic() - save_latest.mark)

@@ -132,14 +132,16 @@ def test_split_delayed_finds_dots_bars_and_crosses():
 
 @pytest.mark.parametrize("font", ["futural", "EMSReadability"])
 def test_dot_is_written_after_the_word(font):
-    pieces = pen_strokes(fonts.write_line("in", neutral_hand(font), np.random.default_rng(0)))
+    line = fonts.write_line("in", neutral_hand(font), np.random.default_rng(0), delayed_strokes="word")
+    pieces = pen_strokes(line)
     dot, body = pieces[-1], np.concatenate(pieces[:-1])
     assert np.ptp(dot, axis=0).max() < 0.3 * 20.0
     assert dot[:, 1].min() > body[:, 1].max()
 
 
 def test_bar_and_dot_of_it_come_after_the_body():
-    pieces = pen_strokes(fonts.write_line("it", neutral_hand("futural"), np.random.default_rng(0)))
+    line = fonts.write_line("it", neutral_hand("futural"), np.random.default_rng(0), delayed_strokes="word")
+    pieces = pen_strokes(line)
     assert len(pieces) == 4  # i stem, t stem, then i dot and t bar
     dot, bar = pieces[2], pieces[3]
     assert dot[:, 1].min() > max(pieces[0][:, 1].max(), 0.0)
@@ -147,8 +149,35 @@ def test_bar_and_dot_of_it_come_after_the_body():
 
 
 def test_cursive_letters_join_into_one_stroke():
-    pieces = pen_strokes(fonts.write_line("minimum", neutral_hand("cursive"), np.random.default_rng(0)))
-    assert len(pieces) == 3  # one pen-down stroke for the letters, then two i dots
+    line = fonts.write_line("minimum", neutral_hand("cursive"), np.random.default_rng(0), delayed_strokes="word")
+    assert len(pen_strokes(line)) == 3  # one pen-down stroke for the letters, then two i dots
+
+
+def test_letter_order_writes_each_delayed_stroke_after_its_own_letter():
+    pieces = pen_strokes(fonts.write_line("it", neutral_hand("futural"), np.random.default_rng(0),
+                                          delayed_strokes="letter"))
+    assert len(pieces) == 4  # i stem, i dot, t stem, t bar
+    stem_i, dot, stem_t, bar = pieces
+    assert dot[:, 1].min() > stem_i[:, 1].max() * 0.9 and np.ptp(dot, axis=0).max() < 0.3 * 20.0
+    assert dot[:, 0].mean() < stem_t[:, 0].min()  # dotted before the t is begun
+    assert np.ptp(bar[:, 1]) < 0.25 * np.ptp(bar[:, 0])
+    # a joined hand lifts the pen at each dot and goes on from the letter
+    pieces = pen_strokes(fonts.write_line("minimum", neutral_hand("cursive"), np.random.default_rng(0),
+                                          delayed_strokes="letter"))
+    assert len(pieces) == 5  # "mi", dot, "ni", dot, "mum"
+    assert [np.ptp(p, axis=0).max() < 0.3 * 20.0 for p in pieces] == [False, True, False, True, False]
+
+
+def test_delayed_stroke_order_changes_only_the_order(corpus):
+    letter = build_corpus(small_config(delayed_strokes="letter"))
+    word = build_corpus(small_config(delayed_strokes="word"))
+    assert letter.texts == word.texts == corpus.texts
+    same = [np.array_equal(a, b) for a, b in zip(letter.offsets, word.offsets)]
+    assert not all(same)
+    assert all(same[i] for i, t in enumerate(word.texts) if not set(t) & set("ijtfx"))
+    assert letter.metadata["config"]["delayed_strokes"] == "letter"
+    # the jumps back over a whole word are gone, so the steps' spread (the scale) shrinks
+    assert letter.scale < word.scale
 
 
 # ---------------------------------------------------------------- texts
@@ -225,6 +254,8 @@ def test_bad_config_is_a_clear_error():
         build_corpus(small_config(fonts=("comic",)))
     with pytest.raises(HandwritingError, match="min_words"):
         build_corpus(small_config(min_words=5, max_words=2))
+    with pytest.raises(HandwritingError, match="delayed_strokes must be one of word, letter"):
+        build_corpus(small_config(delayed_strokes="line"))
 
 
 def test_cli_prepare_fonts(tmp_path):

@@ -495,3 +495,32 @@ def test_init_from_starts_a_new_run_from_released_weights(tiny_checkpoint, tmp_p
     status = main(["train", "--data", str(data), "--out", str(tmp_path / "bad"), "--init-from", str(released),
                    "--lstm-units", "7", "--steps", "1"])
     assert status == 2
+
+
+def test_init_from_keeps_the_scale_of_the_weights_and_resume_keeps_it(tiny_checkpoint, tmp_path):
+    """A fine-tune on a dataset with other stroke statistics stays in the units its weights know."""
+    import dataclasses
+    import json
+
+    from handwriting.cli import main
+    from handwriting.datasets import load_dataset, save_dataset
+    from handwriting.release import release
+
+    released = release(tiny_checkpoint, tmp_path / "rel")
+    toy = load_dataset(tiny_checkpoint.parent / "toy.npz")
+    stretched = dataclasses.replace(
+        toy, offsets=[np.concatenate([o[:, :2] * 1.5, o[:, 2:]], axis=1) for o in toy.offsets], scale=toy.scale * 1.5)
+    save_dataset(stretched, tmp_path / "stretched.npz")
+    out = tmp_path / "more"
+    common = ["--data", str(tmp_path / "stretched.npz"), "--out", str(out)]
+    assert main(["train", *common, "--init-from", str(released), "--config", "tiny", "--steps", "2",
+                 "--checkpoint-every", "1", "--validation-every", "1"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    released_scale = json.loads((released / "config.json").read_text())["scale"]
+    assert config["scale"] == pytest.approx(released_scale)
+    assert config["scale"] != pytest.approx(stretched.scale)
+    assert config["scale_from"] == str(released)
+    # resuming does not mistake the inherited scale for another dataset
+    assert main(["train", *common, "--resume", "--steps", "3"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["step"] == 3 and config["scale"] == pytest.approx(released_scale)

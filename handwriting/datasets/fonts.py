@@ -11,7 +11,9 @@ How a line is written (all geometry in x-heights until the final scaling):
 1. Glyphs are placed along the baseline with the hand's width, spacing and per-letter jitter.
    Within a word, a stroke that starts where the previous one ended (closer than the hand's
    join tolerance) continues it without lifting the pen, as cursive writers do. Delayed strokes
-   (i and j dots, t and f bars, the second stroke of x) are written after the word's body.
+   (i and j dots, t and f bars, the second stroke of x) are written after the word's body
+   (``delayed_strokes="word"``, as many people write) or right after their letter's body
+   (``"letter"``: a short jump back, which a small model learns far more reliably).
 2. Corners are rounded (Chaikin corner cutting) and the strokes are resampled densely.
 3. The line is deformed: slant (shear), a smooth elastic displacement field, a wandering
    baseline and a small tilt.
@@ -57,6 +59,8 @@ BORROWED_GLYPHS = {"scripts": ("0123456789", "cursive")}
 # Delayed strokes (x-height units).
 DOTTED_LETTERS = "ij"
 CROSSED_LETTERS = "tfx"
+#: Where delayed strokes are written: after the word's body, or after their own letter's.
+DELAYED_STROKE_PLACES = ("word", "letter")
 #: A dot is no larger than this ...
 DOT_MAX_SIZE = 0.45
 #: ... and its lowest point lies at least this high.
@@ -111,6 +115,11 @@ class FontCorpusConfig:
     points_per_x_height: float = field(
         default=4.5, metadata={"help": "pen points per x-height of travel at full speed (sets points per character)"}
     )
+    delayed_strokes: str = field(
+        default="letter",
+        metadata={"help": "write i/j dots, t/f bars and x's second stroke after their 'letter' or after the 'word'",
+                  "choices": DELAYED_STROKE_PLACES},
+    )
     workers: int = field(default=2, metadata={"help": "worker processes (the corpus does not depend on it)"})
 
     def validate(self) -> None:
@@ -128,6 +137,9 @@ class FontCorpusConfig:
             raise HandwritingError(f"unknown fonts {', '.join(unknown)}; known fonts: {', '.join(ALL_FONTS)}")
         if not self.points_per_x_height > 0:
             raise HandwritingError(f"points_per_x_height must be positive, got {self.points_per_x_height}")
+        if self.delayed_strokes not in DELAYED_STROKE_PLACES:
+            raise HandwritingError(
+                f"delayed_strokes must be one of {', '.join(DELAYED_STROKE_PLACES)}, got {self.delayed_strokes!r}")
         if self.workers < 1:
             raise HandwritingError(f"workers must be at least 1, got {self.workers}")
 
@@ -324,8 +336,13 @@ def _join(strokes_in_order: list[np.ndarray], tolerance: float) -> list[np.ndarr
     return joined
 
 
-def place_words(text: str, hand: Hand, rng: np.random.Generator, fonts_dir: str = "") -> list[np.ndarray]:
-    """The pen-down strokes ``[n, 2]`` (x-heights) of ``text`` in writing order."""
+def place_words(text: str, hand: Hand, rng: np.random.Generator, fonts_dir: str = "",
+                delayed_strokes: str = FontCorpusConfig.delayed_strokes) -> list[np.ndarray]:
+    """The pen-down strokes ``[n, 2]`` (x-heights) of ``text`` in writing order.
+
+    ``delayed_strokes`` (one of :data:`DELAYED_STROKE_PLACES`) says whether a letter's delayed
+    strokes follow the whole word's body or the letter's own body.
+    """
     out: list[np.ndarray] = []
     cursor = 0.0
     for word in text.split(" "):
@@ -340,7 +357,7 @@ def place_words(text: str, hand: Hand, rng: np.random.Generator, fonts_dir: str 
             shift = np.array([cursor, hand.baseline_jitter * float(rng.standard_normal())])
             factor = np.array([scale * hand.width, scale])
             body.extend(s * factor + shift for s in glyph.body)
-            delayed.extend(s * factor + shift for s in glyph.delayed)
+            (body if delayed_strokes == "letter" else delayed).extend(s * factor + shift for s in glyph.delayed)
             cursor += glyph.advance * scale * hand.width + hand.letter_spacing
         out.extend(_join(body, hand.join_tolerance))
         out.extend(delayed)
@@ -460,9 +477,14 @@ def time_progress(points: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(steps)])
 
 
-def write_line(text: str, hand: Hand, rng: np.random.Generator, fonts_dir: str = "") -> np.ndarray:
-    """``text`` written by ``hand``: ``[N, 3]`` float32 offsets starting at ``(0, 0, pen)``."""
-    placed = [round_corners(s, hand.corner_rounding) for s in place_words(text, hand, rng, fonts_dir)]
+def write_line(text: str, hand: Hand, rng: np.random.Generator, fonts_dir: str = "",
+               delayed_strokes: str = FontCorpusConfig.delayed_strokes) -> np.ndarray:
+    """``text`` written by ``hand``: ``[N, 3]`` float32 offsets starting at ``(0, 0, pen)``.
+
+    ``delayed_strokes``: see :func:`place_words`.
+    """
+    placed = [round_corners(s, hand.corner_rounding)
+              for s in place_words(text, hand, rng, fonts_dir, delayed_strokes)]
     counts = np.array([len(s) for s in placed], np.int64)
     points = np.concatenate(placed)
     points, counts = resample_strokes(points, counts, arc_progress(points, counts), DENSE_STEP)
@@ -499,7 +521,7 @@ def _write_lines(job: tuple[FontCorpusConfig, list[Hand], list[str], int]) -> li
     for i, text in enumerate(line_texts, start):
         rng = np.random.default_rng([config.seed, _LINE_STREAM, i])
         hand = jitter_hand(hands[i // config.lines_per_writer], rng)
-        out.append(write_line(text, hand, rng, config.fonts_dir))
+        out.append(write_line(text, hand, rng, config.fonts_dir, config.delayed_strokes))
     return out
 
 
