@@ -412,6 +412,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     ceiling = evaluate.font_ceiling(prompts, reader=reader) if args.ceiling else []
     print(f"checkpoint {checkpoint}, {len(prompts)} prompts x {len(args.seeds)} seeds, bias {args.bias}")
     print(evaluate.format_table(reports + ceiling))
+    print(f"hardest characters (error rate, seen at least {evaluate.HARDEST_MIN_COUNT} times):")
+    print(evaluate.format_hardest_characters(reports))
     result = {"checkpoint": str(checkpoint), "prompts": str(args.prompts), "bias": args.bias, "seeds": args.seeds,
               "reports": [r.to_dict() for r in reports], "ceiling": [r.summary() for r in ceiling]}
     if args.data is not None:

@@ -16,7 +16,10 @@ Scores, per line and averaged:
 * whether the sampler's step cap ended the line (it should never);
 * pen lifts per character: a sanity check against the plain font renderings of the ceiling
   (a model that lifts the pen far less often than the fonts draws letters as scribbles);
-* seconds per line (writing only, batched as ``Hand.write_lines`` batches).
+* seconds per line (writing only, batched as ``Hand.write_lines`` batches);
+* per-character error rates (:meth:`Report.character_error_rates`): how often each prompt
+  character was not read back, from an alignment of prompt and reading. They show which letters
+  a model draws badly (multi-stroke letters such as x, t and i, for example).
 
 The same OCR reading of the prompts rendered plainly by the corpus fonts
 (:func:`font_ceiling`) bounds what the OCR can score on this kind of handwriting.
@@ -46,6 +49,10 @@ OCR_BORDER_PX = 12
 #: model, bias 2.5, 3 seeds) at 12 px -> 48 px: cursive CER 0.318 -> 0.259, script 0.243 -> 0.217,
 #: readable 0.109 -> 0.103; the plain fonts 0.000-0.027 -> 0.000-0.032.
 OCR_SIDE_PX = 48
+#: ``handwriting evaluate`` lists this many of each style's worst characters ...
+HARDEST_CHARACTERS = 6
+#: ... among those seen at least this often.
+HARDEST_MIN_COUNT = 10
 #: A line whose CER is above this counts as a failure.
 FAILURE_CER = 0.5
 #: A line flatter than this (width / height) is scaled by its width instead (a dash, a dot).
@@ -71,6 +78,35 @@ def levenshtein(a: str, b: str) -> int:
             current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
         previous = current
     return previous[-1]
+
+
+def aligned_errors(reference: str, hypothesis: str) -> tuple[list[bool], int]:
+    """Which characters of ``reference`` a minimal edit script changes, and its insertions.
+
+    Returns ``(errors, insertions)``: ``errors[i]`` is true when ``reference[i]`` is substituted
+    or deleted. ``sum(errors) + insertions == levenshtein(reference, hypothesis)``. Ties between
+    equally short scripts are broken towards matches, then substitutions.
+    """
+    n, m = len(reference), len(hypothesis)
+    cost = np.zeros((n + 1, m + 1), np.int64)
+    cost[:, 0], cost[0, :] = np.arange(n + 1), np.arange(m + 1)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            cost[i, j] = min(cost[i - 1, j] + 1, cost[i, j - 1] + 1,
+                             cost[i - 1, j - 1] + (reference[i - 1] != hypothesis[j - 1]))
+    errors, insertions = [False] * n, 0
+    i, j = n, m
+    while i > 0 or j > 0:
+        if i > 0 and j > 0 and cost[i, j] == cost[i - 1, j - 1] + (reference[i - 1] != hypothesis[j - 1]):
+            errors[i - 1] = reference[i - 1] != hypothesis[j - 1]
+            i, j = i - 1, j - 1
+        elif i > 0 and cost[i, j] == cost[i - 1, j] + 1:
+            errors[i - 1] = True
+            i -= 1
+        else:
+            insertions += 1
+            j -= 1
+    return errors, insertions
 
 
 def character_error_rate(reference: str, hypothesis: str) -> float:
@@ -173,13 +209,30 @@ class Report:
     def lifts_per_char(self) -> float:
         return float(sum(s.lifts for s in self.lines) / max(sum(len(s.prompt) for s in self.lines), 1))
 
+    def character_error_rates(self, min_count: int = 1) -> dict[str, float]:
+        """Per normalised prompt character (spaces left out), the fraction of its occurrences
+        the reading changed or dropped (see :func:`aligned_errors`), worst first; characters
+        seen fewer than ``min_count`` times are left out."""
+        seen: dict[str, int] = {}
+        wrong: dict[str, int] = {}
+        for s in self.lines:
+            ref = normalise_for_cer(s.prompt)
+            errors, _ = aligned_errors(ref, normalise_for_cer(s.reading))
+            for ch, bad in zip(ref, errors):
+                if ch != " ":
+                    seen[ch] = seen.get(ch, 0) + 1
+                    wrong[ch] = wrong.get(ch, 0) + bad
+        rates = {ch: wrong[ch] / n for ch, n in seen.items() if n >= min_count}
+        return dict(sorted(rates.items(), key=lambda kv: (-kv[1], kv[0])))
+
     def summary(self) -> dict:
         return {"name": self.name, "lines": len(self.lines), "mean_cer": self.mean_cer,
                 "failure_rate": self.failure_rate, "hit_cap": self.hit_cap,
                 "lifts_per_char": self.lifts_per_char, "seconds_per_line": self.seconds_per_line}
 
     def to_dict(self) -> dict:
-        return {**self.summary(), "per_line": [asdict(s) for s in self.lines]}
+        return {**self.summary(), "character_error_rates": self.character_error_rates(),
+                "per_line": [asdict(s) for s in self.lines]}
 
 
 def score_lines(name: str, prompts: Sequence[str], coords: Sequence[np.ndarray], reader: OcrReader, *,
@@ -244,6 +297,17 @@ def format_table(reports: Sequence[Report]) -> str:
         spl = "-" if np.isnan(s["seconds_per_line"]) else f"{s['seconds_per_line']:.2f}"
         rows.append(f"| {s['name']} | {s['lines']} | {s['mean_cer']:.3f} | {s['failure_rate']:.1%} | "
                     f"{s['hit_cap']} | {s['lifts_per_char']:.2f} | {spl} |")
+    return "\n".join(rows)
+
+
+def format_hardest_characters(reports: Sequence[Report], top: int = HARDEST_CHARACTERS,
+                              min_count: int = HARDEST_MIN_COUNT) -> str:
+    """One line per report: its ``top`` characters with the highest error rates (seen at least
+    ``min_count`` times), e.g. ``tech: x 0.78, t 0.25, 7 0.22``."""
+    rows = []
+    for r in reports:
+        worst = list(r.character_error_rates(min_count).items())[:top]
+        rows.append(f"{r.name}: " + ", ".join(f"{ch} {rate:.2f}" for ch, rate in worst))
     return "\n".join(rows)
 
 

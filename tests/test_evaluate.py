@@ -36,6 +36,31 @@ def test_levenshtein_matches_a_brute_force_reference():
         assert evaluate.levenshtein(a, b) == reference(a, b)
 
 
+def test_aligned_errors_mark_the_changed_characters():
+    assert evaluate.aligned_errors("abc", "axc") == ([False, True, False], 0)
+    assert evaluate.aligned_errors("abc", "ac") == ([False, True, False], 0)
+    assert evaluate.aligned_errors("ac", "abc") == ([False, False], 1)
+    assert evaluate.aligned_errors("six", "sn") == ([False, True, True], 0)
+    assert evaluate.aligned_errors("", "ab") == ([], 2)
+    rng = np.random.default_rng(1)
+    for _ in range(50):  # the marks and insertions add up to the edit distance
+        a = "".join(rng.choice(list("ab "), rng.integers(0, 9)))
+        b = "".join(rng.choice(list("ab "), rng.integers(0, 9)))
+        errors, insertions = evaluate.aligned_errors(a, b)
+        assert len(errors) == len(a) and sum(errors) + insertions == evaluate.levenshtein(a, b)
+
+
+def test_character_error_rates_count_each_prompt_character():
+    line = lambda prompt, reading: evaluate.LineScore(prompt, reading, 0.0, False, 0, "s")  # noqa: E731
+    report = evaluate.Report("s", [line("Six taxis", "sn taxis"), line("ax", "ax")])
+    rates = report.character_error_rates()
+    assert rates["x"] == pytest.approx(1 / 3) and rates["i"] == pytest.approx(1 / 2)
+    assert rates["s"] == 0.0 and " " not in rates
+    assert list(rates)[:2] == ["i", "x"]  # worst first
+    assert "x" not in report.character_error_rates(min_count=4)
+    assert evaluate.format_hardest_characters([report], top=2, min_count=1) == "s: i 0.50, x 0.33"
+
+
 def test_cer_is_case_and_punctuation_blind():
     assert evaluate.normalise_for_cer("Hello,  World! 42.") == "hello world 42"
     assert evaluate.character_error_rate("Hello, world!", "hello world") == 0.0
@@ -93,13 +118,14 @@ def test_cli_evaluate_writes_scores_for_every_line(tiny_checkpoint, tmp_path):
          "--prompts", str(prompts), "--seeds", "0", "1", "--style", "all", "--json", str(out)],
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "mean CER" in result.stdout
+    assert "mean CER" in result.stdout and "hardest characters" in result.stdout
     scores = json.loads(out.read_text())
     assert [r["name"] for r in scores["reports"]] == ["unprimed", "toy"]
     for report in scores["reports"]:
         assert report["lines"] == 4 and len(report["per_line"]) == 4
         assert 0 <= report["mean_cer"] and 0 <= report["failure_rate"] <= 1
         assert {line["seed"] for line in report["per_line"]} == {0, 1}
+        assert set(report["character_error_rates"]) == set("abcd")
         # every written line ends with a lift; the rate counts them all
         assert all(line["lifts"] >= 1 for line in report["per_line"])
         lifts = sum(line["lifts"] for line in report["per_line"])
