@@ -58,12 +58,13 @@ def test_primed_writing_starts_at_the_start_of_the_text(default_hand):
 
 
 def test_lines_begin_with_the_text_not_a_late_stroke_of_the_prime(default_hand):
-    # Primed with "script", the model often first dots or crosses the prime's last word, a stray
-    # mark before the line (109 of 141 evaluation lines); the sampler drops such strokes.
+    # Primed with "script", the stage-5 model often first dotted or crossed the prime's last word,
+    # a stray mark before the line (109 of 141 evaluation lines); the sampler drops such strokes
+    # (unit-tested in test_write.py). Since stage 6 the corpus writes dots and bars right after
+    # their letter, and the model no longer goes back to the prime's last word.
     from handwriting.sample import TEXT_START_WEIGHT
 
     text = "Meet me at 7:45 by the old clock tower."
-    trimmed = 0
     for name in ["script", "cursive"]:
         style = default_hand.style(name)
         batch = default_hand.sampler.sample([text] * 4, bias=2.5, seed=0, prime=(style.offsets, style.text),
@@ -72,8 +73,6 @@ def test_lines_begin_with_the_text_not_a_late_stroke_of_the_prime(default_hand):
             first_stroke = slice(0, np.flatnonzero(offsets[:, 2] > 0.5)[0] + 1)
             on_text = phi[first_stroke, len(style.text) + 1:].sum(axis=1)
             assert on_text.max() > TEXT_START_WEIGHT, (name, on_text)
-        trimmed += int(batch.trimmed.sum())
-    assert trimmed > 0
 
 
 def test_the_default_model_lifts_the_pen_as_often_as_its_styles(default_hand):
