@@ -84,8 +84,9 @@ def aligned_errors(reference: str, hypothesis: str) -> tuple[list[bool], int]:
     """Which characters of ``reference`` a minimal edit script changes, and its insertions.
 
     Returns ``(errors, insertions)``: ``errors[i]`` is true when ``reference[i]`` is substituted
-    or deleted. ``sum(errors) + insertions == levenshtein(reference, hypothesis)``. Ties between
-    equally short scripts are broken towards matches, then substitutions.
+    or deleted. ``sum(errors) + insertions == levenshtein(reference, hypothesis)``. Where
+    equally short scripts differ, the one that pairs characters (a match or substitution) wins
+    over a deletion, and a deletion over an insertion.
     """
     n, m = len(reference), len(hypothesis)
     cost = np.zeros((n + 1, m + 1), np.int64)
