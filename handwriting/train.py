@@ -447,17 +447,20 @@ class _SignalFlag:
 # ------------------------------------------------------------------ the loop
 
 
-def _inherited_scale_source(init_from, resume_from: Path | None) -> Path | None:
-    """The checkpoint whose scale a run uses instead of its dataset's, or ``None``.
+def _inherited_scale(init_from, resume_from: Path | None) -> tuple[str, float] | None:
+    """``(source, scale)`` when a run uses a checkpoint's scale instead of its dataset's, else ``None``.
 
     A run started with ``--init-from`` keeps the scale of the weights it starts from (a dataset
     with other stroke statistics would otherwise rescale every input the network knows), and
-    records it as ``scale_from``; resuming such a run keeps it too.
+    records that checkpoint as ``scale_from``; resuming such a run keeps both.
     """
     if resume_from is not None:
         saved = ckpt.read_config(resume_from)
-        return resume_from if "scale_from" in saved else None
-    return ckpt.resolve(init_from) if init_from is not None else None
+        return (saved["scale_from"], float(saved["scale"])) if "scale_from" in saved else None
+    if init_from is None:
+        return None
+    source = ckpt.resolve(init_from)
+    return str(source), float(ckpt.read_config(source)["scale"])
 
 
 def run_training(
@@ -519,10 +522,11 @@ def run_training(
     out.mkdir(parents=True, exist_ok=True)
 
     dataset = load_dataset(data_path)
-    scale_from = _inherited_scale_source(init_from, resume_from)
-    if scale_from is not None:
+    inherited = _inherited_scale(init_from, resume_from)
+    scale_from = inherited[0] if inherited is not None else None
+    if inherited is not None:
         # The weights were trained on steps divided by that checkpoint's scale; keep its units.
-        dataset = dataclasses.replace(dataset, scale=float(ckpt.read_config(scale_from)["scale"]))
+        dataset = dataclasses.replace(dataset, scale=inherited[1])
     data: PreparedData = prepare(dataset, train_config)
     say(f"data: {data.train_lines} training lines, {data.validation_lines} validation lines"
         f"{f', {data.dropped_long} over {train_config.max_points} points dropped' if data.dropped_long else ''}; "
@@ -574,7 +578,7 @@ def run_training(
             model_config, train_config, data.scale, state["step"], dataset=str(data_path),
             best_step=state["best_step"], best_validation_nll_per_line=(
                 None if math.isinf(state["best_val"]) else state["best_val"]),
-            **({"scale_from": str(scale_from)} if scale_from is not None else {}), **(extra or {}))
+            **({"scale_from": scale_from} if scale_from is not None else {}), **(extra or {}))
 
     def save_latest() -> None:
         state["elapsed"] = state["elapsed"] + (time.monotonic() - save_latest.mark)
