@@ -431,6 +431,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _add_release(sub: argparse._SubParsersAction) -> None:
+    from .release import DEFAULT_FINALISTS, DEFAULT_SELECTION_SEEDS
+
     rel = sub.add_parser("release", help="make a shippable checkpoint (config, weights, styles) from a run",
                          description="Copy a run's best (else newest) checkpoint without its training state, and "
                                      "add one style per corpus font from the training data's validation lines.")
@@ -446,6 +448,11 @@ def _add_release(sub: argparse._SubParsersAction) -> None:
     rel.add_argument("--selection-prompts", type=Path, metavar="FILE",
                      help="prompts written with each candidate style (keep them apart from the evaluation's)")
     rel.add_argument("--selection-bias", type=float, help="sampling bias for the selection (default: the write default)")
+    rel.add_argument("--selection-finalists", type=int, default=DEFAULT_FINALISTS, metavar="K",
+                     help="write the K best candidates of each font again with more seeds, against a lucky "
+                          f"single pass (default: {DEFAULT_FINALISTS}; 0: one pass decides)")
+    rel.add_argument("--selection-seeds", type=int, default=DEFAULT_SELECTION_SEEDS, metavar="N",
+                     help=f"passes (seeds) each finalist is scored over (default: {DEFAULT_SELECTION_SEEDS})")
     rel.set_defaults(run=_run_release)
 
 
@@ -461,12 +468,15 @@ def _run_release(args: argparse.Namespace) -> int:
         prompts = read_prompts(args.selection_prompts)
     out = release(args.run_dir, args.output, data=args.data, default_style=args.default_style, note=args.note,
                   style_candidates_per_font=args.style_candidates, selection_prompts=prompts,
-                  selection_bias=args.selection_bias)
+                  selection_bias=args.selection_bias, finalists=args.selection_finalists,
+                  selection_seeds=args.selection_seeds)
     selection = json.loads((out / "config.json").read_text())["release"].get("style_selection")
     if selection:
         for name, chosen in selection["styles"].items():
             others = ", ".join(f"{c:.3f}" for c in chosen["candidate_cers"])
-            print(f"style {name}: CER {chosen['cer']:.3f} of [{others}] -> {chosen['text']!r}")
+            final = ", ".join(f"#{i} {c:.3f}" for i, c in zip(chosen.get("finalists", []), chosen.get("finalist_cers", [])))
+            final = f"; finalists over {selection['seeds']} seeds [{final}]" if final else ""
+            print(f"style {name}: CER {chosen['cer']:.3f} of [{others}]{final} -> {chosen['text']!r}")
     print(f"wrote {out}")
     return 0
 

@@ -12,8 +12,11 @@ training line only where no writer of that font was held out).
 With ``style_candidates_per_font=N`` the N such lines of each font (from different writers) are tried
 as primes: the model writes a prompt set with each (``selection_prompts``, kept apart from the
 public evaluation prompts), the OCR reads it back, and the line with the lowest CER becomes
-the style. ``default_style="auto"`` then names the style that scored best. The scores are
-recorded in ``config.json``'s ``release`` record.
+the style. One pass of a few prompts is a noisy score, and the lowest of many noisy scores is
+mostly luck (a "winner's curse"), so with ``finalists=K`` the K best candidates of each font are
+written again with ``final_seeds`` and the lowest mean over all their passes wins.
+``default_style="auto"`` then names the style that scored best. The scores are recorded in
+``config.json``'s ``release`` record.
 """
 
 from __future__ import annotations
@@ -91,24 +94,50 @@ def style_candidates(dataset, scale: float, validation_fraction: float, seed: in
     return candidates
 
 
-def select_styles(candidates: dict[str, list[Style]],
-                  score: Callable[[Style], float]) -> tuple[list[Style], dict[str, dict]]:
-    """The lowest-scoring candidate of each name, and a record of the scores.
+#: Seed of the first selection pass (every candidate is written once with it).
+FIRST_SELECTION_SEED = 0
+#: Default number of candidates per font written again with more seeds.
+DEFAULT_FINALISTS = 3
+#: Default number of passes (seeds) the finalists are scored over, the first pass included.
+DEFAULT_SELECTION_SEEDS = 3
+
+
+def select_styles(candidates: dict[str, list[Style]], score: Callable[[Style, int], float], *,
+                  finalists: int = 0, seeds: int = 1) -> tuple[list[Style], dict[str, dict]]:
+    """The best candidate of each name by ``score(style, seed)``, and a record of the scores.
+
+    Every candidate is scored once with seed :data:`FIRST_SELECTION_SEED`; then the ``finalists``
+    lowest of each name are scored with ``seeds - 1`` more seeds, and the lowest mean over a
+    finalist's passes wins (with ``finalists=0`` or ``seeds=1``, the lowest first score wins).
 
     Returns:
         ``(styles, record)``: one style per name; ``record[name]`` holds the chosen ``text``,
-        its ``cer`` and every candidate's score (``candidate_cers``, in candidate order).
+        its ``cer`` (the mean over its passes), every candidate's first score
+        (``candidate_cers``, in candidate order) and, where there was a final round,
+        ``finalists`` (candidate indices) with their ``finalist_cers``.
     """
+    if finalists < 0 or seeds < 1:
+        raise HandwritingError(f"need finalists >= 0 and seeds >= 1, got {finalists} and {seeds}")
     styles, record = [], {}
     for name, options in sorted(candidates.items()):
-        scores = [float(score(style)) for style in options]
-        best = min(range(len(options)), key=scores.__getitem__)
+        first = [float(score(style, FIRST_SELECTION_SEED)) for style in options]
+        ranked = sorted(range(len(options)), key=first.__getitem__)
+        final_round = finalists > 0 and seeds > 1
+        means = {ranked[0]: first[ranked[0]]}
+        if final_round:
+            for i in ranked[:finalists]:
+                more = [float(score(options[i], FIRST_SELECTION_SEED + k)) for k in range(1, seeds)]
+                means[i] = (first[i] + sum(more)) / seeds
+        best = min(means, key=lambda i: (means[i], first[i]))
         styles.append(options[best])
-        record[name] = {"text": options[best].text, "cer": scores[best], "candidate_cers": scores}
+        record[name] = {"text": options[best].text, "cer": means[best], "candidate_cers": first}
+        if final_round:
+            record[name]["finalists"] = list(means)
+            record[name]["finalist_cers"] = list(means.values())
     return styles, record
 
 
-def ocr_style_score(source: Path, prompts: Sequence[str], *, bias: float, seed: int = 0) -> Callable[[Style], float]:
+def ocr_style_score(source: Path, prompts: Sequence[str], *, bias: float) -> Callable[[Style, int], float]:
     """A :func:`select_styles` score: mean OCR CER of ``prompts`` written by ``source``'s model in a style."""
     import numpy as np
 
@@ -118,7 +147,7 @@ def ocr_style_score(source: Path, prompts: Sequence[str], *, bias: float, seed: 
     reader = OcrReader()
     hand = load(source)
 
-    def score(style: Style) -> float:
+    def score(style: Style, seed: int) -> float:
         coords, _ = hand.write_lines(list(prompts), style=style, bias=bias, seed=seed)
         return float(np.mean([line.cer for line in score_lines(style.name, prompts, coords, reader)]))
 
@@ -128,18 +157,23 @@ def ocr_style_score(source: Path, prompts: Sequence[str], *, bias: float, seed: 
 def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None = None,
             default_style: str | None = None, styles: list[Style] | None = None, note: str = "",
             style_candidates_per_font: int = 1, selection_prompts: Sequence[str] | None = None,
-            selection_bias: float | None = None,
-            score: Callable[[Style], float] | None = None) -> Path:
+            selection_bias: float | None = None, finalists: int = DEFAULT_FINALISTS,
+            selection_seeds: int = DEFAULT_SELECTION_SEEDS,
+            score: Callable[[Style, int], float] | None = None) -> Path:
     """Write ``out_dir`` from a run (its ``best/`` if present, else the newest checkpoint).
 
     ``data`` (the training dataset file) supplies the styles; ``default_style`` must name one
     of them, be ``"auto"`` (the best selection score; needs selection) or ``None`` (write
     unprimed by default). With ``style_candidates_per_font > 1`` each font's style is chosen by
     ``score`` (default: the OCR CER of ``selection_prompts`` at ``selection_bias``, default
-    ``hand.DEFAULT_BIAS``). ``out_dir`` is replaced atomically.
+    ``hand.DEFAULT_BIAS``), with ``finalists`` re-scored over ``selection_seeds`` passes (see
+    :func:`select_styles`). ``out_dir`` is replaced atomically.
     """
     if style_candidates_per_font < 1:
         raise HandwritingError(f"style candidates per font must be at least 1, not {style_candidates_per_font}")
+    if finalists < 0 or selection_seeds < 1:
+        raise HandwritingError(f"selection finalists must be at least 0 and seeds at least 1, "
+                               f"not {finalists} and {selection_seeds}")
     selecting = style_candidates_per_font > 1
     if selecting and data is None:
         raise HandwritingError("choosing styles needs the training data (--data): the candidates are its lines")
@@ -167,7 +201,7 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
         if selecting:
             if score is None:
                 score = ocr_style_score(source, selection_prompts, bias=selection_bias)
-            chosen, selection = select_styles(candidates, score)
+            chosen, selection = select_styles(candidates, score, finalists=finalists, seeds=selection_seeds)
             styles += chosen
         else:
             styles += [options[0] for options in candidates.values()]
@@ -189,7 +223,8 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
     if selection is not None:
         config["release"]["style_selection"] = {
             "prompts": len(selection_prompts) if selection_prompts else None,
-            "bias": selection_bias, "candidates_per_font": style_candidates_per_font, "styles": selection}
+            "bias": selection_bias, "candidates_per_font": style_candidates_per_font,
+            "finalists": finalists, "seeds": selection_seeds, "styles": selection}
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
