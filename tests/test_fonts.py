@@ -217,6 +217,15 @@ def test_other_seed_other_corpus(corpus):
     assert not np.array_equal(other.offsets[0], corpus.offsets[0])
 
 
+def test_a_repeated_font_gets_more_writers():
+    weighted = build_corpus(small_config(lines=24, fonts=("futural", "cursive", "futural")))
+    fonts_of_writers = [name.split("#")[0] for name in weighted.writers]
+    assert fonts_of_writers.count("futural") == 2 * fonts_of_writers.count("cursive") == 8
+    lines_per_font = {font: sum(weighted.writers[w].startswith(font) for w in weighted.writer_ids)
+                      for font in ("futural", "cursive")}
+    assert lines_per_font == {"futural": 16, "cursive": 8}
+
+
 def test_workers_do_not_change_the_corpus(corpus, monkeypatch):
     monkeypatch.setattr(fonts, "MIN_LINES_FOR_WORKERS", 1)
     monkeypatch.setattr(fonts, "CHUNK_LINES", 5)
