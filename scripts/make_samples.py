@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_ROWS = ["tech:2.5", "readable:2.5", "italic:2.5", "print:2.5", "elfin:2.5", "cursive:2.5",
+DEFAULT_ROWS = ["print:2.5", "tech:2.5", "readable:2.5", "italic:2.5", "elfin:2.5", "cursive:2.5",
                 "tech:0.75", "none:2.5", "none:0.0"]
 LABEL_PX = 150
 
