@@ -474,7 +474,8 @@ def _run_release(args: argparse.Namespace) -> int:
     if selection:
         for name, chosen in selection["styles"].items():
             others = ", ".join(f"{c:.3f}" for c in chosen["candidate_cers"])
-            final = ", ".join(f"#{i} {c:.3f}" for i, c in zip(chosen.get("finalists", []), chosen.get("finalist_cers", [])))
+            finalists = zip(chosen.get("finalists", []), chosen.get("finalist_cers", []))
+            final = ", ".join(f"#{i} {c:.3f}" for i, c in finalists)
             final = f"; finalists over {selection['seeds']} seeds [{final}]" if final else ""
             print(f"style {name}: CER {chosen['cer']:.3f} of [{others}]{final} -> {chosen['text']!r}")
     print(f"wrote {out}")

@@ -14,7 +14,7 @@ as primes: the model writes a prompt set with each (``selection_prompts``, kept 
 public evaluation prompts), the OCR reads it back, and the line with the lowest CER becomes
 the style. One pass of a few prompts is a noisy score, and the lowest of many noisy scores is
 mostly luck (a "winner's curse"), so with ``finalists=K`` the K best candidates of each font are
-written again with ``final_seeds`` and the lowest mean over all their passes wins.
+written again with more seeds (``selection_seeds`` passes in all) and the lowest mean wins.
 ``default_style="auto"`` then names the style that scored best. The scores are recorded in
 ``config.json``'s ``release`` record.
 """

@@ -108,7 +108,9 @@ class FontCorpusConfig:
     min_words: int = field(default=1, metadata={"help": "fewest words in a line"})
     max_words: int = field(default=12, metadata={"help": "most words in a line"})
     lines_per_writer: int = field(default=20, metadata={"help": "lines written by each synthetic writer"})
-    fonts: tuple[str, ...] = field(default=ALL_FONTS, metadata={"help": "fonts the writers use, in turn (repeat a font to give it more writers)"})
+    fonts: tuple[str, ...] = field(
+        default=ALL_FONTS, metadata={"help": "fonts the writers use, in turn (repeat a font to give it more writers)"}
+    )
     fonts_dir: str = field(
         default="", metadata={"help": "directory of the EMS .svg fonts (default: $HANDWRITING_FONTS_DIR or data/fonts/ems)"}
     )
