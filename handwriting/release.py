@@ -102,6 +102,12 @@ DEFAULT_FINALISTS = 3
 DEFAULT_SELECTION_SEEDS = 3
 
 
+def _check_final_round(finalists: int, seeds: int) -> None:
+    if finalists < 0 or seeds < 1:
+        raise HandwritingError(f"selection finalists must be at least 0 and seeds at least 1, "
+                               f"not {finalists} and {seeds}")
+
+
 def select_styles(candidates: dict[str, list[Style]], score: Callable[[Style, int], float], *,
                   finalists: int = 0, seeds: int = 1) -> tuple[list[Style], dict[str, dict]]:
     """The best candidate of each name by ``score(style, seed)``, and a record of the scores.
@@ -116,13 +122,12 @@ def select_styles(candidates: dict[str, list[Style]], score: Callable[[Style, in
         (``candidate_cers``, in candidate order) and, where there was a final round,
         ``finalists`` (candidate indices) with their ``finalist_cers``.
     """
-    if finalists < 0 or seeds < 1:
-        raise HandwritingError(f"need finalists >= 0 and seeds >= 1, got {finalists} and {seeds}")
+    _check_final_round(finalists, seeds)
+    final_round = finalists > 0 and seeds > 1
     styles, record = [], {}
     for name, options in sorted(candidates.items()):
         first = [float(score(style, FIRST_SELECTION_SEED)) for style in options]
         ranked = sorted(range(len(options)), key=first.__getitem__)
-        final_round = finalists > 0 and seeds > 1
         means = {ranked[0]: first[ranked[0]]}
         if final_round:
             for i in ranked[:finalists]:
@@ -171,9 +176,7 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
     """
     if style_candidates_per_font < 1:
         raise HandwritingError(f"style candidates per font must be at least 1, not {style_candidates_per_font}")
-    if finalists < 0 or selection_seeds < 1:
-        raise HandwritingError(f"selection finalists must be at least 0 and seeds at least 1, "
-                               f"not {finalists} and {selection_seeds}")
+    _check_final_round(finalists, selection_seeds)  # before any work, so a bad option costs nothing
     selecting = style_candidates_per_font > 1
     if selecting and data is None:
         raise HandwritingError("choosing styles needs the training data (--data): the candidates are its lines")

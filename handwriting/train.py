@@ -522,11 +522,12 @@ def run_training(
     out.mkdir(parents=True, exist_ok=True)
 
     dataset = load_dataset(data_path)
+    scale_from = None
     inherited = _inherited_scale(init_from, resume_from)
-    scale_from = inherited[0] if inherited is not None else None
     if inherited is not None:
         # The weights were trained on steps divided by that checkpoint's scale; keep its units.
-        dataset = dataclasses.replace(dataset, scale=inherited[1])
+        scale_from, scale = inherited
+        dataset = dataclasses.replace(dataset, scale=scale)
     data: PreparedData = prepare(dataset, train_config)
     say(f"data: {data.train_lines} training lines, {data.validation_lines} validation lines"
         f"{f', {data.dropped_long} over {train_config.max_points} points dropped' if data.dropped_long else ''}; "
