@@ -8,8 +8,9 @@ All three formats use screen coordinates (y pointing down); the result is ``[N, 
   pressure after x and y are ignored), or ``{"strokes": [...]}``.
 - InkML: every ``<trace>`` in document order; points separated by commas, channels by spaces
   (the first two channels are x and y). Difference-encoded traces are not supported.
-- SVG: path data (``d`` attributes of every ``<path>``, or a bare path-data string); ``M``
-  starts a stroke; lines, curves and arcs are followed, curves sampled into points.
+- SVG: path data (``d`` attributes of every ``<path>``, or a bare path-data string), parsed by
+  ``svgelements``; ``M`` starts a stroke; lines, curves and arcs are followed, curves and arcs
+  sampled into points.
 """
 
 from __future__ import annotations
@@ -114,8 +115,8 @@ def strokes_from_inkml(text: str) -> list[np.ndarray]:
     return strokes
 
 
-_PATH_TOKEN = re.compile(r"[MmLlHhVvCcSsQqTtAaZz]|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-_ARGS = {"M": 2, "L": 2, "H": 1, "V": 1, "C": 6, "S": 4, "Q": 4, "T": 2, "A": 7, "Z": 0}
+#: Path data begins with a move command (``svgelements`` would silently ignore anything else).
+_PATH_START = re.compile(r"^\s*[Mm]")
 
 
 def strokes_from_svg(text: str) -> list[np.ndarray]:
@@ -137,81 +138,37 @@ def strokes_from_svg(text: str) -> list[np.ndarray]:
     return strokes
 
 
-def _bezier(control: np.ndarray, samples: int) -> np.ndarray:
-    """Sample the Bezier curve of ``[k, 2]`` control points at ``samples`` steps, start excluded."""
-    from math import comb
+def _segment_points(segment, samples: int) -> np.ndarray:
+    """``[n, 2]`` points along one svgelements segment, its start excluded."""
+    from svgelements import Linear
 
-    degree = len(control) - 1
-    t = np.linspace(0, 1, samples + 1)[1:, None]
-    return sum(comb(degree, i) * (1 - t) ** (degree - i) * t**i * control[i] for i in range(degree + 1))
-
-
-def _arc(start: np.ndarray, end: np.ndarray, samples: int) -> np.ndarray:
-    """Approximate an elliptical arc by its chord, sampled (enough for handwriting samples)."""
-    t = np.linspace(0, 1, samples + 1)[1:, None]
-    return start + t * (end - start)
+    if isinstance(segment, Linear):  # lines and Z: the end point alone
+        return np.array([[segment.end.x, segment.end.y]], np.float64)
+    t = np.linspace(0, 1, samples + 1)[1:]
+    return np.asarray(segment.npoint(t), np.float64).reshape(-1, 2)
 
 
 def path_data_strokes(d: str, curve_samples: int = CURVE_SAMPLES) -> list[np.ndarray]:
-    """SVG path data -> ``[n, 2]`` strokes (each ``M``/``m`` starts a new one; ``Z`` closes a
-    stroke of two or more points); curves and arcs are sampled at ``curve_samples`` points."""
-    tokens = _PATH_TOKEN.findall(d)
-    if not tokens or not tokens[0].isalpha():
-        raise HandwritingError(f"path data must start with a command: {d[:30]!r}")
+    """SVG path data -> ``[n, 2]`` strokes, parsed by ``svgelements`` (every command of SVG 1.1,
+    compact arc flags included); each ``M``/``m`` starts a new stroke, ``Z`` closes a stroke of
+    two or more points; curves and arcs are sampled at ``curve_samples`` points."""
+    from svgelements import Close, Move, Path
+
+    if not _PATH_START.match(d):
+        raise HandwritingError(f"path data must start with a command: {d.strip()[:30]!r}")
+    try:
+        segments = list(Path(d))
+    except (ValueError, IndexError):
+        raise HandwritingError(f"malformed path data (a command lacks numbers?): {d.strip()[:30]!r}") from None
     strokes: list[list[np.ndarray]] = []
-    pos = np.zeros(2)
-    start = np.zeros(2)
-    last_control = None
-    i, cmd = 0, None
-    while i < len(tokens):
-        if tokens[i].isalpha():
-            cmd = tokens[i]
-            i += 1
-            if cmd in "Zz":
-                if strokes and len(strokes[-1]) > 1:
-                    strokes[-1].append(start.copy())
-                pos = start.copy()
-                continue
-        upper, relative = cmd.upper(), cmd.islower()
-        n = _ARGS[upper]
-        try:
-            args = np.array([float(t) for t in tokens[i:i + n]])
-        except ValueError:
-            raise HandwritingError(f"command {cmd} needs {n} numbers") from None
-        if len(args) < n:
-            raise HandwritingError(f"command {cmd} needs {n} numbers")
-        i += n
-        base = pos if relative else np.zeros(2)
-        if upper == "M":
-            pos = base + args
-            start = pos.copy()
-            strokes.append([pos.copy()])
-            cmd = "l" if relative else "L"  # further pairs are line-tos
-            continue
-        if not strokes:
-            strokes.append([pos.copy()])
-        if upper == "L" or upper == "T":
-            new = [base + args]
-        elif upper == "H":
-            new = [np.array([args[0] + (pos[0] if relative else 0), pos[1]])]
-        elif upper == "V":
-            new = [np.array([pos[0], args[0] + (pos[1] if relative else 0)])]
-        elif upper == "C":
-            ctrl = np.vstack([pos, base + args[0:2], base + args[2:4], base + args[4:6]])
-            new = list(_bezier(ctrl, curve_samples))
-            last_control = ctrl[2]
-        elif upper == "S":
-            first = 2 * pos - last_control if last_control is not None else pos
-            ctrl = np.vstack([pos, first, base + args[0:2], base + args[2:4]])
-            new = list(_bezier(ctrl, curve_samples))
-            last_control = ctrl[2]
-        elif upper == "Q":
-            ctrl = np.vstack([pos, base + args[0:2], base + args[2:4]])
-            new = list(_bezier(ctrl, curve_samples))
-        else:  # A
-            new = list(_arc(pos, base + args[5:7], curve_samples))
-        if upper not in "CS":
-            last_control = None
-        strokes[-1].extend(new)
-        pos = np.array(new[-1], float)
+    for segment in segments:
+        if isinstance(segment, Move):
+            strokes.append([np.array([segment.end.x, segment.end.y], np.float64)])
+        elif isinstance(segment, Close):
+            if strokes and len(strokes[-1]) > 1:
+                strokes[-1].extend(_segment_points(segment, curve_samples))
+        else:
+            if not strokes:
+                strokes.append([np.array([segment.start.x, segment.start.y], np.float64)])
+            strokes[-1].extend(_segment_points(segment, curve_samples))
     return [np.array(s) for s in strokes]

@@ -51,6 +51,23 @@ def test_svg_curves_are_sampled_through_their_end_points():
     np.testing.assert_allclose(s[-1], [0, 0])  # Z closes the stroke
 
 
+def test_svg_arcs_follow_the_ellipse_not_the_chord():
+    # A quarter circle of radius 10 from (0, 0) to (10, 10) (sweep flag 1: centre (0, 10)).
+    (s,) = inkio.path_data_strokes("M0 0 A 10 10 0 0 1 10 10")
+    assert len(s) == 1 + inkio.CURVE_SAMPLES
+    np.testing.assert_allclose(np.hypot(s[:, 0] - 0, s[:, 1] - 10), 10, atol=1e-6)
+    np.testing.assert_allclose(s[-1], [10, 10])
+    assert np.hypot(*(s[len(s) // 2] - [5, 5])) > 2  # well off the chord
+
+
+def test_svg_compact_arc_flags():
+    # "011 1" is large-arc 0, sweep 1, then x = 1, y = 1 (SVG allows flags without separators).
+    (compact,) = inkio.path_data_strokes("M0 0a1 1 0 011 1")
+    (spaced,) = inkio.path_data_strokes("M0 0 a 1 1 0 0 1 1 1")
+    np.testing.assert_allclose(compact, spaced)
+    np.testing.assert_allclose(compact[-1], [1, 1])
+
+
 @pytest.mark.parametrize(
     "name, text, message",
     [
@@ -62,7 +79,7 @@ def test_svg_curves_are_sampled_through_their_end_points():
         ("a.inkml", "<ink><trace>", "invalid InkML"),
         ("a.svg", "<svg><rect/></svg>", "no <path>"),
         ("a.svg", "<svg><path d='10 10'/></svg>", "must start with a command"),
-        ("a.svg", "<svg><path d='M 10'/></svg>", "needs 2 numbers"),
+        ("a.svg", "<svg><path d='M 10'/></svg>", "malformed path data"),
         ("a.txt", "whatever", "unknown ink format"),
     ],
 )
