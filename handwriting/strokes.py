@@ -264,3 +264,45 @@ def resample_stroke(stroke: np.ndarray, spacing: float) -> np.ndarray:
 def resample(coords: np.ndarray, spacing: float) -> np.ndarray:
     """Resample every stroke of ``[N, 3]`` coords at equal arc-length ``spacing``."""
     return join_strokes([resample_stroke(s, spacing) for s in split_strokes(coords)])
+
+
+#: Quantiles of a line's ink heights whose distance measures its x-height (the central band).
+X_HEIGHT_BAND = (0.25, 0.75)
+#: x-height per unit of that band's height: calibrated on the font corpus, whose x-height is
+#: known (300 ``prepare fonts`` lines: band / x-height has a median of 0.68, and 0.45-0.92
+#: from the 10th to the 90th percentile, the simulated writers' 15% spread of size included).
+X_HEIGHT_PER_BAND = 1.48
+#: Steps per ink height at which :func:`ink_quantiles` resamples the ink.
+INK_QUANTILE_STEPS = 200
+
+
+def ink_quantiles(coords: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
+    """Quantiles of the heights of the ink of ``[N, 3]`` coords, weighted by ink length.
+
+    The strokes are resampled at equal arc-length steps of 1/:data:`INK_QUANTILE_STEPS` of the
+    ink's height before the quantiles are taken, so the result depends on the drawn shape, not
+    on how densely a device sampled it; a dot (a stroke of one point) counts as one step.
+
+    Returns:
+        ``[len(quantiles)]`` float64 heights.
+    """
+    coords = np.asarray(coords, np.float32)
+    if not len(coords):
+        raise ValueError("ink quantiles of an empty stroke array")
+    height = float(coords[:, 1].max() - coords[:, 1].min())
+    if height > 0:
+        coords = resample(coords, height / INK_QUANTILE_STEPS)
+    return np.quantile(coords[:, 1].astype(np.float64), np.asarray(quantiles, np.float64))
+
+
+def estimate_x_height(coords: np.ndarray) -> float:
+    """A robust x-height of one levelled line of writing (same units as ``coords``).
+
+    The height of the central band of the ink (between the :data:`X_HEIGHT_BAND` quantiles of
+    the ink heights, :func:`ink_quantiles`) times :data:`X_HEIGHT_PER_BAND`. Ascenders,
+    descenders, capitals and a few stray points move the quantiles little, and the band does
+    not depend on the sampling rate. Lines of capitals or digits only come out about 1.5x
+    too tall (their band is the cap height's), which is the price of not reading the text.
+    """
+    low, high = ink_quantiles(coords, X_HEIGHT_BAND)
+    return float(high - low) * X_HEIGHT_PER_BAND

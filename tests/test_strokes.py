@@ -106,3 +106,29 @@ def test_resample_by_arc_length_gives_even_spacing_and_keeps_ends():
     np.testing.assert_allclose(out[[0, -1]], stroke[[0, -1]])
     coords = S.join_strokes([stroke, stroke + 20])
     assert len(S.split_strokes(S.resample(coords, 1.0))) == 2
+
+
+def _band(height: float, step: float) -> np.ndarray:
+    """Zigzag strokes filling y in [0, height] evenly, sampled every ``step`` along x."""
+    x = np.arange(0.0, 4 * height + 1e-9, step)
+    y = height * np.abs(((x / height) * 2) % 2 - 1)
+    return S.join_strokes([np.stack([x, y], 1), np.stack([x + 5 * height, y], 1)])
+
+
+def test_ink_quantiles_follow_the_ink_not_the_sampling():
+    dense, sparse = _band(1.0, 0.01), _band(1.0, 0.25)
+    np.testing.assert_allclose(S.ink_quantiles(dense, [0.25, 0.5, 0.75]), [0.25, 0.5, 0.75], atol=0.02)
+    np.testing.assert_allclose(S.ink_quantiles(sparse, [0.25, 0.75]), [0.25, 0.75], atol=0.02)
+    with pytest.raises(ValueError):
+        S.ink_quantiles(np.zeros((0, 3)), [0.5])
+
+
+def test_estimate_x_height_scales_and_shrugs_off_an_ascender():
+    band = _band(1.0, 0.02)
+    base = S.estimate_x_height(band)
+    assert base == pytest.approx(S.X_HEIGHT_PER_BAND * 0.5, rel=0.05)
+    scaled = band.copy()
+    scaled[:, :2] *= 3
+    assert S.estimate_x_height(scaled) == pytest.approx(3 * base, rel=1e-3)
+    ascender = S.join_strokes([np.stack([np.full(20, 2.0), np.linspace(0, 2.5, 20)], 1)])
+    assert S.estimate_x_height(np.vstack([band, ascender])) == pytest.approx(base, rel=0.15)

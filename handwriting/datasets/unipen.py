@@ -1,0 +1,732 @@
+"""Read UNIPEN (train_r01_v07) text lines into a :class:`StrokeDataset`.
+
+UNIPEN train_r01_v07 (International Unipen Foundation, December 1999; DOI
+10.5281/zenodo.1195803, CC BY 4.0) is laid out under ``ROOT`` as::
+
+    data/<category>/<contributor>/.../<file>.dat   label files: .INCLUDE ink, then .SEGMENT labels
+    include/<contributor>/...                       ink and documentation files (.doc, .lex, .dat)
+
+The format is defined in ``unipen.def`` (UnipenTools). The rules this reader follows:
+
+- A file is a sequence of keywords: a ``.KEYWORD`` at the start of a line, its arguments up to
+  the next keyword. ``.INCLUDE NAME`` inserts ``include/NAME`` in place (paths are relative to
+  ``include/``; a file may include others, as some contributors' ink files do, up to
+  :data:`MAX_INCLUDE_DEPTH` deep).
+- ``.COORD`` names the columns of the pen data (``X Y``, ``X Y T P``, ...); ``.PEN_DOWN`` and
+  ``.PEN_UP`` components hold rows of those columns. Components are numbered from 0 in order of
+  appearance, pen-up and pen-down alike, and an empty pen stream is *not* counted. The counter
+  restarts with each label file and at each ``.START_SET``. ``.DT`` (elided time) holds no points
+  and is not a component.
+- ``.SEGMENT TYPE DELINEATION QUALITY "LABEL"``: the delineation lists components and point
+  ranges, ``A-B,C`` or ``A:M-B:N`` (component A from point M to component B's point N, both
+  0-based and inclusive; ``A:M`` alone is component A from point M on). Points of ``.PEN_UP``
+  components inside a segment are pen travel, not ink: they are left out, and each pen-down
+  piece is one stroke. Labels unescape ``\\"``, ``\\\\``, ``\\t`` and ``\\n`` (tabs and new-lines
+  count as spaces). Quality ``BAD`` is dropped; ``OK``, ``GOOD`` and ``?`` are kept
+  (``UnipenConfig.qualities`` may be stricter).
+- Units: ``.X_POINTS_PER_INCH`` / ``.Y_POINTS_PER_INCH`` (or ``_PER_MM``) convert x and y to
+  inches separately (some tablets are not square); without them x and y are taken as equal units.
+- y points up in UNIPEN (origin at the lower left). Contributors whose data break that rule are
+  listed in :data:`Y_DOWN_CONTRIBUTORS` (found by looking at every contributor's lines) and are
+  flipped.
+- Writers are ``<contributor>/<.WRITER_ID>``, or ``<contributor>/<label file>`` without one.
+
+Labels in some contributions are tokenised (``"year , I almost"``, ``"wasn ' t"``);
+:func:`detokenise` joins them back into natural text with the rules in its docstring.
+Text is then normalised (:func:`alphabet.normalise`) and a line with characters outside the
+alphabet is dropped and counted.
+
+Each kept line is normalised like the font corpus (:mod:`handwriting.datasets.fonts`), so a
+model trained on fonts can be fine-tuned on it: y up; repeated points dropped; the line levelled
+(:func:`strokes.align_baseline`); its x-height estimated (:func:`strokes.estimate_x_height`) and
+the line scaled to x-height units; digitiser glitches (pen-down jumps over ``max_step``
+x-heights) dropped and the line levelled and measured again; then resampled as the font corpus
+is, densely by arc length and then at equal steps of the pen-speed model's time
+(:func:`fonts.time_progress`) with ``points_per_x_height`` points per x-height at full speed;
+finally scaled to :data:`fonts.X_HEIGHT_UNITS` per x-height and turned into offsets from the
+line's first point.
+
+A missing or broken file is reported with one warning line naming it, counted, and skipped;
+everything else goes on. Label files are visited in sorted order, so the same ROOT and config
+give the same dataset.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, TextIO
+
+import numpy as np
+
+from .. import alphabet, strokes
+from ..errors import HandwritingError
+from .fonts import DENSE_STEP, X_HEIGHT_UNITS, arc_progress, resample_strokes, time_progress
+from .format import StrokeDataset
+
+#: Directory names under ROOT.
+DATA_DIR = "data"
+INCLUDE_DIR = "include"
+#: Where the data came from, as recorded in the dataset's metadata.
+SOURCE = {
+    "name": "UNIPEN train_r01_v07",
+    "publisher": "International Unipen Foundation (1999)",
+    "doi": "10.5281/zenodo.1195803",
+    "license": "CC BY 4.0",
+    "attribution": "Unipen data set of on-line (vectorial) handwriting - train_r01_v07 (December 1999), "
+                   "International Unipen Foundation; Zenodo, https://doi.org/10.5281/zenodo.1195803, CC BY 4.0",
+}
+#: Categories of train_r01_v07 that hold words and lines (6, 7: words; 8: text lines).
+CATEGORIES = ("1a", "1b", "1c", "1d", "2", "3", "4", "5", "6", "7", "8")
+#: Quality levels of ``.SEGMENT``.
+QUALITY_LEVELS = ("GOOD", "OK", "?", "BAD")
+#: Contributors whose y axis points down, against the format's rule (found by inspection).
+Y_DOWN_CONTRIBUTORS: tuple[str, ...] = ()
+#: Nested ``.INCLUDE`` deeper than this is an error (the format allows none; some files use one).
+MAX_INCLUDE_DEPTH = 4
+#: Examples kept per reason in the report.
+MAX_EXAMPLES = 3
+#: Millimetres per inch, for ``.X_POINTS_PER_MM``.
+MM_PER_INCH = 25.4
+#: Ink wider or taller than this many of its own x-heights is flat (a rule, a dash): unusable.
+MAX_EXTENT_X_HEIGHTS = 1000.0
+#: A line must keep at least this many points after preprocessing.
+MIN_POINTS = 2
+
+# Reasons for skipping a segment (as counted in the report).
+MISSING_FILE = "missing file"
+BROKEN_FILE = "broken file"
+BAD_DELINEATION = "bad delineation"
+QUALITY = "quality"
+NO_INK = "no ink"
+EMPTY_LABEL = "empty label"
+UNKNOWN_CHARACTERS = "unknown characters"
+
+_KEYWORD = re.compile(r"^\.([A-Z_]+)", re.MULTILINE)
+_LABEL = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
+_ESCAPES = {'"': '"', "\\": "\\", "t": " ", "n": " "}
+_RANGE_PART = re.compile(r"^(\d+)(?::(\d+))?$")
+
+
+@dataclass
+class UnipenConfig:
+    """Which UNIPEN segments are read and how lines are normalised (``prepare unipen`` flags)."""
+
+    categories: tuple[str, ...] = field(
+        default=("8",), metadata={"help": "categories to read (directories under data/): 8 is text lines"})
+    qualities: tuple[str, ...] = field(
+        default=("GOOD", "OK", "?"),
+        metadata={"help": "segment quality levels to keep (GOOD, OK, ?, BAD); BAD is illegible"})
+    points_per_x_height: float = field(
+        default=2.5, metadata={"help": "pen points per x-height at full speed, as the font corpus's option"})
+    max_step: float = field(
+        default=3.0, metadata={"help": "drop pen-down points that jump further than this many x-heights "
+                                       "from both neighbours (digitiser glitches); 0 turns it off"})
+    y_down: tuple[str, ...] = field(
+        default=Y_DOWN_CONTRIBUTORS,
+        metadata={"help": "contributors (include dirs) whose y axis points down, to be flipped"})
+    detokenise: bool = field(
+        default=True, metadata={"help": "join tokenised labels ('year , I' -> 'year, I'; 'wasn ' t' -> \"wasn't\")"})
+    normalise_text: bool = field(
+        default=True, metadata={"help": "map typographic characters and accented letters to the alphabet"})
+
+    def __post_init__(self) -> None:
+        self.categories = tuple(self.categories)
+        self.qualities = tuple(q.upper() for q in self.qualities)
+        self.y_down = tuple(self.y_down)
+        unknown = [c for c in self.categories if c not in CATEGORIES]
+        if not self.categories or unknown:
+            raise HandwritingError(f"categories must be among {', '.join(CATEGORIES)}, got {', '.join(self.categories)}")
+        bad = [q for q in self.qualities if q not in QUALITY_LEVELS]
+        if not self.qualities or bad:
+            raise HandwritingError(f"qualities must be among {', '.join(QUALITY_LEVELS)}, got {', '.join(self.qualities)}")
+        if not self.points_per_x_height > 0:
+            raise HandwritingError(f"points_per_x_height must be positive, got {self.points_per_x_height}")
+        if self.max_step < 0:
+            raise HandwritingError(f"max_step must be 0 (off) or positive, got {self.max_step}")
+
+
+@dataclass
+class UnipenReport:
+    """What an import read and skipped, by reason, category and contributor.
+
+    Every ``.SEGMENT`` of the chosen categories is either imported or counted once in
+    ``skipped``, so ``segments == imported + sum(skipped.values())``.
+    """
+
+    root: str = ""
+    files: int = 0
+    segments: int = 0
+    imported: int = 0
+    writers: int = 0
+    points: int = 0
+    characters: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    by_category: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    by_contributor: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+
+    def skip(self, reason: str, example: str, category: str, contributor: str, count: int = 1) -> None:
+        """Count ``count`` skipped segments for ``reason`` and keep ``example`` if there is room."""
+        self.skipped[reason] += count
+        self.by_category[category][reason] += count
+        self.by_contributor[contributor][reason] += count
+        kept = self.examples.setdefault(reason, [])
+        if len(kept) < MAX_EXAMPLES:
+            kept.append(example)
+
+    def keep(self, category: str, contributor: str) -> None:
+        """Count one imported segment."""
+        self.imported += 1
+        self.by_category[category]["kept"] += 1
+        self.by_contributor[contributor]["kept"] += 1
+
+    def to_dict(self) -> dict:
+        """The report as JSON-friendly data (saved in the dataset's metadata)."""
+        return {
+            "files": self.files, "segments": self.segments, "imported": self.imported, "writers": self.writers,
+            "points": self.points, "characters": self.characters,
+            "skipped": dict(sorted(self.skipped.items())),
+            "by_category": {k: dict(sorted(v.items())) for k, v in sorted(self.by_category.items())},
+            "by_contributor": {k: dict(sorted(v.items())) for k, v in sorted(self.by_contributor.items())},
+            "warnings": len(self.warnings),
+        }
+
+    def summary(self) -> str:
+        """A readable multi-line account, with examples of skipped segments and a contributor table."""
+        out = [
+            f"UNIPEN import from {self.root}",
+            f"  label files:    {self.files}",
+            f"  segments:       {self.segments}",
+            f"  lines imported: {self.imported}",
+            f"  writers:        {self.writers}",
+            f"  points:         {self.points} ({self.points / max(self.characters, 1):.1f} per character)",
+            f"  segments skipped: {sum(self.skipped.values())}",
+        ]
+        for reason, count in sorted(self.skipped.items()):
+            out.append(f"    {reason}: {count}")
+            out += [f"      e.g. {example}" for example in self.examples.get(reason, [])]
+        reasons = sorted(self.skipped)
+        out.append("  per contributor: " + " | ".join(["kept"] + reasons))
+        for name, counts in sorted(self.by_contributor.items()):
+            out.append(f"    {name:6s} " + " ".join(f"{counts.get(r, 0):6d}" for r in ["kept"] + reasons))
+        return "\n".join(out)
+
+
+class _Broken(Exception):
+    """Internal: a file cannot be read (``reason`` is MISSING_FILE or BROKEN_FILE)."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+# ---------------------------------------------------------------- labels and text
+
+
+def unescape_label(raw: str) -> str:
+    """A label's text: ``\\"`` -> ``"``, ``\\\\`` -> ``\\``, ``\\t``, ``\\n`` and raw
+    new-lines or tabs -> a space (an unknown escape keeps its character)."""
+    out, i = [], 0
+    while i < len(raw):
+        ch = raw[i]
+        if ch == "\\" and i + 1 < len(raw):
+            out.append(_ESCAPES.get(raw[i + 1], raw[i + 1]))
+            i += 2
+            continue
+        out.append(" " if ch in "\t\r\n" else ch)
+        i += 1
+    return "".join(out)
+
+
+#: Punctuation that attaches to the word before it: ``"year , I"`` -> ``"year, I"``.
+CLOSING_PUNCTUATION = ",.;:!?)]}%"
+#: Punctuation that attaches to the word after it: ``"( 4"`` -> ``"(4"``.
+OPENING_PUNCTUATION = "([{$#"
+#: Endings written after an apostrophe in English contractions and possessives.
+CONTRACTIONS = ("s", "t", "re", "ve", "ll", "d", "m")
+
+_SPACES = re.compile(r"\s+")
+_BEFORE_CLOSING = re.compile(r" ([" + re.escape(CLOSING_PUNCTUATION) + r"])(?= |$)")
+_AFTER_OPENING = re.compile(r"(?:^|(?<= ))([" + re.escape(OPENING_PUNCTUATION) + r"]) ")
+_CONTRACTION = re.compile(r"(\w) ?' ?(" + "|".join(CONTRACTIONS) + r")\b", re.IGNORECASE)
+
+
+def detokenise(text: str) -> str:
+    """Join a tokenised label back into natural text.
+
+    The rules, in order (text that is not tokenised passes unchanged):
+
+    1. Runs of white space become one space; the ends are stripped.
+    2. A contraction or possessive split around its apostrophe is joined:
+       ``"wasn ' t"`` -> ``"wasn't"``, ``"John ' s"`` -> ``"John's"`` (endings :data:`CONTRACTIONS`).
+    3. A free-standing closing mark (:data:`CLOSING_PUNCTUATION`, a token of its own) attaches
+       to the word before it: ``"year , I"`` -> ``"year, I"``, ``"physics ."`` -> ``"physics."``.
+    4. A free-standing opening mark (:data:`OPENING_PUNCTUATION`) attaches to the word after it.
+    5. Free-standing double quotes alternate: the first of a pair attaches to the word after it,
+       the second to the word before it: ``'he said " yes " .'`` -> ``'he said "yes".'``.
+    """
+    text = _SPACES.sub(" ", text).strip()
+    text = _CONTRACTION.sub(lambda m: f"{m.group(1)}'{m.group(2)}", text)
+    text = _BEFORE_CLOSING.sub(r"\1", text)
+    # A mark closing what another one closed: "wraps . )" -> "wraps.)": apply until stable.
+    previous = None
+    while previous != text:
+        previous, text = text, _BEFORE_CLOSING.sub(r"\1", text)
+    text = _AFTER_OPENING.sub(r"\1", text)
+    return _join_quotes(text)
+
+
+def _join_quotes(text: str) -> str:
+    tokens = text.split(" ")
+    quotes = 0
+    out: list[str] = []
+    attach_next = False
+    for token in tokens:
+        if token == '"':
+            opening = quotes % 2 == 0
+            quotes += 1
+            if opening:
+                out.append('"')
+                attach_next = True
+            elif out:
+                out[-1] += '"'
+            else:
+                out.append('"')
+            continue
+        quotes += token.count('"')
+        if attach_next and out:
+            out[-1] += token
+        else:
+            out.append(token)
+        attach_next = False
+    return " ".join(out)
+
+
+def prepare_text(label: str, config: UnipenConfig) -> str:
+    """A label's text for the dataset: detokenised, normalised, checked against the alphabet.
+
+    Raises:
+        _Skip: ``EMPTY_LABEL`` or ``UNKNOWN_CHARACTERS`` (naming them).
+    """
+    text = detokenise(label) if config.detokenise else _SPACES.sub(" ", label).strip()
+    if config.normalise_text:
+        text = alphabet.normalise(text)
+    if not text.strip():
+        raise _Skip(EMPTY_LABEL, "blank label")
+    unknown = alphabet.unknown_characters(text)
+    if unknown:
+        raise _Skip(UNKNOWN_CHARACTERS, f"{text!r}: {alphabet.describe_unknown(unknown)}")
+    return text
+
+
+class _Skip(Exception):
+    """Internal: this segment is skipped for ``reason``; ``detail`` says why."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+# ---------------------------------------------------------------- delineations
+
+
+def parse_delineation(text: str) -> list[tuple[int, int, int, int | None]]:
+    """Parse ``A[:M]-B[:N],C,...`` into ``(first_component, first_point, last_component, last_point)``.
+
+    Points are 0-based and inclusive; ``last_point`` is None for "to the component's end".
+    ``C`` alone is ``(C, 0, C, None)``; ``A:M`` alone is component A from point M on.
+
+    Raises:
+        ValueError: the text is not a delineation.
+    """
+    pieces = []
+    for part in text.split(","):
+        ends = part.split("-")
+        if len(ends) not in (1, 2):
+            raise ValueError(f"bad range {part!r}")
+        matches = [_RANGE_PART.match(e) for e in ends]
+        if not all(matches):
+            raise ValueError(f"bad range {part!r}")
+        a, m = int(matches[0][1]), int(matches[0][2] or 0)
+        if len(ends) == 1:
+            pieces.append((a, m, a, None))
+            continue
+        b, n = int(matches[1][1]), matches[1][2]
+        if (b, int(n) if n is not None else float("inf")) < (a, m):
+            raise ValueError(f"range {part!r} runs backwards")
+        pieces.append((a, m, b, None if n is None else int(n)))
+    return pieces
+
+
+def select_ink(components: list[tuple[bool, np.ndarray]], delineation: str) -> list[np.ndarray]:
+    """The pen-down strokes a delineation covers: ``[n, 2]`` arrays in order.
+
+    ``components``: ``(pen_down, [n, 2] points)`` per non-empty component of the set. Pen-up
+    points inside the range are pen travel and are left out.
+
+    Raises:
+        _Skip: ``BAD_DELINEATION`` when it cannot be parsed or points outside the components.
+    """
+    try:
+        pieces = parse_delineation(delineation)
+    except ValueError as exc:
+        raise _Skip(BAD_DELINEATION, f"{delineation!r}: {exc}") from None
+    out = []
+    for a, m, b, n in pieces:
+        if b >= len(components):
+            raise _Skip(BAD_DELINEATION, f"{delineation!r}: component {b} of {len(components)}")
+        for k in range(a, b + 1):
+            down, points = components[k]
+            start = m if k == a else 0
+            stop = (n + 1) if (k == b and n is not None) else len(points)
+            if start >= len(points) or stop > len(points) or stop <= start:
+                raise _Skip(BAD_DELINEATION, f"{delineation!r}: points {start}..{stop - 1} of component {k} "
+                                             f"({len(points)} points)")
+            if down:
+                out.append(points[start:stop])
+    return out
+
+
+# ---------------------------------------------------------------- files
+
+
+@dataclass
+class Segment:
+    """One ``.SEGMENT`` as read: its fields, the pen-down strokes it covers, its writer."""
+
+    kind: str
+    delineation: str
+    quality: str
+    label: str
+    strokes: list[np.ndarray] | None  # ``[n, 2]`` pen-down strokes in inches (y up); None if unreadable
+    skip: _Skip | None  # why the delineation could not be used, if so
+    writer: str | None  # .WRITER_ID in force at the segment, if any
+
+
+@dataclass
+class _State:
+    """What a label file has declared so far."""
+
+    columns: tuple[str, ...] = ("X", "Y")
+    resolution: list[float | None] = field(default_factory=lambda: [None, None])
+    components: list[tuple[bool, np.ndarray]] = field(default_factory=list)
+    writer: str | None = None
+    segments: list[Segment] = field(default_factory=list)
+
+
+class _Reader:
+    """Parses label files, resolving includes; caches the keyword blocks of included files."""
+
+    def __init__(self, include_root: Path):
+        self.include_root = include_root
+        self._blocks: dict[Path, list[tuple[str, str]]] = {}
+
+    def blocks_of(self, path: Path) -> list[tuple[str, str]]:
+        if path not in self._blocks:
+            if len(self._blocks) > 64:  # label files rarely share ink: keep only docs and lexicons
+                self._blocks = {p: b for p, b in self._blocks.items() if p.suffix != ".dat"}
+            self._blocks[path] = _keyword_blocks(_read(path))
+        return self._blocks[path]
+
+    def resolve(self, name: str) -> Path:
+        relative = Path(name)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise _Broken(BROKEN_FILE, f".INCLUDE {name}: outside {INCLUDE_DIR}/")
+        path = self.include_root / relative
+        if not path.is_file():
+            raise _Broken(MISSING_FILE, f"{INCLUDE_DIR}/{name} not found")
+        return path
+
+    def read(self, path: Path, flip_y: bool) -> _State:
+        state = _State()
+        self._run(self.blocks_of(path), state, flip_y, depth=0)
+        return state
+
+    def _run(self, blocks: list[tuple[str, str]], state: _State, flip_y: bool, depth: int) -> None:
+        for keyword, args in blocks:
+            if keyword == "INCLUDE":
+                if depth >= MAX_INCLUDE_DEPTH:
+                    raise _Broken(BROKEN_FILE, f".INCLUDE nested deeper than {MAX_INCLUDE_DEPTH}")
+                for name in args.split():
+                    self._run(self.blocks_of(self.resolve(name)), state, flip_y, depth + 1)
+            elif keyword in ("PEN_DOWN", "PEN_UP"):
+                points = _points(args, state.columns)
+                if len(points):  # empty pen streams are not counted
+                    state.components.append((keyword == "PEN_DOWN", points))
+            elif keyword == "COORD":
+                columns = tuple(c.upper() for c in args.split())
+                if "X" not in columns or "Y" not in columns:
+                    raise _Broken(BROKEN_FILE, f".COORD {args.strip()!r} lacks X or Y")
+                state.columns = columns
+            elif keyword == "START_SET":
+                state.components = []
+            elif keyword == "WRITER_ID":
+                state.writer = args.split()[0] if args.split() else None
+            elif keyword in _RESOLUTION:
+                axis, factor = _RESOLUTION[keyword]
+                try:
+                    value = float(args.split()[0]) * factor
+                except (IndexError, ValueError):
+                    raise _Broken(BROKEN_FILE, f".{keyword} {args.strip()!r}") from None
+                if value > 0:
+                    state.resolution[axis] = value
+            elif keyword == "SEGMENT":
+                state.segments.append(self._segment(args, state, flip_y))
+
+    def _segment(self, args: str, state: _State, flip_y: bool) -> Segment:
+        match = _LABEL.search(args)
+        label = unescape_label(match.group(1)) if match else ""
+        fields = (args[: match.start()] if match else args).split()
+        kind = fields[0] if fields else ""
+        delineation = fields[1] if len(fields) > 1 else "?"
+        quality = fields[2].upper() if len(fields) > 2 else "?"
+        try:
+            ink = select_ink(state.components, delineation)
+            ink = [_to_inches(s, state.resolution, flip_y) for s in ink]
+            skip = None
+        except _Skip as exc:
+            ink, skip = None, exc
+        return Segment(kind, delineation, quality, label, ink, skip, state.writer)
+
+
+_RESOLUTION = {
+    "X_POINTS_PER_INCH": (0, 1.0), "Y_POINTS_PER_INCH": (1, 1.0),
+    "X_POINTS_PER_MM": (0, MM_PER_INCH), "Y_POINTS_PER_MM": (1, MM_PER_INCH),
+}
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("latin-1")
+    except OSError as exc:
+        raise _Broken(BROKEN_FILE, f"{path}: unreadable ({exc.__class__.__name__})") from None
+
+
+def _keyword_blocks(text: str) -> list[tuple[str, str]]:
+    """``[(KEYWORD, argument text)]`` in order; ``.COMMENT`` blocks are dropped."""
+    parts = _KEYWORD.split(text)
+    blocks = [(parts[i], parts[i + 1]) for i in range(1, len(parts) - 1, 2)]
+    return [b for b in blocks if b[0] != "COMMENT"]
+
+
+def _points(args: str, columns: tuple[str, ...]) -> np.ndarray:
+    """``[n, 2]`` float64 (X, Y) of a pen component's rows of ``columns``."""
+    try:
+        values = np.array(args.split(), np.float64)
+    except ValueError:
+        raise _Broken(BROKEN_FILE, "non-numeric pen data") from None
+    if len(values) % len(columns):
+        raise _Broken(BROKEN_FILE, f"{len(values)} numbers do not fill rows of {' '.join(columns)}")
+    rows = values.reshape(-1, len(columns))
+    if not np.isfinite(rows).all():
+        raise _Broken(BROKEN_FILE, "non-finite pen data")
+    return rows[:, [columns.index("X"), columns.index("Y")]]
+
+
+def _to_inches(points: np.ndarray, resolution: list[float | None], flip_y: bool) -> np.ndarray:
+    """Device units -> inches (x and y separately; unchanged without a resolution), y up."""
+    x_res, y_res = resolution
+    if x_res is None or y_res is None:
+        x_res = y_res = x_res or y_res or 1.0
+    out = points / np.array([x_res, y_res])
+    if flip_y:
+        out[:, 1] = -out[:, 1]
+    return out
+
+
+# ---------------------------------------------------------------- preprocessing
+
+
+def normalise_line(ink: list[np.ndarray], config: UnipenConfig) -> np.ndarray:
+    """One line's pen-down strokes (``[n, 2]`` each, y up) -> ``[N, 3]`` float32 offsets.
+
+    The steps are listed in the module docstring; the result is in dataset units
+    (:data:`fonts.X_HEIGHT_UNITS` per x-height) with ``offsets[0] = (0, 0, pen_up)``.
+
+    Raises:
+        _Skip: ``NO_INK`` when nothing drawable is left.
+    """
+    coords = strokes.remove_duplicate_points(strokes.join_strokes(ink))
+    if len(coords) < MIN_POINTS:
+        raise _Skip(NO_INK, f"{len(coords)} points")
+    coords = _to_x_heights(coords)
+    if config.max_step > 0:
+        coords = strokes.drop_outlier_steps(coords, config.max_step)
+        if len(coords) < MIN_POINTS:
+            raise _Skip(NO_INK, "only glitches")
+        coords = _to_x_heights(coords)
+    points, counts = _stroke_arrays(coords)
+    points, counts = resample_strokes(points, counts, arc_progress(points, counts), DENSE_STEP)
+    points, counts = resample_strokes(points, counts, time_progress(points, counts), 1.0 / config.points_per_x_height)
+    out = np.zeros((len(points), 3), np.float32)
+    out[:, :2] = (points - points[0]) * X_HEIGHT_UNITS
+    out[np.cumsum(counts) - 1, 2] = 1.0
+    return strokes.coords_to_offsets(out)
+
+
+def _to_x_heights(coords: np.ndarray) -> np.ndarray:
+    """Level ``coords`` and divide them by their estimated x-height."""
+    coords = strokes.align_baseline(coords)
+    x_height = strokes.estimate_x_height(coords)
+    x_min, y_min, x_max, y_max = strokes.bounding_box(coords)
+    if not x_height > 0 or max(x_max - x_min, y_max - y_min) > MAX_EXTENT_X_HEIGHTS * x_height:
+        raise _Skip(NO_INK, f"flat ink (x-height {x_height:.3g} for an extent of {x_max - x_min:.3g} x {y_max - y_min:.3g})")
+    coords = coords.copy()
+    coords[:, :2] /= x_height
+    return coords
+
+
+def _stroke_arrays(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``[N, 3]`` coords -> (``[N, 2]`` float64 points, ``[S]`` points per stroke)."""
+    pieces = strokes.split_strokes(coords)
+    return np.concatenate(pieces).astype(np.float64), np.array([len(p) for p in pieces], np.int64)
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def read_segments(root: Path, path: Path, y_down: bool = False) -> list[Segment]:
+    """The segments of one label file under the release ``root``, includes resolved.
+
+    Raises:
+        HandwritingError: the file or a file it includes is missing or broken.
+    """
+    try:
+        return _Reader(Path(root) / INCLUDE_DIR).read(Path(path), flip_y=y_down).segments
+    except _Broken as exc:
+        raise HandwritingError(f"{path}: {exc.detail}") from None
+
+
+def label_files(root: Path, categories: tuple[str, ...]) -> list[tuple[str, str, Path]]:
+    """``(category, contributor, path)`` of every label file of ``categories``, sorted."""
+    out = []
+    for category in categories:
+        base = root / DATA_DIR / category
+        if not base.is_dir():
+            continue
+        paths = [Path(d) / name for d, _, names in os.walk(base, followlinks=True) for name in names]
+        for path in sorted(paths):
+            if path.is_file():
+                out.append((category, path.relative_to(base).parts[0], path))
+    return out
+
+
+def _count_segments(path: Path) -> int:
+    try:
+        return sum(1 for b in _keyword_blocks(_read(path)) if b[0] == "SEGMENT")
+    except _Broken:
+        return 0
+
+
+def read_unipen(root: Path, config: UnipenConfig | None = None, *,
+                warn: TextIO | None = None,
+                progress: Callable[[int, int], None] | None = None) -> tuple[StrokeDataset, UnipenReport]:
+    """Read the UNIPEN text lines under ``root`` into a dataset.
+
+    Args:
+        root: the release directory, holding ``data/`` and ``include/``.
+        config: what to read and how to normalise it.
+        warn: where the one-line warnings about missing or broken files go (default stderr).
+        progress: called with ``(files done, files)`` after each label file.
+
+    Returns:
+        The dataset (offsets in dataset units, writers ``<contributor>/<writer id>`` sorted,
+        ``scale`` from :func:`strokes.estimate_scale`, the source and the report in
+        ``metadata``) and the report.
+
+    Raises:
+        HandwritingError: ``root`` lacks ``data/`` or ``include/``, or no line was imported.
+    """
+    config = config or UnipenConfig()
+    warn = sys.stderr if warn is None else warn
+    root = Path(root)
+    for directory in (DATA_DIR, INCLUDE_DIR):
+        if not (root / directory).is_dir():
+            raise HandwritingError(f"{root} holds no {directory}/ directory: is it the UNIPEN release root?")
+    reader = _Reader(root / INCLUDE_DIR)
+    report = UnipenReport(root=str(root))
+    offsets: list[np.ndarray] = []
+    texts: list[str] = []
+    writer_names: list[str] = []
+    files = label_files(root, config.categories)
+    for done, (category, contributor, path) in enumerate(files, 1):
+        report.files += 1
+        where = str(path.relative_to(root))
+        try:
+            state = reader.read(path, flip_y=contributor in config.y_down)
+        except _Broken as exc:
+            lost = _count_segments(path)
+            report.segments += lost
+            print(f"warning: skipping {where}: {exc.detail} ({lost} segments)", file=warn)
+            report.warnings.append(f"{where}: {exc.detail}")
+            report.skip(exc.reason, f"{where}: {exc.detail}", category, contributor, lost)
+            continue
+        for number, segment in enumerate(state.segments):
+            report.segments += 1
+            name = f"{where} #{number}"
+            try:
+                if segment.skip is not None:
+                    raise segment.skip
+                if segment.quality not in config.qualities:
+                    raise _Skip(QUALITY, f"quality {segment.quality}")
+                text = prepare_text(segment.label, config)
+                line = normalise_line(segment.strokes, config)
+            except _Skip as skip:
+                report.skip(skip.reason, f"{name}: {skip.detail}", category, contributor)
+                continue
+            offsets.append(line)
+            texts.append(text)
+            writer_names.append(f"{contributor}/{segment.writer or path.stem}")
+            report.keep(category, contributor)
+        if progress is not None:
+            progress(done, len(files))
+
+    if not texts:
+        raise HandwritingError(f"no line could be imported from {root} ({report.segments} segments in "
+                               f"{report.files} label files; skipped: {dict(report.skipped) or 'nothing'})")
+    writers = sorted(set(writer_names))
+    index = {name: i for i, name in enumerate(writers)}
+    report.writers = len(writers)
+    report.points = sum(len(o) for o in offsets)
+    report.characters = sum(len(t) for t in texts)
+    dataset = StrokeDataset(
+        offsets=offsets,
+        texts=texts,
+        writer_ids=np.array([index[w] for w in writer_names], np.int32),
+        writers=writers,
+        scale=strokes.estimate_scale(offsets),
+        metadata={
+            "source": "unipen",
+            "data_source": SOURCE,
+            "root": str(root),
+            "config": asdict(config),
+            "writer_names": "<contributor>/<writer id>; the contributor is the include/ directory",
+            "x_height_units": X_HEIGHT_UNITS,
+            "import": report.to_dict(),
+        },
+    )
+    return dataset, report
+
+
+def terminal_progress(stream: TextIO = sys.stderr, label: str = "label files") -> Callable[[int, int], None] | None:
+    """A progress callback that rewrites one line on a terminal, or None when ``stream`` is not one."""
+    if not stream.isatty():
+        return None
+    step = 1
+
+    def show(done: int, total: int) -> None:
+        nonlocal step
+        step = max(total // 200, 1)
+        if done % step == 0 or done == total:
+            end = "\n" if done == total else ""
+            print(f"\r{label}: {done}/{total}", end=end, file=stream, flush=True)
+
+    return show
