@@ -14,6 +14,8 @@ The fixture release:
 - ``data/8/aaa/set1/missing.dat``: includes ``aaa/data/gone.dat``, which does not exist (2 segments).
 - ``data/8/bbb/b1.dat`` -> ``include/bbb/data/b1.dat``: ``.COORD Y X T``, 10 x points per mm and
   200 y points per inch, no writer id, a ``.START_SET`` after a first component.
+- ``data/8/ccc/c1.dat`` -> ``include/ccc/data/c1.dat``: three pen-down components, the middle one
+  malformed (a row of three numbers under ``.COORD X Y``); no resolution.
 - ``data/6/aaa/words.dat``: one WORD segment of category 6.
 """
 
@@ -29,6 +31,7 @@ from handwriting import strokes
 from handwriting.datasets.fonts import X_HEIGHT_UNITS
 from handwriting.datasets.unipen import (
     BAD_DELINEATION,
+    BROKEN_COMPONENT,
     MISSING_FILE,
     QUALITY,
     SOURCE,
@@ -104,6 +107,14 @@ def test_coord_column_order_per_axis_resolution_and_start_set():
     assert segment.writer is None
 
 
+def test_a_malformed_component_keeps_its_number_and_skips_only_its_segments():
+    vv, broken, ww = read_segments(FIXTURE, FIXTURE / "data" / "8" / "ccc" / "c1.dat")
+    assert broken.skip is not None and broken.skip.reason == BROKEN_COMPONENT
+    np.testing.assert_allclose(vv.strokes[0][:, 0], [0, 10, 20])  # no resolution: device units
+    np.testing.assert_allclose(ww.strokes[0][:, 0], [500, 510, 520, 530])
+    assert ww.writer == "c9"
+
+
 def test_y_down_contributors_are_flipped():
     (segment,) = read_segments(FIXTURE, FIXTURE / "data" / "8" / "bbb" / "b1.dat", y_down=True)
     np.testing.assert_allclose(segment.strokes[0][:, 1], [0, -1, -2, -1, 0])
@@ -136,23 +147,24 @@ def test_detokenise_rules():
 
 def test_import_keeps_the_good_segments_with_natural_text(imported):
     dataset, report, _ = imported
-    assert dataset.texts == ["hi, there", "wasn't", 'say "yes" now', "a line", "up"]
-    assert report.segments == 10 and report.imported == 5
+    assert dataset.texts == ["hi, there", "wasn't", 'say "yes" now', "a line", "up", "vv", "ww"]
+    assert report.segments == 13 and report.imported == 7
     assert report.segments == report.imported + sum(report.skipped.values())
 
 
 def test_writers_are_contributor_and_writer_id_else_the_file(imported):
     dataset, _, _ = imported
-    assert dataset.writers == ["aaa/w7", "bbb/b1"]
-    assert list(dataset.writer_ids) == [0, 0, 0, 0, 1]
+    assert dataset.writers == ["aaa/w7", "bbb/b1", "ccc/c9"]
+    assert list(dataset.writer_ids) == [0, 0, 0, 0, 1, 2, 2]
 
 
 def test_skips_are_counted_by_reason_category_and_contributor(imported):
     _, report, _ = imported
-    assert report.skipped == {QUALITY: 1, UNKNOWN_CHARACTERS: 1, BAD_DELINEATION: 1, MISSING_FILE: 2}
+    assert report.skipped == {QUALITY: 1, UNKNOWN_CHARACTERS: 1, BAD_DELINEATION: 1, MISSING_FILE: 2,
+                              BROKEN_COMPONENT: 1}
     assert report.by_contributor["aaa"] == {"kept": 4, QUALITY: 1, UNKNOWN_CHARACTERS: 1, BAD_DELINEATION: 1,
                                             MISSING_FILE: 2}
-    assert report.by_category["8"]["kept"] == 5
+    assert report.by_category["8"]["kept"] == 7
     assert "{b}" in report.examples[UNKNOWN_CHARACTERS][0]
     assert "aaa" in report.summary() and "missing file: 2" in report.summary()
 
@@ -166,8 +178,9 @@ def test_a_missing_include_is_one_warning_naming_it(imported):
 
 def test_stricter_quality_and_other_categories():
     dataset, report, _ = _read(qualities=("GOOD", "OK"))
-    assert dataset.texts == ["hi, there", "wasn't", "up"]
-    assert report.skipped[QUALITY] == 4
+    assert dataset.texts == ["hi, there", "wasn't", "up"]  # ccc's segments are all '?'
+
+    assert report.skipped[QUALITY] == 6
     words, _, _ = _read(categories=("6",))
     assert words.texts == ["word"]
 

@@ -47,7 +47,8 @@ finally scaled to :data:`fonts.X_HEIGHT_UNITS` per x-height and turned into offs
 line's first point.
 
 A missing or broken file is reported with one warning line naming it, counted, and skipped;
-everything else goes on. Label files are visited in sorted order, so the same ROOT and config
+everything else goes on. A pen component whose numbers do not fill whole rows of ``.COORD``
+keeps its number, and only the segments that cover it are skipped (``broken component``). Label files are visited in sorted order, so the same ROOT and config
 give the same dataset.
 """
 
@@ -100,6 +101,7 @@ MIN_POINTS = 2
 # Reasons for skipping a segment (as counted in the report).
 MISSING_FILE = "missing file"
 BROKEN_FILE = "broken file"
+BROKEN_COMPONENT = "broken component"
 BAD_DELINEATION = "bad delineation"
 QUALITY = "quality"
 NO_INK = "no ink"
@@ -366,14 +368,16 @@ def parse_delineation(text: str) -> list[tuple[int, int, int, int | None]]:
     return pieces
 
 
-def select_ink(components: list[tuple[bool, np.ndarray]], delineation: str) -> list[np.ndarray]:
+def select_ink(components: list[tuple[bool, np.ndarray | None]], delineation: str) -> list[np.ndarray]:
     """The pen-down strokes a delineation covers: ``[n, 2]`` arrays in order.
 
-    ``components``: ``(pen_down, [n, 2] points)`` per non-empty component of the set. Pen-up
-    points inside the range are pen travel and are left out.
+    ``components``: ``(pen_down, [n, 2] points)`` per non-empty component of the set (points
+    None for a component whose pen data are malformed). Pen-up points inside the range are pen
+    travel and are left out.
 
     Raises:
-        _Skip: ``BAD_DELINEATION`` when it cannot be parsed or points outside the components.
+        _Skip: ``BAD_DELINEATION`` when it cannot be parsed or points outside the components;
+            ``BROKEN_COMPONENT`` when it covers a malformed component.
     """
     try:
         pieces = parse_delineation(delineation)
@@ -385,6 +389,8 @@ def select_ink(components: list[tuple[bool, np.ndarray]], delineation: str) -> l
             raise _Skip(BAD_DELINEATION, f"{delineation!r}: component {b} of {len(components)}")
         for k in range(a, b + 1):
             down, points = components[k]
+            if points is None:
+                raise _Skip(BROKEN_COMPONENT, f"{delineation!r}: component {k} has malformed pen data")
             start = m if k == a else 0
             stop = (n + 1) if (k == b and n is not None) else len(points)
             if start >= len(points) or stop > len(points) or stop <= start:
@@ -417,7 +423,7 @@ class _State:
 
     columns: tuple[str, ...] = ("X", "Y")
     resolution: list[float | None] = field(default_factory=lambda: [None, None])
-    components: list[tuple[bool, np.ndarray]] = field(default_factory=list)
+    components: list[tuple[bool, np.ndarray | None]] = field(default_factory=list)
     writer: str | None = None
     segments: list[Segment] = field(default_factory=list)
 
@@ -458,7 +464,11 @@ class _Reader:
                 for name in args.split():
                     self._run(self.blocks_of(self.resolve(name)), state, flip_y, depth + 1)
             elif keyword in ("PEN_DOWN", "PEN_UP"):
-                points = _points(args, state.columns)
+                try:
+                    points = _points(args, state.columns)
+                except _Broken:  # keep its number; segments that use it are skipped
+                    state.components.append((keyword == "PEN_DOWN", None))
+                    continue
                 if len(points):  # empty pen streams are not counted
                     state.components.append((keyword == "PEN_DOWN", points))
             elif keyword == "COORD":
