@@ -15,10 +15,9 @@ import os as _os
 # TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notices) is noise for users.
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-__version__ = "0.1.0"
-
+from .version import __version__  # noqa: E402
 from .errors import DatasetError, HandwritingError, UnknownCharacterError  # noqa: E402
-from .hand import Drawing, Hand, Style, load  # noqa: E402
+from .writing.hand import Drawing, Hand, Style, load  # noqa: E402
 
 __all__ = [
     "__version__",

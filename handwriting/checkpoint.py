@@ -22,11 +22,12 @@ import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from .version import __version__
 from .alphabet import alphabet_config, check_alphabet_config
 from .config import ModelConfig, TrainConfig, from_dict, to_dict
 from .errors import HandwritingError
@@ -41,39 +42,97 @@ CHECKPOINTS_DIR = "checkpoints"
 BEST_DIR = "best"
 
 
-def config_dict(model_config: ModelConfig, train_config: TrainConfig, scale: float, step: int, **extra) -> dict:
-    """The content of ``config.json``."""
-    return {
-        "format_version": FORMAT_VERSION,
-        "model": to_dict(model_config),
-        "train": to_dict(train_config),
-        "alphabet": alphabet_config(),
-        "scale": float(scale),
-        "step": int(step),
-        "package_version": __version__,
-        **extra,
-    }
+@dataclass
+class CheckpointConfig:
+    """What a checkpoint's ``config.json`` holds: the one typed record every reader and writer
+    of that file goes through (:meth:`load`, :meth:`save`, :meth:`from_json`, :meth:`to_json`).
+
+    Attributes:
+        model, train: the network and training hyperparameters.
+        scale: the dataset scale; sampled steps ``(dx, dy)`` are multiplied by it.
+        step: the optimizer step of these weights.
+        alphabet: :func:`~handwriting.alphabet.alphabet_config` of the weights' one-hot input.
+        dataset: the dataset file it was trained on.
+        scale_from: the checkpoint whose scale a run started with ``--init-from`` kept.
+        best_step, best_validation_nll_per_line: the run's best validation so far.
+        validation_nll_per_line, validation_nll_per_point: this checkpoint's validation NLL.
+        default_style: the style a release writes with unless told otherwise.
+        x_height: the handwriting's x-height in normalised units (sets the page size).
+        provenance: where the training data came from: source, DOI, licence, attribution.
+        release: how a release was made (source run, step, data, note, style selection).
+    """
+
+    model: ModelConfig
+    train: TrainConfig
+    scale: float
+    step: int = 0
+    alphabet: dict = field(default_factory=alphabet_config)
+    format_version: int = FORMAT_VERSION
+    package_version: str = __version__
+    dataset: str | None = None
+    scale_from: str | None = None
+    best_step: int = -1
+    best_validation_nll_per_line: float | None = None
+    validation_nll_per_line: float | None = None
+    validation_nll_per_point: float | None = None
+    default_style: str | None = None
+    x_height: float | None = None
+    provenance: dict | None = None
+    release: dict | None = None
+
+    def to_json(self) -> str:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["model"], values["train"] = to_dict(self.model), to_dict(self.train)
+        values = {k: v for k, v in values.items() if v is not None}
+        return json.dumps(values, indent=1, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, where: str = CONFIG_FILE) -> CheckpointConfig:
+        """Parse and check ``config.json`` text (format version, alphabet, known keys)."""
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise HandwritingError(f"cannot read {where}: {exc}") from None
+        if not isinstance(values, dict):
+            raise HandwritingError(f"{where}: expected a JSON object")
+        if values.get("format_version") != FORMAT_VERSION:
+            raise HandwritingError(f"{where}: checkpoint format version {values.get('format_version')} is not "
+                                   f"supported (this package reads {FORMAT_VERSION})")
+        check_alphabet_config(values.get("alphabet", {}))
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise HandwritingError(f"{where}: unknown keys {', '.join(unknown)}")
+        for required in ("model", "train", "scale"):
+            if required not in values:
+                raise HandwritingError(f"{where}: no {required!r}")
+        values["model"] = from_dict(ModelConfig, values["model"])
+        values["train"] = from_dict(TrainConfig, values["train"])
+        values["scale"] = float(values["scale"])
+        return cls(**values)
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> CheckpointConfig:
+        """Read ``directory/config.json``."""
+        path = Path(directory) / CONFIG_FILE
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            raise HandwritingError(f"{directory} is not a checkpoint directory (no {CONFIG_FILE})") from None
+        except OSError as exc:
+            raise HandwritingError(f"cannot read {path}: {exc}") from None
+        return cls.from_json(text, str(path))
+
+    def save(self, directory: str | os.PathLike) -> None:
+        """Write ``directory/config.json`` atomically."""
+        path = Path(directory) / CONFIG_FILE
+        write_text_atomic(path, self.to_json())
+        os.chmod(path, _default_mode())
 
 
-def read_config(directory: str | os.PathLike) -> dict:
-    """Read and check ``config.json`` of a checkpoint directory (format version, alphabet)."""
-    path = Path(directory) / CONFIG_FILE
-    try:
-        config = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise HandwritingError(f"{directory} is not a checkpoint directory (no {CONFIG_FILE})") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise HandwritingError(f"cannot read {path}: {exc}") from None
-    if config.get("format_version") != FORMAT_VERSION:
-        raise HandwritingError(f"{path}: checkpoint format version {config.get('format_version')} is not "
-                               f"supported (this package reads {FORMAT_VERSION})")
-    check_alphabet_config(config.get("alphabet", {}))
-    return config
-
-
-def configs_from(config: dict) -> tuple[ModelConfig, TrainConfig]:
-    """The dataclasses stored in a ``config.json`` dict."""
-    return from_dict(ModelConfig, config["model"]), from_dict(TrainConfig, config["train"])
+def read_config(directory: str | os.PathLike) -> CheckpointConfig:
+    """The checked :class:`CheckpointConfig` of a checkpoint directory."""
+    return CheckpointConfig.load(directory)
 
 
 def _default_mode(directory: bool = False) -> int:
@@ -112,7 +171,8 @@ def restore_optimizer(optimizer, state: dict) -> None:
         v.assign(value)
 
 
-def write_checkpoint_dir(directory: Path, model, config: dict, training_state: dict | None = None) -> None:
+def write_checkpoint_dir(directory: Path, model, config: CheckpointConfig,
+                         training_state: dict | None = None) -> None:
     """Write a complete checkpoint directory atomically (temporary directory, then rename).
 
     An existing ``directory`` is replaced: it is renamed aside first and removed afterwards.
@@ -126,7 +186,7 @@ def write_checkpoint_dir(directory: Path, model, config: dict, training_state: d
         if training_state is not None:
             with open(tmp / STATE_FILE, "wb") as f:
                 np.savez(f, **training_state)
-        (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        config.save(tmp)
         replace_directory(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -144,11 +204,10 @@ def replace_directory(new: Path, directory: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def write_run_files(run_dir: Path, model, config: dict) -> None:
+def write_run_files(run_dir: Path, model, config: CheckpointConfig) -> None:
     """Make ``run_dir`` itself a checkpoint of the latest step (weights, then config, each atomic)."""
     _write_weights(model, Path(run_dir) / WEIGHTS_FILE)
-    write_text_atomic(Path(run_dir) / CONFIG_FILE, json.dumps(config, indent=2, sort_keys=True) + "\n")
-    os.chmod(Path(run_dir) / CONFIG_FILE, _default_mode())
+    config.save(run_dir)
 
 
 def step_dirs(run_dir: str | os.PathLike) -> list[Path]:
@@ -201,29 +260,3 @@ def resolve(checkpoint_dir: str | os.PathLike) -> Path:
     if latest is None:
         raise HandwritingError(f"{checkpoint_dir} is not a checkpoint directory (no {CONFIG_FILE} and {WEIGHTS_FILE})")
     return latest
-
-
-def load_model(checkpoint_dir: str | os.PathLike, training_loop: str | None = None):
-    """Load a checkpoint for writing or evaluation.
-
-    Args:
-        checkpoint_dir: a checkpoint directory, or a run directory.
-        training_loop: optionally override ``ModelConfig.training_loop`` (weights are the same).
-
-    Returns:
-        ``(model, config, scale)``: a built :class:`~handwriting.model.SynthesisModel` with the
-        saved weights, the ``config.json`` dict and the dataset scale (multiply sampled offsets by it).
-    """
-    from .model import build_model
-
-    directory = resolve(checkpoint_dir)
-    config = read_config(directory)
-    model_config, _ = configs_from(config)
-    if training_loop is not None:
-        model_config.training_loop = training_loop
-    model = build_model(model_config)
-    try:
-        model.load_weights(str(directory / WEIGHTS_FILE))
-    except (OSError, ValueError) as exc:
-        raise HandwritingError(f"cannot load weights from {directory / WEIGHTS_FILE}: {exc}") from None
-    return model, config, float(config["scale"])

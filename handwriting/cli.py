@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import __version__
+from .version import __version__
 from .errors import HandwritingError
 from .fileio import read_prompt_file
 
@@ -125,7 +125,7 @@ def _add_preview(sub: argparse._SubParsersAction) -> None:
 
 def _run_preview(args: argparse.Namespace) -> int:
     from .datasets import load_dataset
-    from .plots import SHEET_FORMATS, contact_sheet
+    from .tools.plots import SHEET_FORMATS, contact_sheet
 
     _check_output_path(args.output)
     if args.output.suffix.lower().lstrip(".") not in SHEET_FORMATS:
@@ -144,9 +144,9 @@ OUTPUT_FORMATS = ("svg", "png", "animated-svg")
 
 
 def _add_write(sub: argparse._SubParsersAction) -> None:
-    from .hand import DEFAULT_BIAS
-    from .layout import ALIGNMENTS
-    from .render import DEFAULT_COLOR, DEFAULT_MARGIN, DEFAULT_WIDTH
+    from .writing.hand import DEFAULT_BIAS
+    from .writing.layout import ALIGNMENTS
+    from .writing.render import DEFAULT_COLOR, DEFAULT_MARGIN, DEFAULT_WIDTH
 
     write = sub.add_parser("write", help="write text in handwriting (SVG, PNG or animated SVG)",
                            description="Write TEXT (or every line of --input) in handwriting.")
@@ -186,7 +186,7 @@ def _output_format(path: Path, requested: str | None) -> str:
 
 
 def _run_write(args: argparse.Namespace) -> int:
-    from . import render
+    from .writing import render
 
     if args.input is None:
         text = " ".join(args.text)
@@ -218,7 +218,7 @@ def _run_write(args: argparse.Namespace) -> int:
     if args.max_line_chars is not None and args.max_line_chars < 1:
         raise HandwritingError("--max-line-chars must be at least 1")
 
-    from .hand import DEFAULT_STYLE, Style, load, resolve_checkpoint, text_lines
+    from .writing.hand import DEFAULT_STYLE, Style, load, resolve_checkpoint, text_lines
 
     for number, text in enumerate(texts, 1):  # fail on bad text before the model loads
         text_lines(text, normalise_text=args.normalise_text, max_line_chars=args.max_line_chars, number=number)
@@ -245,19 +245,23 @@ def _run_write(args: argparse.Namespace) -> int:
 
 
 def _add_styles(sub: argparse._SubParsersAction) -> None:
-    styles = sub.add_parser("styles", help="list the styles of a checkpoint")
+    styles = sub.add_parser("styles", help="list the styles of a checkpoint and your own")
     styles.add_argument("--checkpoint", type=Path, help="checkpoint directory (default: the shipped model)")
     styles.set_defaults(run=_run_styles)
 
 
 def _run_styles(args: argparse.Namespace) -> int:
-    from .hand import load_styles, resolve_checkpoint
+    from .writing.hand import load_styles, resolve_checkpoint
+    from .writing.styles import load_user_styles, user_styles_dir
 
-    styles = load_styles(resolve_checkpoint(args.checkpoint))
-    if not styles:
+    shipped = load_styles(resolve_checkpoint(args.checkpoint))
+    yours = {name: style for name, style in load_user_styles().items() if name not in shipped}
+    if not shipped and not yours:
         print("this checkpoint has no styles")
-    for name, style in sorted(styles.items()):
+    for name, style in sorted(shipped.items()):
         print(f"{name:16s} {style.text}")
+    for name, style in sorted(yours.items()):
+        print(f"{name:16s} {style.text}  (yours, {user_styles_dir()})")
     return 0
 
 
@@ -265,7 +269,7 @@ def _run_styles(args: argparse.Namespace) -> int:
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    from .train import add_train_arguments
+    from .training.options import add_train_arguments
 
     train = sub.add_parser("train", help="train the synthesis network (or --resume a run)")
     add_train_arguments(train)
@@ -274,30 +278,33 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 def _run_train(args: argparse.Namespace) -> int:
     # TensorFlow and Keras are imported inside, when the run starts.
-    from .train import run_from_arguments
+    from .training.options import run_from_arguments
 
     return run_from_arguments(args)
 
 
 def _add_style(sub: argparse._SubParsersAction) -> None:
-    style = sub.add_parser("style", help="manage a checkpoint's styles")
+    style = sub.add_parser("style", help="manage your own styles")
     actions = style.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser("add", help="make a style from your own handwriting",
                              description="Make a style from a handwriting sample: stroke JSON (a list of strokes, "
-                                         "each a list of [x, y] points), InkML, or SVG path data.")
+                                         "each a list of [x, y] points), InkML, or SVG path data. It is saved in "
+                                         "your data folder ($HANDWRITING_USER_DIR, else the platform's), never "
+                                         "in the model's folder.")
     add.add_argument("name", metavar="NAME", help="the new style's name")
     add.add_argument("--from", dest="ink", type=Path, required=True, metavar="FILE",
                      help="the handwriting sample (.json, .inkml or .svg)")
     add.add_argument("--text", required=True, help="what the sample says")
     add.add_argument("--ink-format", choices=("json", "inkml", "svg"), help="the sample's format (default: from the extension)")
-    add.add_argument("--checkpoint", type=Path, help="checkpoint directory (default: the shipped model)")
-    add.add_argument("--force", action="store_true", help="replace a style of the same name")
+    add.add_argument("--checkpoint", type=Path, help="the model whose styles' size and pace the sample is "
+                                                     "brought to (default: the shipped model)")
+    add.add_argument("--force", action="store_true", help="replace your style of the same name")
     add.set_defaults(run=_run_style_add)
 
 
 def _run_style_add(args: argparse.Namespace) -> int:
-    from .hand import resolve_checkpoint
-    from .styles import add_style
+    from .writing.hand import resolve_checkpoint
+    from .writing.styles import add_style
 
     path = add_style(resolve_checkpoint(args.checkpoint), args.name, args.ink, args.text, force=args.force,
                      ink_format=args.ink_format)
@@ -320,8 +327,8 @@ def _add_plot(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_plot(args: argparse.Namespace) -> int:
-    from .hand import DEFAULT_BIAS, load, resolve_checkpoint, text_lines
-    from .plots import SHEET_FORMATS, attention_figure, figure_bytes, mixture_density_figure
+    from .writing.hand import DEFAULT_BIAS, load, resolve_checkpoint, text_lines
+    from .tools.plots import SHEET_FORMATS, attention_figure, figure_bytes, mixture_density_figure
     from .fileio import write_bytes_atomic
 
     fmt = args.output.suffix.lower().lstrip(".")
@@ -354,7 +361,7 @@ def _default_prompts() -> Path:
 
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
-    from .hand import DEFAULT_BIAS
+    from .writing.hand import DEFAULT_BIAS
 
     ev = sub.add_parser("evaluate", help="score legibility: write prompts, read them back with OCR",
                         description="Write every prompt with each seed, read the lines back with an offline OCR "
@@ -378,9 +385,9 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 def _run_evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from . import evaluate
+    from .tools import evaluate
     from .fileio import write_text_atomic
-    from .hand import default_style_name, load, load_styles, resolve_checkpoint
+    from .writing.hand import default_style_name, load, load_styles, resolve_checkpoint
 
     prompts = evaluate.read_prompts(args.prompts)
     if args.limit is not None:
@@ -431,7 +438,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _add_release(sub: argparse._SubParsersAction) -> None:
-    from .release import DEFAULT_FINALISTS, DEFAULT_SELECTION_SEEDS
+    from .tools.release import DEFAULT_FINALISTS, DEFAULT_SELECTION_SEEDS
 
     rel = sub.add_parser("release", help="make a shippable checkpoint (config, weights, styles) from a run",
                          description="Copy a run's best (else newest) checkpoint without its training state, and "
@@ -459,18 +466,20 @@ def _add_release(sub: argparse._SubParsersAction) -> None:
 def _run_release(args: argparse.Namespace) -> int:
     import json
 
-    from .release import release
+    from .tools.release import release
 
     prompts = None
     if args.selection_prompts is not None:
-        from .evaluate import read_prompts
+        from .tools.evaluate import read_prompts
 
         prompts = read_prompts(args.selection_prompts)
     out = release(args.run_dir, args.output, data=args.data, default_style=args.default_style, note=args.note,
                   style_candidates_per_font=args.style_candidates, selection_prompts=prompts,
                   selection_bias=args.selection_bias, finalists=args.selection_finalists,
                   selection_seeds=args.selection_seeds)
-    selection = json.loads((out / "config.json").read_text())["release"].get("style_selection")
+    from .checkpoint import read_config
+
+    selection = (read_config(out).release or {}).get("style_selection")
     if selection:
         for name, chosen in selection["styles"].items():
             others = ", ".join(f"{c:.3f}" for c in chosen["candidate_cers"])
@@ -482,10 +491,33 @@ def _run_release(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- serve
+
+
+def _add_serve(sub: argparse._SubParsersAction) -> None:
+    from .web.serve import DEFAULT_HOST, DEFAULT_PORT
+
+    serve = sub.add_parser("serve", help="a local web page: type, pick a hand, watch it write, download",
+                           description="Serve the web page and its JSON API (see the README) until Ctrl-C.")
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default: {DEFAULT_HOST}, "
+                                                            "this machine only)")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})")
+    serve.add_argument("--checkpoint", type=Path, help="checkpoint directory (default: the shipped model)")
+    serve.set_defaults(run=_run_serve)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from .web.serve import serve
+
+    serve(args.checkpoint, host=args.host, port=args.port)
+    return 0
+
+
 # ---------------------------------------------------------------- main
 
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _add_prepare, _add_info, _add_preview, _add_write, _add_styles, _add_style, _add_train, _add_plot, _add_evaluate, _add_release]
+    _add_prepare, _add_info, _add_preview, _add_write, _add_styles, _add_style, _add_train, _add_plot, _add_evaluate, _add_release,
+    _add_serve]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -202,7 +202,7 @@ def _parse_value(text: str) -> Any:
 
 
 def apply_overrides(
-    model: ModelConfig, train: TrainConfig, overrides: Iterable[str] = (), json_file: str | os.PathLike | None = None
+    model: ModelConfig, train: TrainConfig, overrides: Iterable[str] = (), json_file: str | os.PathLike | None = None,
 ) -> tuple[ModelConfig, TrainConfig]:
     """Apply a JSON file (``{"model": {...}, "train": {...}}``) and then ``key=value`` overrides.
 

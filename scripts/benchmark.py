@@ -35,13 +35,13 @@ def child(args) -> dict:
     training runs with the training config's ``intra_op_threads``, while the matmul rate and
     writing run with TensorFlow's defaults, as a user's process would.
     """
-    from handwriting import benchmark
+    from handwriting.tools import benchmark
     from handwriting.backend import import_backend
     from handwriting.config import apply_overrides, preset
 
     model_config, train_config = apply_overrides(*preset(args.config), args.overrides)
     if args.part == "train":
-        from handwriting.train import apply_thread_settings
+        from handwriting.training.optim import apply_thread_settings
 
         apply_thread_settings(train_config)
     import_backend()

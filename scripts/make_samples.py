@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     from PIL import Image, ImageDraw
 
     import handwriting
-    from handwriting import render
+    from handwriting.writing import render
 
     hand = handwriting.load(args.checkpoint)
     images = []

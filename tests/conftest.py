@@ -11,6 +11,8 @@ import tempfile
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # Keep the tests' compiled samplers out of the user's cache (subprocesses inherit this).
 os.environ.setdefault("HANDWRITING_XLA_CACHE", tempfile.mkdtemp(prefix="handwriting-xla-"))
+# Keep the tests' user styles out of the user's data folder (subprocesses inherit this).
+os.environ["HANDWRITING_USER_DIR"] = tempfile.mkdtemp(prefix="handwriting-user-")
 
 import io
 
@@ -81,9 +83,9 @@ def tiny_checkpoint(tmp_path_factory):
     """A run directory with a tiny model trained for a few seconds on a toy corpus, and a style."""
     from handwriting.config import preset, replace
     from handwriting.datasets import save_dataset
-    from handwriting.hand import Style
+    from handwriting.writing.hand import Style
     from handwriting.strokes import normalise_offsets
-    from handwriting.train import run_training
+    from handwriting.training.trainer import run_training
 
     root = tmp_path_factory.mktemp("tiny")
     dataset = make_tiny_dataset(n=48)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from handwriting.attention import GaussianWindow, window_phi
+from handwriting.nn.attention import GaussianWindow, window_phi
 from handwriting.config import ModelConfig
-from handwriting.model import build_model
+from handwriting.nn.model import build_model
 
 
 def test_window_phi_matches_loop():

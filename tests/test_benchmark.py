@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from handwriting.benchmark import forward_flops_per_point, training_flops_per_point
+from handwriting.tools.benchmark import forward_flops_per_point, training_flops_per_point
 
 
 @pytest.mark.parametrize("units, layers, k, m", [(8, 3, 2, 2), (16, 2, 3, 5), (32, 1, 1, 1)])
 def test_forward_flops_are_twice_the_weight_entries_plus_the_window(units, layers, k, m):
     from handwriting.config import ModelConfig
-    from handwriting.model import build_model
+    from handwriting.nn.model import build_model
 
     config = ModelConfig(lstm_units=units, lstm_layers=layers, window_components=k, mixture_components=m)
     model = build_model(config, seed=0)

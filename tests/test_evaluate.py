@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from handwriting import evaluate
+from handwriting.tools import evaluate
 from handwriting.errors import HandwritingError
 
 

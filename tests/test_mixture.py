@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from handwriting import mixture
+from handwriting.nn import mixture
 
 M = 3
 

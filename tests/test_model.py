@@ -7,8 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from handwriting import mixture
-from handwriting.model import build_model
+from handwriting.nn import mixture
+from handwriting.nn.model import build_model
 
 
 def _inputs(rng, batch=2, points=6, chars=3, dtype=np.float32):
@@ -129,7 +129,7 @@ def test_input_gradient_with_compute_gradient(tiny_model_config):
 
 
 def test_auto_training_loop_is_fused_on_a_tensorflow_cpu():
-    from handwriting.model import resolved_training_loop
+    from handwriting.nn.model import resolved_training_loop
 
     assert resolved_training_loop("auto") == "fused"  # the tests run TensorFlow without a GPU
     assert resolved_training_loop("split") == "split" and resolved_training_loop("fused") == "fused"

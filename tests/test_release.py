@@ -7,8 +7,9 @@ import sys
 import numpy as np
 import pytest
 
+from handwriting.checkpoint import read_config
 from handwriting.errors import HandwritingError
-from handwriting.hand import Style
+from handwriting.writing.hand import Style
 
 
 @pytest.fixture(scope="module")
@@ -25,34 +26,34 @@ def font_corpus(tmp_path_factory):
 def test_release_copies_weights_and_makes_a_style_per_font(tiny_checkpoint, font_corpus, tmp_path):
     import handwriting
     from handwriting.datasets import load_dataset, split_by_writer
-    from handwriting.release import FONT_STYLE_NAMES, release
+    from handwriting.tools.release import FONT_STYLE_NAMES, release
 
     out = release(tiny_checkpoint, tmp_path / "default", data=font_corpus, default_style="cursive", note="test")
     assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.weights.h5", "styles"]
-    config = json.loads((out / "config.json").read_text())
-    assert config["default_style"] == "cursive" and config["release"]["note"] == "test"
+    config = read_config(out)
+    assert config.default_style == "cursive" and config.release["note"] == "test"
     # the corpus' x-height (20 source units) is recorded so that pages have a fixed x-height in px
-    from handwriting.hand import X_HEIGHT_PX
+    from handwriting.writing.hand import X_HEIGHT_PX
 
-    assert config["x_height"] == pytest.approx(20.0 / config["scale"])
+    assert config.x_height == pytest.approx(20.0 / config.scale)
     styles = sorted(p.stem for p in (out / "styles").glob("*.json"))
     assert styles == sorted(FONT_STYLE_NAMES.values())
 
     # every style is a line of its font (from validation writers where there are any),
     # divided by the checkpoint's scale
     dataset = load_dataset(font_corpus)
-    _, val_idx = split_by_writer(dataset, config["train"]["validation_fraction"], config["train"]["seed"])
+    _, val_idx = split_by_writer(dataset, config.train.validation_fraction, config.train.seed)
     val_fonts = {dataset.writers[dataset.writer_ids[i]].split("#")[0] for i in val_idx}
     hand = handwriting.load(out)
     assert hand.default_style == "cursive"
-    assert hand.px_per_unit == pytest.approx(X_HEIGHT_PX / config["x_height"])
+    assert hand.px_per_unit == pytest.approx(X_HEIGHT_PX / config.x_height)
     font_of = {v: k for k, v in FONT_STYLE_NAMES.items()}
     for style in hand.styles.values():
         matches = [i for i in range(len(dataset.texts)) if dataset.texts[i] == style.text
                    and dataset.writers[dataset.writer_ids[i]].startswith(font_of[style.name] + "#")]
         assert matches, style.name
         assert (matches[0] in set(val_idx)) == (font_of[style.name] in val_fonts)
-        expected = dataset.offsets[matches[0]][:, :2] / config["scale"]
+        expected = dataset.offsets[matches[0]][:, :2] / config.scale
         np.testing.assert_allclose(style.offsets[:, :2], expected, atol=1e-3)
 
     # the default style is used when none is given, 'none' writes unprimed
@@ -64,7 +65,7 @@ def test_release_copies_weights_and_makes_a_style_per_font(tiny_checkpoint, font
 
 
 def test_release_rejects_an_unknown_default_style(tiny_checkpoint, font_corpus, tmp_path):
-    from handwriting.release import release
+    from handwriting.tools.release import release
 
     with pytest.raises(HandwritingError, match="default style 'nope'"):
         release(tiny_checkpoint, tmp_path / "x", data=font_corpus, default_style="nope")
@@ -79,18 +80,18 @@ def test_cli_release_replaces_the_output(tiny_checkpoint, tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert not (out / "stale.txt").exists() and (out / "model.weights.h5").is_file()
-    assert json.loads((out / "config.json").read_text())["default_style"] is None
+    assert read_config(out)["default_style"] is None
 
 
 def test_style_candidates_come_from_different_writers_and_start_with_the_plain_choice(tiny_checkpoint, font_corpus):
-    from handwriting.checkpoint import configs_from, read_config
+    from handwriting.checkpoint import read_config
     from handwriting.datasets import load_dataset
-    from handwriting.release import style_candidates
+    from handwriting.tools.release import style_candidates
 
     dataset = load_dataset(font_corpus)
     config = read_config(tiny_checkpoint)
-    _, train = configs_from(config)
-    args = (dataset, config["scale"], train.validation_fraction, train.seed)
+    train = config.train
+    args = (dataset, config.scale, train.validation_fraction, train.seed)
     many = style_candidates(*args, per_font=3)
     plain = {name: styles[0] for name, styles in style_candidates(*args).items()}  # one per font
     assert set(many) == set(plain)
@@ -102,28 +103,28 @@ def test_style_candidates_come_from_different_writers_and_start_with_the_plain_c
 
 def test_release_keeps_the_best_scoring_candidate_and_records_the_scores(tiny_checkpoint, font_corpus, tmp_path):
     import handwriting
-    from handwriting.release import release
+    from handwriting.tools.release import release
 
     # a stand-in for the OCR's CER: shorter prime texts score better
     out = release(tiny_checkpoint, tmp_path / "sel", data=font_corpus, default_style="auto",
                   style_candidates_per_font=3, finalists=0, score=lambda style, seed: len(style.text) / 100)
-    config = json.loads((out / "config.json").read_text())
-    selection = config["release"]["style_selection"]
+    config = read_config(out)
+    selection = config.release["style_selection"]
     assert selection["candidates_per_font"] == 3 and selection["finalists"] == 0
     hand = handwriting.load(out)
     for name, record in selection["styles"].items():
         assert record["cer"] == min(record["candidate_cers"]) == len(hand.styles[name].text) / 100
     best = min(selection["styles"], key=lambda n: selection["styles"][n]["cer"])
-    assert config["default_style"] == hand.default_style == best
+    assert config.default_style == hand.default_style == best
 
     # a release of a release keeps the first one's record
     again = release(out, tmp_path / "again", data=font_corpus, default_style="cursive", note="second")
-    record = json.loads((again / "config.json").read_text())["release"]
+    record = read_config(again)["release"]
     assert record["note"] == "second" and record["previous"]["style_selection"] == selection
 
 
 def test_the_final_round_sees_through_a_lucky_first_pass():
-    from handwriting.release import FIRST_SELECTION_SEED, select_styles
+    from handwriting.tools.release import FIRST_SELECTION_SEED, select_styles
 
     # "lucky" reads best with the first seed only; "steady" is best on average
     true_cer = {"lucky": 0.30, "steady": 0.10, "poor": 0.20}
@@ -159,7 +160,7 @@ def test_the_final_round_sees_through_a_lucky_first_pass():
     (dict(default_style="auto"), "needs style selection"),
 ])
 def test_release_rejects_a_selection_it_cannot_make(tiny_checkpoint, font_corpus, tmp_path, options, message):
-    from handwriting.release import release
+    from handwriting.tools.release import release
 
     with pytest.raises(HandwritingError, match=message):
         release(tiny_checkpoint, tmp_path / "x", data=font_corpus, **options)
@@ -177,7 +178,7 @@ def test_cli_release_chooses_styles_with_the_ocr(tiny_checkpoint, font_corpus, t
                              "--selection-seeds", "2"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("style ") == 9 and "wrote" in result.stdout
-    selection = json.loads((out / "config.json").read_text())["release"]["style_selection"]
+    selection = read_config(out)["release"]["style_selection"]
     assert selection["prompts"] == 1 and selection["bias"] > 0
     assert selection["finalists"] == 1 and selection["seeds"] == 2 and "finalists over 2 seeds" in result.stdout
     for record in selection["styles"].values():

@@ -14,12 +14,16 @@ import numpy as np
 import pytest
 
 from handwriting import checkpoint as ckpt
-from handwriting.config import (ModelConfig, TrainConfig, apply_overrides, from_dict, preset, to_dict)
-from handwriting.data import BatchStream, prepare
+from handwriting.config import ModelConfig, TrainConfig, apply_overrides, from_dict, preset, to_dict
+from handwriting.training.batches import BatchStream, prepare
+from handwriting.checkpoint import read_config
 from handwriting.errors import HandwritingError
+from handwriting.nn.model import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_MODEL = dict(lstm_units=8, window_components=2, mixture_components=2)
+#: The same tiny network and batch as `handwriting train` flags.
+TINY_FLAGS = ["--lstm-units", "8", "--window-components", "2", "--mixture-components", "2", "--batch-size", "4"]
 
 
 def tiny_train_config(**kw) -> TrainConfig:
@@ -67,7 +71,7 @@ def test_overrides_and_unknown_keys(tmp_path):
 
 
 def test_learning_rate_warm_up_and_decay():
-    from handwriting.train import learning_rate_at
+    from handwriting.training.optim import learning_rate_at
 
     cfg = TrainConfig(learning_rate=1e-3, warmup_steps=10, steps=110, lr_decay="cosine", lr_min_fraction=0.1)
     lr = [float(learning_rate_at(s, cfg)) for s in range(110)]
@@ -146,8 +150,9 @@ def test_validation_split_is_by_writer(tiny_dataset):
 
 
 def test_overfitting_one_batch_cuts_the_loss(tiny_dataset):
-    from handwriting.model import build_model
-    from handwriting.train import Stepper, make_optimizer
+    from handwriting.nn.model import build_model
+    from handwriting.training.optim import make_optimizer
+    from handwriting.training.steppers import Stepper
 
     model_cfg = ModelConfig(lstm_units=32, window_components=2, mixture_components=3)
     cfg = tiny_train_config(learning_rate=1e-2, steps=100, clip_norm=10.0, batch_size=2)
@@ -167,7 +172,7 @@ def test_overfitting_one_batch_cuts_the_loss(tiny_dataset):
 
 
 def _run(data_file, out, steps, resume=False, **kw):
-    from handwriting.train import run_training
+    from handwriting.training.trainer import run_training
 
     log = []
 
@@ -210,7 +215,7 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(runs):
 def test_run_directory_is_a_self_describing_checkpoint(runs):
     part = runs["root"] / "part"
     config = ckpt.read_config(part)
-    assert config["step"] == 5 and config["scale"] == 2.0 and config["model"]["lstm_units"] == 8
+    assert config.step == 5 and config.scale == 2.0 and config.model.lstm_units == 8
     assert {"format_version", "model", "train", "alphabet", "scale", "step"} <= set(config)
     assert [p.name for p in ckpt.step_dirs(part)] == ["step-00000004", "step-00000005"]  # rotated: keep 2
     assert (part / "attention.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -223,10 +228,10 @@ def test_run_directory_is_a_self_describing_checkpoint(runs):
 
 def test_load_model_restores_outputs(runs):
     from handwriting.datasets.format import load_dataset
-    from handwriting.model import build_model
+    from handwriting.nn.model import build_model
 
-    model, config, scale = ckpt.load_model(runs["root"] / "full")
-    assert scale == 2.0 and config["step"] == 5
+    model, config, scale = load_model(runs["root"] / "full")
+    assert scale == 2.0 and config.step == 5
     batch = prepare(load_dataset(runs["data"]), tiny_train_config()).train.batch(0, 0)
     fresh = build_model(ModelConfig(**TINY_MODEL), seed=123)
     fresh.load_weights(str(runs["root"] / "full" / "checkpoints" / "step-00000005" / ckpt.WEIGHTS_FILE))
@@ -235,9 +240,9 @@ def test_load_model_restores_outputs(runs):
 
 
 def test_non_finite_loss_halts_and_keeps_the_last_good_weights(tmp_path, tiny_dataset_file, monkeypatch):
-    from handwriting import train as train_module
+    from handwriting.training import steppers, trainer
 
-    original = train_module.Stepper.gradients
+    original = steppers.Stepper.gradients
     calls = {"n": 0}
 
     def poisoned(self, batch):
@@ -245,19 +250,19 @@ def test_non_finite_loss_halts_and_keeps_the_last_good_weights(tmp_path, tiny_da
         loss_sum, norm, grads = original(self, batch)
         return (float("nan") if calls["n"] == 3 else loss_sum), norm, grads
 
-    monkeypatch.setattr(train_module.Stepper, "gradients", poisoned)
-    with pytest.raises(train_module.TrainingDiverged, match="non-finite loss at step 3"):
+    monkeypatch.setattr(steppers.Stepper, "gradients", poisoned)
+    with pytest.raises(trainer.TrainingDiverged, match="non-finite loss at step 3"):
         _run(tiny_dataset_file, tmp_path / "run", 10, checkpoint_every=100, optimizer="rmsprop")
-    assert ckpt.read_config(tmp_path / "run")["step"] == 2
+    assert ckpt.read_config(tmp_path / "run").step == 2
     assert ckpt.latest_checkpoint(tmp_path / "run").name == "step-00000002"
 
 
 def test_sigterm_saves_and_resume_continues(tmp_path, tiny_dataset_file, capsys):
     out = tmp_path / "run"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-    base = [sys.executable, str(ROOT / "scripts" / "train.py"), "--data", str(tiny_dataset_file), "--out", str(out)]
-    args = base + ["--config", "tiny", "--set", "lstm_units=8", "window_components=2", "mixture_components=2",
-                   "batch_size=4", "checkpoint_every=1000", "log_every=1", "validation_every=1000", "--steps", "100000"]
+    base = [sys.executable, "-m", "handwriting", "train", "--data", str(tiny_dataset_file), "--out", str(out)]
+    args = base + ["--config", "tiny", *TINY_FLAGS, "--checkpoint-every", "1000", "--log-every", "1",
+                   "--validation-every", "1000", "--steps", "100000"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     lines = []
     for line in proc.stdout:
@@ -268,7 +273,7 @@ def test_sigterm_saves_and_resume_continues(tmp_path, tiny_dataset_file, capsys)
     rest, _ = proc.communicate(timeout=60)
     lines.append(rest)
     assert proc.returncode == 130, "".join(lines)
-    saved = ckpt.read_config(out)["step"]
+    saved = ckpt.read_config(out).step
     assert saved >= 3 and ckpt.latest_checkpoint(out).name == ckpt.step_dir_name(saved)
     assert not [p for p in (out / ckpt.CHECKPOINTS_DIR).iterdir() if p.name.startswith(".")]
     # On resume the configs come from the checkpoint; --steps extends the run (in-process: faster).
@@ -278,15 +283,15 @@ def test_sigterm_saves_and_resume_continues(tmp_path, tiny_dataset_file, capsys)
                  "--steps", str(saved + 2)]) == 0
     text = capsys.readouterr().out
     assert f"at step {saved}" in text and f"step {saved + 2}/{saved + 2}" in text
-    assert ckpt.read_config(out)["step"] == saved + 2
+    assert ckpt.read_config(out).step == saved + 2
 
 
 def test_cli_rejects_bad_options(tmp_path, tiny_dataset_file, capsys):
     from handwriting.cli import main
 
-    assert main(["train", "--data", str(tiny_dataset_file), "--out", str(tmp_path / "r"), "--config", "tiny",
-                 "--set", "lstm_unitz=3"]) == 2
-    assert "unknown config key 'lstm_unitz'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--data", str(tiny_dataset_file), "--out", str(tmp_path / "r"), "--lstm-unitz", "3"])
+    assert exit_info.value.code == 2 and "--lstm-unitz" in capsys.readouterr().err
     assert main(["train", "--data", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "r"),
                  "--config", "tiny"]) == 2
     assert "not found" in capsys.readouterr().err
@@ -303,9 +308,10 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 sys.path.insert(0, sys.argv[1])
 from conftest import make_tiny_dataset
 from handwriting.config import ModelConfig, TrainConfig
-from handwriting.data import prepare
-from handwriting.model import build_model
-from handwriting.train import Stepper, make_optimizer
+from handwriting.training.batches import prepare
+from handwriting.nn.model import build_model
+from handwriting.training.optim import make_optimizer
+from handwriting.training.steppers import Stepper
 
 mcfg = ModelConfig(lstm_units=8, window_components=2, mixture_components=2)
 tcfg = TrainConfig(batch_size=4, learning_rate=1e-2, warmup_steps=0, lr_decay="none", validation_fraction=0.25,
@@ -353,27 +359,25 @@ def test_multiworker_two_local_workers_match_one_process(tmp_path, tiny_dataset_
         with socket.socket() as sock:
             sock.bind(("localhost", 0))
             ports.append(sock.getsockname()[1])
-    common = ["--data", str(tiny_dataset_file), "--config", "tiny", "--steps", "3", "--set", "lstm_units=8",
-              "window_components=2", "mixture_components=2", "batch_size=4", "log_every=1"]
-    script = str(ROOT / "scripts" / "train.py")
+    common = ["--data", str(tiny_dataset_file), "--config", "tiny", "--steps", "3", *TINY_FLAGS, "--log-every", "1"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
     workers = []
     for index in range(2):
         config = {"cluster": {"worker": [f"localhost:{p}" for p in ports]}, "task": {"type": "worker", "index": index}}
         workers.append(subprocess.Popen(
-            [sys.executable, script, *common, "--out", str(tmp_path / "mw"), "--distribute", "multiworker"],
+            [sys.executable, "-m", "handwriting", "train", *common, "--out", str(tmp_path / "mw"), "--distribute", "multiworker"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**env, "TF_CONFIG": json.dumps(config)}))
     outputs = [w.communicate(timeout=300)[0] for w in workers]
     assert all(w.returncode == 0 for w in workers), outputs
-    single = subprocess.run([sys.executable, script, *common, "--out", str(tmp_path / "one")], capture_output=True,
+    single = subprocess.run([sys.executable, "-m", "handwriting", "train", *common, "--out", str(tmp_path / "one")], capture_output=True,
                             text=True, env=env, timeout=300)
 
     def losses(text):
         return [line.split("loss ")[1].split()[0] for line in text.splitlines() if line.startswith("step ") and "loss" in line]
 
     assert losses(outputs[0]) == losses(outputs[1]) == losses(single.stdout) and len(losses(single.stdout)) == 3
-    assert ckpt.read_config(tmp_path / "mw")["step"] == 3
-    assert ckpt.read_config(tmp_path / "mw" / "workers" / "1")["step"] == 3
+    assert ckpt.read_config(tmp_path / "mw").step == 3
+    assert ckpt.read_config(tmp_path / "mw" / "workers" / "1").step == 3
 
 
 JAX_TRAIN = """
@@ -385,12 +389,13 @@ assert keras.backend.backend() == "jax"
 sys.path.insert(0, sys.argv[1])
 from test_train import _run, tiny_train_config
 from handwriting import checkpoint as ckpt
-from handwriting.data import prepare
+from handwriting.training.batches import prepare
 from handwriting.datasets.format import load_dataset
 
 result, _ = _run(sys.argv[2], sys.argv[3], 4)
 assert result.losses[4] < result.losses[1], result.losses
-model, _, _ = ckpt.load_model(sys.argv[3])
+from handwriting.nn.model import load_model
+model, _, _ = load_model(sys.argv[3])
 batch = prepare(load_dataset(sys.argv[2]), tiny_train_config()).train.batch(0, 0)
 np.save(sys.argv[4], np.asarray(model(batch.model_inputs(), return_attention=True)["y"]))
 print("JAX OK")
@@ -413,8 +418,8 @@ def test_weights_from_jax_load_on_tensorflow(tmp_path, tiny_dataset_file):
                            str(outputs)], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0 and "JAX OK" in done.stdout, done.stdout + done.stderr[-3000:]
     assert any((tmp_path / "cache" / "jax").glob("*-cache")), "no compiled step in the JAX cache"
-    model, config, _ = ckpt.load_model(out)
-    assert config["step"] == 4
+    model, config, _ = load_model(out)
+    assert config.step == 4
     batch = prepare(load_dataset(tiny_dataset_file), tiny_train_config()).train.batch(0, 0)
     np.testing.assert_allclose(np.asarray(model(batch.model_inputs())["y"]), np.load(outputs), rtol=1e-4, atol=1e-5)
 
@@ -428,9 +433,10 @@ import keras
 sys.path.insert(0, sys.argv[1])
 from conftest import make_tiny_dataset
 from handwriting.config import ModelConfig, TrainConfig
-from handwriting.data import prepare
-from handwriting.model import build_model
-from handwriting.train import make_optimizer, make_stepper, set_jax_data_parallel
+from handwriting.training.batches import prepare
+from handwriting.nn.model import build_model
+from handwriting.training.optim import make_optimizer, set_jax_data_parallel
+from handwriting.training.steppers import make_stepper
 
 mcfg = ModelConfig(lstm_units=8, window_components=2, mixture_components=2)
 tcfg = TrainConfig(batch_size=4, learning_rate=1e-2, warmup_steps=0, lr_decay="none", validation_fraction=0.25,
@@ -472,9 +478,8 @@ def test_init_from_starts_a_new_run_from_released_weights(tiny_checkpoint, tmp_p
     """Training on from a release (weights only): step 0, fresh optimizer, the same first outputs."""
     import json
 
-    from handwriting.checkpoint import load_model
     from handwriting.cli import main
-    from handwriting.release import release
+    from handwriting.tools.release import release
 
     released = release(tiny_checkpoint, tmp_path / "rel")
     data = tiny_checkpoint.parent / "toy.npz"
@@ -482,9 +487,9 @@ def test_init_from_starts_a_new_run_from_released_weights(tiny_checkpoint, tmp_p
     status = main(["train", "--data", str(data), "--out", str(out), "--init-from", str(released),
                    "--config", "tiny", "--steps", "2", "--checkpoint-every", "1", "--validation-every", "1"])
     assert status == 0
-    config = json.loads((out / "config.json").read_text())
-    assert config["step"] == 2
-    assert config["model"] == json.loads((released / "config.json").read_text())["model"]
+    config = read_config(out)
+    assert config.step == 2
+    assert config.model == ckpt.read_config(released).model
     # the weights moved on from the release's, by two small steps
     a, _, _ = load_model(released)
     b, _, _ = load_model(out)
@@ -504,7 +509,7 @@ def test_init_from_keeps_the_scale_of_the_weights_and_resume_keeps_it(tiny_check
 
     from handwriting.cli import main
     from handwriting.datasets import load_dataset, save_dataset
-    from handwriting.release import release
+    from handwriting.tools.release import release
 
     released = release(tiny_checkpoint, tmp_path / "rel")
     toy = load_dataset(tiny_checkpoint.parent / "toy.npz")
@@ -515,12 +520,28 @@ def test_init_from_keeps_the_scale_of_the_weights_and_resume_keeps_it(tiny_check
     common = ["--data", str(tmp_path / "stretched.npz"), "--out", str(out)]
     assert main(["train", *common, "--init-from", str(released), "--config", "tiny", "--steps", "2",
                  "--checkpoint-every", "1", "--validation-every", "1"]) == 0
-    config = json.loads((out / "config.json").read_text())
-    released_scale = json.loads((released / "config.json").read_text())["scale"]
-    assert config["scale"] == pytest.approx(released_scale)
-    assert config["scale"] != pytest.approx(stretched.scale)
-    assert config["scale_from"] == str(released)
+    config = read_config(out)
+    released_scale = read_config(released)["scale"]
+    assert config.scale == pytest.approx(released_scale)
+    assert config.scale != pytest.approx(stretched.scale)
+    assert config.scale_from == str(released)
     # resuming does not mistake the inherited scale for another dataset
     assert main(["train", *common, "--resume", "--steps", "3"]) == 0
-    config = json.loads((out / "config.json").read_text())
-    assert config["step"] == 3 and config["scale"] == pytest.approx(released_scale)
+    config = read_config(out)
+    assert config.step == 3 and config.scale == pytest.approx(released_scale)
+
+
+def test_resume_accepts_the_runs_own_preset_and_names_a_different_one(tmp_path, tiny_dataset_file, capsys):
+    from handwriting.cli import main
+
+    out = tmp_path / "run"
+    common = ["train", "--data", str(tiny_dataset_file), "--out", str(out), "--config", "tiny"]
+    assert main([*common, *TINY_FLAGS, "--steps", "1"]) == 0
+    # The run's own network, named by its preset and flags again: accepted (it used to be refused).
+    assert main([*common, *TINY_FLAGS, "--resume", "--steps", "2"]) == 0
+    assert ckpt.read_config(out).step == 2
+    capsys.readouterr()
+    # The preset alone describes another network (tiny's own sizes): refused, naming the difference.
+    assert main([*common, "--resume", "--steps", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "another network" in err and "lstm_units 8 ->" in err

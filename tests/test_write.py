@@ -15,7 +15,7 @@ SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
 def test_lines_stop_by_the_window_rule_before_the_cap(hand):
-    from handwriting.sample import step_cap
+    from handwriting.writing.sample import step_cap
 
     batch = hand.sampler.sample(["ab", "bad cab", "dead"], bias=1.0, seed=3, return_attention=True)
     assert not batch.hit_cap.any()
@@ -61,7 +61,7 @@ def test_priming_leaves_the_window_on_the_space_before_the_new_text(hand):
     import tensorflow as tf
 
     from handwriting import alphabet
-    from handwriting.attention import window_phi
+    from handwriting.nn.attention import window_phi
 
     style = hand.style("toy")
     for text in ["dab", "bad cab dead"]:
@@ -78,7 +78,7 @@ def test_priming_leaves_the_window_on_the_space_before_the_new_text(hand):
 
 
 def test_strokes_finished_before_the_window_reaches_the_text_are_trimmed():
-    from handwriting.sample import trim_before_text
+    from handwriting.writing.sample import trim_before_text
 
     # three strokes, lifting at points 2, 5 and 9
     offsets = np.zeros((10, 3), np.float32)
@@ -175,7 +175,7 @@ def test_cli_bad_input_one_line_status_2_no_file(tiny_checkpoint, tmp_path, args
 
 
 def test_inspect_and_plots(hand, tmp_path):
-    from handwriting.plots import attention_figure, figure_bytes, mixture_density_figure
+    from handwriting.tools.plots import attention_figure, figure_bytes, mixture_density_figure
 
     trace = hand.inspect("bad cab", seed=4)
     t = len(trace["offsets"])

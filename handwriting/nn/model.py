@@ -22,13 +22,16 @@ components, M mixture components, H LSTM units.
 from __future__ import annotations
 
 import functools
+import os
 
 import keras
 from keras import ops
 
 from . import looping
 from .attention import GaussianWindow
-from .config import ModelConfig
+from .. import checkpoint as ckpt
+from ..config import ModelConfig
+from ..errors import HandwritingError
 
 INPUT_SIZE = 3  # (dx, dy, pen_up)
 
@@ -107,7 +110,7 @@ class SynthesisModel(keras.Model):
 
         Returns:
             ``(outputs, new_state)``; outputs is a dict with ``y`` ``[B, 1 + 6M]`` (split it with
-            :func:`handwriting.mixture.split_params`), ``phi`` ``[B, U]``, ``kappa`` ``[B, K]``
+            :func:`handwriting.nn.mixture.split_params`), ``phi`` ``[B, U]``, ``kappa`` ``[B, K]``
             and ``w`` ``[B, V]``.
         """
         x_t = ops.cast(x_t, self.compute_dtype_name)
@@ -218,3 +221,27 @@ def build_model(config: ModelConfig, dtype=None, seed: int | None = None) -> Syn
     if seed is not None:
         keras.utils.set_random_seed(seed)
     return SynthesisModel(config, dtype=dtype)
+
+
+def load_model(checkpoint_dir: str | os.PathLike, training_loop: str | None = None):
+    """Load a checkpoint for writing or evaluation.
+
+    Args:
+        checkpoint_dir: a checkpoint directory, or a run directory.
+        training_loop: optionally override ``ModelConfig.training_loop`` (weights are the same).
+
+    Returns:
+        ``(model, config, scale)``: a built :class:`SynthesisModel` with the
+        saved weights, the :class:`~handwriting.checkpoint.CheckpointConfig` and the dataset scale (multiply sampled offsets by it).
+    """
+    directory = ckpt.resolve(checkpoint_dir)
+    config = ckpt.read_config(directory)
+    model_config = config.model
+    if training_loop is not None:
+        model_config.training_loop = training_loop
+    model = build_model(model_config)
+    try:
+        model.load_weights(str(directory / ckpt.WEIGHTS_FILE))
+    except (OSError, ValueError) as exc:
+        raise HandwritingError(f"cannot load weights from {directory / ckpt.WEIGHTS_FILE}: {exc}") from None
+    return model, config, config.scale

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import ModelConfig, TrainConfig, replace
+from ..config import ModelConfig, TrainConfig, replace
 
 #: Training multiplies the forward FLOPs by this (forward + backward).
 TRAINING_FLOP_FACTOR = 3.0
@@ -80,7 +80,7 @@ class TrainingCase:
 
 def measure_training(model_config: ModelConfig, train_config: TrainConfig, case: TrainingCase, steps: int) -> dict:
     """Points/s of full optimizer steps (first step timed apart), with FLOP figures."""
-    from .train import measure_throughput
+    from ..training.steppers import measure_throughput
 
     m = replace(model_config, {"training_loop": case.loop})
     t = replace(train_config, {"jit_compile": case.jit_compile})
@@ -93,7 +93,7 @@ def measure_training(model_config: ModelConfig, train_config: TrainConfig, case:
 
 def measure_writing(checkpoint, line: str, batch_lines: int, repeats: int) -> dict:
     """Latency and points/s of writing one line, and ``batch_lines`` lines in one batch, after warm-up."""
-    from .hand import load
+    from ..writing.hand import load
 
     t0 = time.perf_counter()
     hand = load(checkpoint)
@@ -122,6 +122,6 @@ def cold_start(checkpoint) -> dict:
         return time.perf_counter() - t0
 
     baseline = run("pass")
-    imp = run("import handwriting.hand, handwriting.backend as b; b.import_backend()")
+    imp = run("import handwriting.writing.hand, handwriting.backend as b; b.import_backend()")
     full = run(f"import handwriting; handwriting.load({str(checkpoint)!r})")
     return {"python_s": baseline, "import_s": imp - baseline, "import_and_load_s": full - baseline}

@@ -34,8 +34,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .errors import HandwritingError
-from .strokes import normalise_offsets, split_strokes
+from ..errors import HandwritingError
+from ..strokes import normalise_offsets, split_strokes
 
 #: Height in px of the image the OCR reads (ink only, after cropping).
 OCR_LINE_HEIGHT = 96
@@ -268,8 +268,8 @@ def evaluate_hand(hand, prompts: Sequence[str], *, style: str | None = None, bia
 def font_ceiling(prompts: Sequence[str], fonts: Sequence[str] | None = None,
                  reader: OcrReader | None = None) -> list[Report]:
     """The prompts written plainly by each corpus font (no deformation, no tremor), scored."""
-    from .datasets.fonts import ALL_FONTS, plain_hand, write_line
-    from .strokes import offsets_to_coords
+    from ..datasets.fonts import ALL_FONTS, plain_hand, write_line
+    from ..strokes import offsets_to_coords
 
     reader = reader or OcrReader()
     reports = []
@@ -283,8 +283,8 @@ def font_ceiling(prompts: Sequence[str], fonts: Sequence[str] | None = None,
 
 def read_prompts(path) -> list[str]:
     """Non-empty lines of a prompt file, each checked against the alphabet."""
-    from . import alphabet
-    from .fileio import read_prompt_file
+    from .. import alphabet
+    from ..fileio import read_prompt_file
 
     return [alphabet.validate(line) for line in read_prompt_file(path)]
 
@@ -318,14 +318,14 @@ def validation_nll(checkpoint, data_path) -> dict:
     Returns ``{"nll_per_line", "nll_per_point", "lines"}`` in nats (Graves reports per line).
     The offsets are divided by the checkpoint's scale, the one the model was trained with.
     """
-    from . import alphabet
-    from .checkpoint import configs_from, load_model
-    from .data import validation_batches
-    from .datasets import load_dataset, split_by_writer
-    from .train import make_optimizer, make_stepper
+    from .. import alphabet
+    from ..nn.model import load_model
+    from ..training.batches import validation_batches
+    from ..datasets import load_dataset, split_by_writer
+    from ..training.steppers import NllEvaluator
 
     model, config, scale = load_model(checkpoint)
-    model_config, train_config = configs_from(config)
+    train_config = config.train
     dataset = load_dataset(data_path)
     _, val_idx = split_by_writer(dataset, train_config.validation_fraction, train_config.seed)
     if not len(val_idx):
@@ -333,6 +333,5 @@ def validation_nll(checkpoint, data_path) -> dict:
     offsets = [normalise_offsets(dataset.offsets[i], scale) for i in val_idx]
     chars = [alphabet.encode(dataset.texts[i], normalise_text=False) for i in val_idx]
     batches = validation_batches(offsets, chars, train_config.batch_size, train_config.pad_multiple)
-    stepper = make_stepper(model, make_optimizer(train_config), model_config, train_config)
-    per_line, per_point = stepper.evaluate(batches)
+    per_line, per_point = NllEvaluator(model, config.model).evaluate(batches)
     return {"nll_per_line": per_line, "nll_per_point": per_point, "lines": len(val_idx)}

@@ -11,9 +11,9 @@ import textwrap
 
 import numpy as np
 
-from .datasets.format import StrokeDataset
-from .fileio import atomic_path
-from .strokes import bounding_box, offsets_to_coords, split_strokes
+from ..datasets.format import StrokeDataset
+from ..fileio import atomic_path
+from ..strokes import bounding_box, offsets_to_coords, split_strokes
 
 #: Width of one contact-sheet panel in inches; its height follows the ink's aspect ratio.
 PANEL_WIDTH_INCHES = 10.0
@@ -118,7 +118,7 @@ def mixture_density_figure(offsets: np.ndarray, params: dict, text: str = ""):
     Args:
         offsets: ``[T, 3]`` the written points (normalised units).
         params: constrained mixture parameters per point, each ``[T, M]`` (``e`` ``[T]``), as
-            :func:`handwriting.mixture.mixture_params_numpy` gives them; row ``t`` predicts
+            :func:`handwriting.nn.mixture.mixture_params_numpy` gives them; row ``t`` predicts
             the offset from point ``t`` to point ``t + 1``.
     """
     plt = _figure_module()

@@ -21,18 +21,17 @@ written again with more seeds (``selection_seeds`` passes in all) and the lowest
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import checkpoint as ckpt
-from .errors import HandwritingError
-from .fileio import default_file_mode, write_text_atomic
-from .hand import Style
-from .strokes import normalise_offsets
+from .. import checkpoint as ckpt
+from ..errors import HandwritingError
+from ..fileio import default_file_mode, write_text_atomic
+from ..writing.hand import Style
+from ..strokes import normalise_offsets
 
 #: Style names for the corpus fonts (a writer of the font corpus is named ``FONT#N``).
 FONT_STYLE_NAMES = {
@@ -68,7 +67,7 @@ def style_candidates(dataset, scale: float, validation_fraction: float, seed: in
         validation_fraction, seed: the checkpoint's ``TrainConfig`` fields that made its split.
         per_font: how many candidates to keep per font.
     """
-    from .datasets import split_by_writer
+    from ..datasets import split_by_writer
 
     train_idx, val_idx = split_by_writer(dataset, validation_fraction, seed)
     ranked: dict[str, list[tuple[int, int, int]]] = {}  # (held out?, length distance, line index)
@@ -147,7 +146,7 @@ def ocr_style_score(source: Path, prompts: Sequence[str], *, bias: float) -> Cal
     import numpy as np
 
     from .evaluate import OcrReader, score_lines
-    from .hand import load
+    from ..writing.hand import load
 
     reader = OcrReader()
     hand = load(source)
@@ -185,21 +184,21 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
     if default_style == AUTO_DEFAULT_STYLE and not selecting:
         raise HandwritingError("default style 'auto' needs style selection (more than one candidate per font)")
     if selecting and selection_bias is None:
-        from .hand import DEFAULT_BIAS
+        from ..writing.hand import DEFAULT_BIAS
 
         selection_bias = DEFAULT_BIAS
     run_dir = Path(run_dir)
     source = run_dir / ckpt.BEST_DIR if (run_dir / ckpt.BEST_DIR / ckpt.WEIGHTS_FILE).is_file() else run_dir
     source = ckpt.resolve(source)
     config = ckpt.read_config(source)
-    model_config, train_config = ckpt.configs_from(config)
+    train_config = config.train
     styles = list(styles or [])
     selection = None
     if data is not None:
-        from .datasets import load_dataset
+        from ..datasets import load_dataset
 
         dataset = load_dataset(data)
-        candidates = style_candidates(dataset, config["scale"], train_config.validation_fraction, train_config.seed,
+        candidates = style_candidates(dataset, config.scale, train_config.validation_fraction, train_config.seed,
                                       per_font=style_candidates_per_font)
         if selecting:
             if score is None:
@@ -210,21 +209,19 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
             styles += [options[0] for options in candidates.values()]
         x_height_units = dataset.metadata.get("x_height_units")
         if x_height_units:  # the page size of written text follows the handwriting's x-height
-            config["x_height"] = float(x_height_units) / float(config["scale"])
+            config.x_height = float(x_height_units) / config.scale
     names = [s.name for s in styles]
     if default_style == AUTO_DEFAULT_STYLE and selection:
         default_style = min(selection, key=lambda name: selection[name]["cer"])
     if default_style is not None and default_style not in names:
         raise HandwritingError(f"default style {default_style!r} is not among the styles: {', '.join(names)}")
-    config = {k: v for k, v in config.items() if k not in ("best_validation",)}
-    config["default_style"] = default_style
-    previous = config.get("release")  # re-releasing a release (new styles, same weights) keeps its history
-    config["release"] = {"from": str(source), "step": config.get("step"), "data": str(data) if data else None,
-                         "note": note}
+    config.default_style = default_style
+    previous = config.release  # re-releasing a release (new styles, same weights) keeps its history
+    config.release = {"from": str(source), "step": config.step, "data": str(data) if data else None, "note": note}
     if previous:
-        config["release"]["previous"] = previous
+        config.release["previous"] = previous
     if selection is not None:
-        config["release"]["style_selection"] = {
+        config.release["style_selection"] = {
             "prompts": len(selection_prompts) if selection_prompts else None,
             "bias": selection_bias, "candidates_per_font": style_candidates_per_font,
             "finalists": finalists, "seeds": selection_seeds, "styles": selection}
@@ -237,7 +234,7 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
         (tmp / "styles").mkdir()
         for style in styles:
             write_text_atomic(tmp / "styles" / f"{style.name}.json", style.to_json())
-        write_text_atomic(tmp / ckpt.CONFIG_FILE, json.dumps(config, indent=1, sort_keys=True))
+        config.save(tmp)
         ckpt.replace_directory(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -27,11 +27,11 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from . import alphabet
-from .config import TrainConfig
-from .datasets.format import StrokeDataset, split_by_writer
-from .errors import HandwritingError
-from .strokes import normalise_offsets
+from .. import alphabet
+from ..config import TrainConfig
+from ..datasets.format import StrokeDataset, split_by_writer
+from ..errors import HandwritingError
+from ..strokes import normalise_offsets
 
 #: Character sequences are padded to a multiple of this.
 CHAR_PAD_MULTIPLE = 8

@@ -19,10 +19,11 @@ from typing import Sequence
 
 import numpy as np
 
-from . import alphabet, layout, render
-from .errors import HandwritingError
-from .resources import default_checkpoint_dir
-from .strokes import offsets_to_coords
+from .. import alphabet
+from . import layout, render
+from ..errors import HandwritingError
+from ..resources import default_checkpoint_dir
+from ..strokes import offsets_to_coords
 
 #: Where the shipped default model lives (a checkout's ``checkpoints/default``).
 DEFAULT_CHECKPOINT = default_checkpoint_dir()
@@ -44,6 +45,10 @@ RANDOM_STYLE = "random"
 DEFAULT_STYLE = "default"
 #: Style name meaning "no priming": the network writes in whatever hand it prefers.
 NO_STYLE = "none"
+#: ``handwriting evaluate --style all``: every style of the checkpoint, and none.
+ALL_STYLES = "all"
+#: Names with a meaning of their own wherever a style is named: no style may take one (in any case).
+RESERVED_STYLE_NAMES = frozenset({DEFAULT_STYLE, NO_STYLE, RANDOM_STYLE, ALL_STYLES})
 
 
 @dataclass
@@ -200,7 +205,7 @@ class Hand:
             ``mixture`` holds the constrained parameters predicting each next point (eqs
             18-22, bias applied), from a teacher-forced pass over the written points.
         """
-        from .mixture import mixture_params_numpy
+        from ..nn.mixture import mixture_params_numpy
 
         (line,) = text_lines(text)
         prime = style if isinstance(style, Style) or style is None else self.style(style, seed)
@@ -327,22 +332,25 @@ def load(checkpoint: str | os.PathLike | None = None) -> Hand:
     Raises:
         HandwritingError: missing or corrupt checkpoint, with one line naming the problem.
     """
-    from .backend import import_backend
+    from ..backend import import_backend
 
     directory = resolve_checkpoint(checkpoint)
     import_backend()
-    from .checkpoint import load_model
+    from ..nn.model import load_model
 
     model, _config, scale = load_model(directory)
-    return Hand(model, scale, load_styles(directory), checkpoint=directory,
-                default_style=_config.get("default_style"), x_height=_config.get("x_height"))
+    from .styles import load_user_styles
+
+    styles = {**load_user_styles(), **load_styles(directory)}  # a shipped name always wins
+    return Hand(model, scale, styles, checkpoint=directory,
+                default_style=_config.default_style, x_height=_config.x_height)
 
 
 def default_style_name(checkpoint: str | os.PathLike) -> str | None:
     """The default style a checkpoint's ``config.json`` names, if any."""
-    from .checkpoint import read_config
+    from ..checkpoint import read_config
 
-    return read_config(resolve_checkpoint(checkpoint)).get("default_style")
+    return read_config(resolve_checkpoint(checkpoint)).default_style
 
 
 def resolve_checkpoint(checkpoint: str | os.PathLike | None = None) -> Path:

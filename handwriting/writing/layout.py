@@ -11,7 +11,7 @@ from typing import Literal, Sequence
 
 import numpy as np
 
-from .strokes import align_baseline
+from ..strokes import align_baseline
 
 Alignment = Literal["left", "center", "right"]
 ALIGNMENTS: tuple[str, ...] = ("left", "center", "right")

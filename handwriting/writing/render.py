@@ -14,9 +14,9 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import HandwritingError
-from .fileio import write_bytes_atomic
-from .strokes import split_strokes
+from ..errors import HandwritingError
+from ..fileio import write_bytes_atomic
+from ..strokes import split_strokes
 
 DEFAULT_COLOR = "black"
 DEFAULT_WIDTH = 1.5

@@ -1,0 +1,1 @@
+"""Tools built on training and writing: legibility evaluation, releases, benchmarks, plots."""

@@ -1,0 +1,3 @@
+"""The package version (read by pyproject.toml, written into every checkpoint)."""
+
+__version__ = "0.1.0"
