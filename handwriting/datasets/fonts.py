@@ -46,6 +46,7 @@ from ..errors import HandwritingError
 from . import texts
 from .format import StrokeDataset
 from .glyphs import ALL_FONTS, Font, load_font
+from .pen_motion import DENSE_STEP, arc_progress, resample_strokes, round_corners, time_progress
 
 #: Dataset units per x-height for the average hand.
 X_HEIGHT_UNITS = 20.0
@@ -70,18 +71,7 @@ BAR_MAX_SLOPE = 0.5
 #: Delayed dots are shrunk about their centre by this factor: a quick tap, not a drawn circle.
 DOT_SHRINK = 0.4
 
-# Geometry and timing (x-height units).
-#: Spacing of the dense resampling between corner rounding and timing.
-DENSE_STEP = 0.03
-#: Radius of curvature below which the pen slows (two-thirds power law).
-FREE_RADIUS = 1.0
-#: Exponent of the power law: speed ~ curvature ** -POWER_LAW_EXPONENT.
-POWER_LAW_EXPONENT = 1.0 / 3.0
-#: Distance over which the pen speeds up from rest and slows to a stop.
-END_RAMP = 0.25
-#: Relative speed at a stroke's ends, and the slowest the pen ever moves.
-END_SPEED = 0.15
-MIN_SPEED = 0.08
+# Deformation and tremor (x-height units).
 #: Points of the smoothing kernel applied to tremor noise.
 TREMOR_KERNEL = np.array([0.25, 0.5, 0.25])
 #: Sine components of the elastic displacement field.
@@ -367,20 +357,6 @@ def place_words(text: str, hand: Hand, rng: np.random.Generator, fonts_dir: str 
     return out
 
 
-def round_corners(stroke: np.ndarray, passes: int) -> np.ndarray:
-    """Chaikin corner cutting of an ``[n, 2]`` polyline, ``passes`` times; both ends are kept."""
-    for _ in range(passes):
-        if len(stroke) < 3:
-            break
-        a, b = stroke[:-1], stroke[1:]
-        cut = np.empty((2 * len(a), 2))
-        cut[0::2] = 0.75 * a + 0.25 * b
-        cut[1::2] = 0.25 * a + 0.75 * b
-        cut[0], cut[-1] = stroke[0], stroke[-1]
-        stroke = cut
-    return stroke
-
-
 def deform(points: np.ndarray, hand: Hand, rng: np.random.Generator) -> np.ndarray:
     """Slant, elastic displacement, baseline wander and tilt of ``[P, 2]`` line points (x-heights)."""
     out = points.copy()
@@ -397,86 +373,6 @@ def deform(points: np.ndarray, hand: Hand, rng: np.random.Generator) -> np.ndarr
     angle = rng.normal(0.0, hand.tilt)
     c, s = np.cos(angle), np.sin(angle)
     return out @ np.array([[c, s], [-s, c]])
-
-
-def _ragged_linspace(starts: np.ndarray, spans: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """``linspace(starts[k], starts[k] + spans[k], counts[k])`` for every k, concatenated ``[sum(counts)]``."""
-    first = np.repeat(np.cumsum(counts) - counts, counts)
-    step = np.arange(int(counts.sum())) - first
-    return np.repeat(starts, counts) + np.repeat(spans, counts) * step / np.repeat(np.maximum(counts - 1, 1), counts)
-
-
-def _stroke_ends(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index of the first and of the last point of each stroke, given points per stroke ``[S]``."""
-    last = np.cumsum(counts) - 1
-    return last - counts + 1, last
-
-
-def _within(counts: np.ndarray) -> np.ndarray:
-    """``[sum(counts) - 1]`` bool: which steps between consecutive points stay in one stroke."""
-    inside = np.ones(int(counts.sum()) - 1, bool)
-    inside[np.cumsum(counts)[:-1] - 1] = False
-    return inside
-
-
-def resample_strokes(points: np.ndarray, counts: np.ndarray, progress: np.ndarray,
-                     step: float) -> tuple[np.ndarray, np.ndarray]:
-    """Resample strokes at equal steps of a per-point ``progress`` (arc length or time).
-
-    Args:
-        points: ``[P, 2]`` the strokes' points, concatenated.
-        counts: ``[S]`` points per stroke.
-        progress: ``[P]`` non-decreasing; strictly increasing from one stroke to the next.
-        step: the wanted progress between samples (rounded so samples are equally spaced).
-
-    Returns:
-        ``[Q, 2]`` the new points, both ends of each stroke kept, and ``[S]`` their counts
-        (one point for a stroke with no progress).
-    """
-    first, last = _stroke_ends(counts)
-    start, span = progress[first], progress[last] - progress[first]
-    new_counts = np.where(span > 0, np.maximum(np.round(span / step), 1) + 1, 1).astype(np.int64)
-    at = _ragged_linspace(start, span, new_counts)
-    return np.stack([np.interp(at, progress, points[:, 0]), np.interp(at, progress, points[:, 1])], 1), new_counts
-
-
-def arc_progress(points: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """``[P]`` arc length along the strokes, with a unit jump between strokes."""
-    steps = np.linalg.norm(np.diff(points, axis=0), axis=1)
-    steps[~_within(counts)] = 1.0
-    return np.concatenate([[0.0], np.cumsum(steps)])
-
-
-def pen_speed(points: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Relative pen speed ``[P - 1]`` on each step of densely sampled strokes (1 between strokes).
-
-    Slow near both ends of a stroke (rest to full speed over :data:`END_RAMP`) and in tight
-    curves (speed ~ curvature ** -1/3, the two-thirds power law of human movement).
-    """
-    d = np.diff(points, axis=0)
-    seg = np.linalg.norm(d, axis=1)
-    inside = _within(counts)
-    first, last = _stroke_ends(counts)
-    arc = np.concatenate([[0.0], np.cumsum(np.where(inside, seg, 0.0))])
-    stroke_of_step = np.repeat(np.arange(len(counts)), counts)[:-1]
-    mid = 0.5 * (arc[:-1] + arc[1:]) - arc[first][stroke_of_step]
-    to_end = np.minimum(mid, (arc[last] - arc[first])[stroke_of_step] - mid)
-    ends = END_SPEED + (1.0 - END_SPEED) * (1.0 - np.exp(-np.maximum(to_end, 0.0) / END_RAMP))
-    heading = np.arctan2(d[:, 1], d[:, 0])
-    turn = np.abs(np.angle(np.exp(1j * np.diff(heading))))  # at each interior point
-    kappa = np.where(inside[:-1] & inside[1:], turn / np.maximum(0.5 * (seg[:-1] + seg[1:]), 1e-9), 0.0)
-    curvature = np.zeros(len(seg))
-    curvature[:-1] += 0.5 * kappa
-    curvature[1:] += 0.5 * kappa
-    curve = np.minimum(1.0, (np.maximum(curvature, 1e-9) * FREE_RADIUS) ** -POWER_LAW_EXPONENT)
-    return np.where(inside, np.maximum(ends * curve, MIN_SPEED), 1.0)
-
-
-def time_progress(points: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """``[P]`` time along densely sampled strokes at the :func:`pen_speed`, a unit jump between strokes."""
-    seg = np.linalg.norm(np.diff(points, axis=0), axis=1)
-    steps = np.where(_within(counts), seg, 1.0) / pen_speed(points, counts)
-    return np.concatenate([[0.0], np.cumsum(steps)])
 
 
 def write_line(text: str, hand: Hand, rng: np.random.Generator, fonts_dir: str = "",

@@ -225,7 +225,11 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
             "prompts": len(selection_prompts) if selection_prompts else None,
             "bias": selection_bias, "candidates_per_font": style_candidates_per_font,
             "finalists": finalists, "seeds": selection_seeds, "styles": selection}
-    out_dir = Path(out_dir)
+    return write_release(Path(out_dir), source, config, styles)
+
+
+def write_release(out_dir: Path, source: Path, config: ckpt.CheckpointConfig, styles: list[Style]) -> Path:
+    """Write ``out_dir`` atomically: ``source``'s weights, ``config`` and one file per style."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:

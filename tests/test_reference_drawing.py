@@ -1,0 +1,29 @@
+"""The shipped model writes the same drawing for the same seed as release 0.1.0 did.
+
+``tests/data/reference_drawings_v0.1.npz`` was written by the code of commit 54cf1f0 (before
+the package was split into layers), TensorFlow sampler, one line per call, seed 5; the same
+calls must give the same page coordinates now (float32 tolerance: XLA may fuse differently).
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REFERENCE = Path(__file__).parent / "data" / "reference_drawings_v0.1.npz"
+TEXTS = ["Restructured, not rewritten", "the quick brown fox 42"]
+SEED = 5
+
+
+@pytest.mark.slow
+def test_the_tensorflow_sampler_draws_what_release_0_1_drew():
+    import handwriting
+
+    hand = handwriting.load(engine="tensorflow")
+    with np.load(REFERENCE) as reference:
+        for key in sorted(reference.files):
+            style, index = key.split("/")
+            drawn = hand.write(TEXTS[int(index)], style=style, seed=SEED).lines[0]
+            expected = reference[key]
+            assert drawn.shape == expected.shape, key
+            np.testing.assert_allclose(drawn, expected, atol=1e-3, err_msg=key)
