@@ -97,6 +97,14 @@ def inherited_scale(init_from, resume_from: Path | None) -> tuple[str, float] | 
     return str(source), ckpt.read_config(source).scale
 
 
+def provenance_of(dataset) -> dict | None:
+    """What a checkpoint records of its training data's sources (licence, DOI, attribution)."""
+    sources = dataset.metadata.get("data_source")
+    if sources is None:
+        return None
+    return {"sources": sources if isinstance(sources, list) else [sources]}
+
+
 class Trainer:
     """Trains (or continues training) a synthesis network in one run directory.
 
@@ -177,7 +185,7 @@ class Trainer:
         self.say(f"data: {data.train_lines} training lines, {data.validation_lines} validation lines{dropped}; "
                  f"padded fraction {data.train.padded_fraction():.1%}; scale {data.scale:.4g}"
                  f"{f' (from {scale_from})' if scale_from is not None else ''}")
-        return data, scale_from, dataset.metadata.get("provenance")
+        return data, scale_from, provenance_of(dataset)
 
     def _build_model(self) -> None:
         from ..nn.model import build_model

@@ -1,0 +1,49 @@
+"""Mixing dataset files: every line of one, a seeded sample of another, writers kept apart."""
+
+import numpy as np
+import pytest
+
+from conftest import make_tiny_dataset
+from handwriting.datasets.mix import MixPart, mix_datasets, parse_part
+from handwriting.errors import HandwritingError
+
+
+def _with(dataset, **metadata):
+    dataset.metadata.update(metadata)
+    return dataset
+
+
+def test_a_mix_keeps_all_of_one_part_and_a_sample_of_the_other():
+    human = _with(make_tiny_dataset(n=12, seed=1), data_source={"name": "UNIPEN", "doi": "x"}, x_height_units=20.0)
+    fonts = _with(make_tiny_dataset(n=30, seed=2), source="fonts", x_height_units=20.0)
+    mixed = mix_datasets([MixPart("unipen", human), MixPart("fonts", fonts, lines=10)], seed=3)
+    assert len(mixed) == 22
+    assert mixed.texts[:12] == human.texts
+    sampled = mixed.texts[12:]
+    assert set(sampled) <= set(fonts.texts)
+    again = mix_datasets([MixPart("unipen", human), MixPart("fonts", fonts, lines=10)], seed=3)
+    assert again.texts == mixed.texts  # seeded
+    # Writers of different parts never merge, so the split by writer stays disjoint.
+    assert all(w.startswith(("unipen:", "fonts:")) for w in mixed.writers)
+    sampled_writers = {fonts.writers[fonts.writer_ids[fonts.texts.index(t)]] for t in sampled}
+    assert len(mixed.writers) == len(human.writers) + len(sampled_writers)
+    assert mixed.metadata["data_source"] == [
+        {"part": "unipen", "name": "UNIPEN", "doi": "x", "lines": 12, "of": 12},
+        {"part": "fonts", "name": "fonts", "lines": 10, "of": 30}]
+    all_offsets = np.concatenate([o[1:, :2] for o in mixed.offsets])
+    assert mixed.scale == pytest.approx(float(np.std(all_offsets)), rel=1e-6)
+
+
+def test_parts_must_be_of_one_size_and_named_apart():
+    a = _with(make_tiny_dataset(n=4), x_height_units=20.0)
+    b = _with(make_tiny_dataset(n=4), x_height_units=10.0)
+    with pytest.raises(HandwritingError, match="different sizes"):
+        mix_datasets([MixPart("a", a), MixPart("b", b)])
+    with pytest.raises(HandwritingError, match="distinct names"):
+        mix_datasets([MixPart("a", a), MixPart("a", a)])
+
+
+@pytest.mark.parametrize("text, expected", [("data/u.npz", ("data/u.npz", None)), ("f.npz:500", ("f.npz", 500)),
+                                            ("c:/x.npz", ("c:/x.npz", None))])
+def test_parse_part(text, expected):
+    assert parse_part(text) == expected
