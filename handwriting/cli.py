@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 from .version import __version__
 from .errors import HandwritingError
 from .fileio import read_prompt_file
+from .web.serve import add_serve_command
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -491,33 +492,11 @@ def _run_release(args: argparse.Namespace) -> int:
     return 0
 
 
-# ---------------------------------------------------------------- serve
-
-
-def _add_serve(sub: argparse._SubParsersAction) -> None:
-    from .web.serve import DEFAULT_HOST, DEFAULT_PORT
-
-    serve = sub.add_parser("serve", help="a local web page: type, pick a hand, watch it write, download",
-                           description="Serve the web page and its JSON API (see the README) until Ctrl-C.")
-    serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default: {DEFAULT_HOST}, "
-                                                            "this machine only)")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})")
-    serve.add_argument("--checkpoint", type=Path, help="checkpoint directory (default: the shipped model)")
-    serve.set_defaults(run=_run_serve)
-
-
-def _run_serve(args: argparse.Namespace) -> int:
-    from .web.serve import serve
-
-    serve(args.checkpoint, host=args.host, port=args.port)
-    return 0
-
-
 # ---------------------------------------------------------------- main
 
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_prepare, _add_info, _add_preview, _add_write, _add_styles, _add_style, _add_train, _add_plot, _add_evaluate, _add_release,
-    _add_serve]
+    add_serve_command]
 
 
 class _Parser(argparse.ArgumentParser):

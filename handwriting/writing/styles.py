@@ -5,20 +5,27 @@ checkpoint's ``styles/NAME.json`` in the model's normalised units. A user's ink 
 arbitrary units and at an arbitrary sampling rate, so it is brought to the shape of the
 checkpoint's own samples first: levelled, scaled so that its ink width per character matches
 theirs, and resampled by arc length so that it has as many points per character.
+
+User styles live in a per-user data folder (``platformdirs``; ``$HANDWRITING_USER_DIR``
+overrides it), never in the model's own folder, which may be the installed package or the
+tracked ``checkpoints/default``: they survive upgrades, and ``handwriting.load()`` offers them
+beside the checkpoint's shipped styles.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from . import alphabet
-from .errors import HandwritingError
-from .fileio import write_text_atomic
-from .hand import Style, load_styles
-from .strokes import (
+from .. import alphabet
+from ..errors import HandwritingError
+from ..fileio import write_text_atomic
+from .hand import RESERVED_STYLE_NAMES, Style, load_styles
+from ..strokes import (
     align_baseline,
     bounding_box,
     coords_to_offsets,
@@ -28,7 +35,66 @@ from .strokes import (
     split_strokes,
 )
 
+class StyleExistsError(HandwritingError):
+    """A user style of that name exists already (and replacing it was not asked for)."""
+
+
 STYLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+#: Environment variable naming the folder for user data (user styles go in its ``styles/``).
+USER_DIR_ENV = "HANDWRITING_USER_DIR"
+#: The application name ``platformdirs`` files user data under.
+APP_NAME = "handwriting"
+
+
+def user_data_dir() -> Path:
+    """The per-user data folder: ``$HANDWRITING_USER_DIR``, else the platform's (for example
+    ``~/.local/share/handwriting`` on Linux)."""
+    configured = os.environ.get(USER_DIR_ENV)
+    if configured:
+        return Path(configured)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def user_styles_dir() -> Path:
+    """Where user styles are saved (``NAME.json``), made by ``handwriting style add``."""
+    return user_data_dir() / "styles"
+
+
+def load_user_styles() -> dict[str, Style]:
+    """The user's own styles by name; an unreadable file is skipped with a warning on stderr."""
+    styles = {}
+    for path in sorted(user_styles_dir().glob("*.json")):
+        try:
+            style = Style.load(path)
+        except HandwritingError as exc:
+            print(f"handwriting: warning: skipping user style {path.name}: {exc}", file=sys.stderr)
+            continue
+        styles[path.stem] = style
+    return styles
+
+
+def check_style_name(name: str, shipped: dict[str, Style], *, force: bool = False) -> Path:
+    """Check a new user style's name; return the path its file will have.
+
+    Raises:
+        HandwritingError: a name that is not 1-40 safe characters, a reserved name
+            (``RESERVED_STYLE_NAMES``), a shipped style's name, or an existing user style
+            (unless ``force``).
+    """
+    if not isinstance(name, str) or not STYLE_NAME.match(name):
+        raise HandwritingError(f"style name {str(name)[:60]!r} must be 1-40 letters, digits, '_', '-' or '.', "
+                               "starting with a letter or digit")
+    if name.lower() in RESERVED_STYLE_NAMES:
+        reserved = ", ".join(sorted(RESERVED_STYLE_NAMES))
+        raise HandwritingError(f"style name {name!r} is reserved (reserved names: {reserved})")
+    if name in shipped:
+        raise HandwritingError(f"style {name!r} is a shipped style of this model: choose another name")
+    path = user_styles_dir() / f"{name}.json"
+    if path.exists() and not force:
+        raise StyleExistsError(f"style {name!r} exists already (use --force to replace it)")
+    return path
 
 
 def reference_shape(styles: dict[str, Style]) -> tuple[float, float]:
@@ -70,23 +136,26 @@ def style_from_ink(coords: np.ndarray, text: str, name: str, reference: tuple[fl
 
 def add_style(checkpoint: Path, name: str, ink_path: Path, text: str, *, force: bool = False,
               ink_format: str | None = None) -> Path:
-    """Make a style from an ink file and save it as ``checkpoint/styles/NAME.json``.
+    """Make a style from an ink file and save it in the user's styles folder (``handwriting style add``).
 
     Raises:
-        HandwritingError: a bad name, an existing style (unless ``force``), an unreadable ink
-            file, or text outside the alphabet.
+        HandwritingError: a bad or taken name (see :func:`check_style_name`), an unreadable
+            ink file, or text outside the alphabet.
     """
-    from .inkio import read_ink
+    from ..inkio import read_ink
 
-    if not STYLE_NAME.match(name):
-        raise HandwritingError(f"style name {name!r} must be 1-40 letters, digits, '_', '-' or '.'")
-    if name == "random":
-        raise HandwritingError("'random' is reserved: it picks one of the styles")
-    styles = load_styles(checkpoint)
-    path = checkpoint / "styles" / f"{name}.json"
-    if path.exists() and not force:
-        raise HandwritingError(f"style {name!r} exists already (use --force to replace it)")
-    style = style_from_ink(read_ink(ink_path, ink_format), text, name, reference_shape(styles))
-    path.parent.mkdir(exist_ok=True)
-    write_text_atomic(path, style.to_json())
+    check_style_name(name, load_styles(checkpoint), force=force)
+    path, _style = save_user_style(checkpoint, name, read_ink(ink_path, ink_format), text, force=force)
     return path
+
+
+def save_user_style(checkpoint: Path, name: str, coords: np.ndarray, text: str, *,
+                    force: bool = False) -> tuple[Path, Style]:
+    """Bring a user's ``[N, 3]`` coords (y up) of ``text`` to the checkpoint's shape and save them
+    as the user style ``name``; the checkpoint's folder is only read. Returns the file and style."""
+    shipped = load_styles(checkpoint)
+    path = check_style_name(name, shipped, force=force)
+    style = style_from_ink(coords, text, name, reference_shape(shipped))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, style.to_json())
+    return path, style

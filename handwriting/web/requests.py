@@ -1,0 +1,218 @@
+"""The web API's request bodies: read, limited and validated before any work is done.
+
+Every problem is an :class:`ApiError` with an HTTP status and a one-line message naming it; the
+app answers it as ``{"error": message}``. Nothing here touches the model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..writing import layout, render
+from ..writing.hand import DEFAULT_BIAS, DEFAULT_STYLE
+
+#: Largest request body accepted (bytes): a style sample of ``MAX_SAMPLE_POINTS`` points fits.
+MAX_BODY_BYTES = 2_000_000
+#: Longest text one request may write (characters, after normalisation).
+MAX_TEXT_CHARS = 1_000
+#: Most written lines one request may ask for (after wrapping).
+MAX_LINES = 30
+#: Legibility bias accepted (Graves eqs 61-62); beyond a few the drawing no longer changes.
+MAX_BIAS = 10.0
+#: Seeds are 31-bit non-negative integers, as the sampler takes them.
+MAX_SEED = 2**31 - 1
+#: Stroke width (px), margin, line height and page width bounds.
+MAX_STROKE_WIDTH = 20.0
+MAX_MARGIN = 200.0
+MAX_LINE_HEIGHT = 400.0
+MAX_PAGE_SIZE = 5_000.0
+MAX_LINE_CHARS = 200
+#: Wrap long lines here when the request does not say (the page's default too).
+DEFAULT_MAX_LINE_CHARS = 60
+#: Most points in a user's handwriting sample, and in a page sent back for rendering.
+MAX_SAMPLE_POINTS = 20_000
+MAX_RENDER_POINTS = 200_000
+#: Drawing speed of an animated SVG, as the CLI's ``--speed``.
+MAX_SPEED = 20.0
+DOWNLOAD_FORMATS = ("svg", "png", "animated-svg")
+
+
+class ApiError(Exception):
+    """A bad request: ``status`` (4xx) and a one-line message."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def parse_json(body: bytes) -> dict[str, Any]:
+    """A JSON object from a request body (size already checked)."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(f"the body is not valid JSON ({exc.__class__.__name__})") from None
+    if not isinstance(data, dict):
+        raise ApiError("the body must be a JSON object")
+    return data
+
+
+def _number(data: dict, key: str, default: float | None, low: float, high: float, *, allow_none: bool = False,
+            integer: bool = False) -> float | int | None:
+    value = data.get(key, default)
+    if value is None and (allow_none or default is None):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        kind = "an integer" if integer else "a number"
+        raise ApiError(f"{key!r} must be {kind}, not {json.dumps(value)[:40]}")
+    if integer and value != int(value):
+        raise ApiError(f"{key!r} must be an integer, not {value}")
+    if not low <= value <= high:
+        raise ApiError(f"{key!r} must be between {low:g} and {high:g}, not {value:g}")
+    return int(value) if integer else float(value)
+
+
+def _string(data: dict, key: str, default: str | None, max_length: int) -> str | None:
+    value = data.get(key, default)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ApiError(f"{key!r} must be a string, not {type(value).__name__}")
+    if len(value) > max_length:
+        raise ApiError(f"{key!r} is too long: {len(value)} characters, at most {max_length}")
+    return value
+
+
+def _color(data: dict) -> str:
+    color = _string(data, "color", render.DEFAULT_COLOR, 40)
+    try:
+        render.check_color(color)
+    except Exception as exc:  # HandwritingError: the message names the colour
+        raise ApiError(str(exc)) from None
+    return color
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    """``POST /api/write``: what to write and how; ``options`` are :meth:`Hand.write_many`'s."""
+
+    text: str
+    seed: int | None
+    options: dict[str, Any]
+
+    @staticmethod
+    def parse(data: dict[str, Any]) -> "WriteRequest":
+        text = data.get("text")
+        if not isinstance(text, str):
+            raise ApiError("'text' is required and must be a string")
+        if len(text) > MAX_TEXT_CHARS:
+            raise ApiError(f"the text is too long: {len(text)} characters, at most {MAX_TEXT_CHARS}", 413)
+        align = _string(data, "align", "left", 10)
+        if align not in layout.ALIGNMENTS:
+            raise ApiError(f"'align' must be one of {', '.join(layout.ALIGNMENTS)}, not {align!r}")
+        normalise = data.get("normalise_text", True)
+        if not isinstance(normalise, bool):
+            raise ApiError("'normalise_text' must be true or false")
+        style = _string(data, "style", DEFAULT_STYLE, 80)
+        options = dict(
+            style=DEFAULT_STYLE if style is None else style,
+            bias=_number(data, "bias", DEFAULT_BIAS, 0.0, MAX_BIAS),
+            max_line_chars=_number(data, "max_line_chars", DEFAULT_MAX_LINE_CHARS, 1, MAX_LINE_CHARS,
+                                   allow_none=True, integer=True),
+            align=align,
+            color=_color(data),
+            width=_number(data, "width", render.DEFAULT_WIDTH, 0.05, MAX_STROKE_WIDTH),
+            line_height=_number(data, "line_height", None, 1.0, MAX_LINE_HEIGHT),
+            page_width=_number(data, "page_width", None, 1.0, MAX_PAGE_SIZE),
+            margin=_number(data, "margin", render.DEFAULT_MARGIN, 0.0, MAX_MARGIN),
+            normalise_text=normalise,
+        )
+        seed = _number(data, "seed", None, 0, MAX_SEED, integer=True)
+        return WriteRequest(text=text, seed=seed, options=options)
+
+
+def _point_rows(value: Any, what: str, columns: int, max_points: int) -> np.ndarray:
+    """A ``[n, >= columns]`` list of finite numbers -> float64 array of its first ``columns``."""
+    if not isinstance(value, list) or not value:
+        raise ApiError(f"{what} must be a non-empty list of points")
+    if len(value) > max_points:
+        raise ApiError(f"{what} has too many points: at most {max_points}", 413)
+    for i, point in enumerate(value):
+        if (not isinstance(point, list) or len(point) < columns
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in point[:columns])):
+            raise ApiError(f"{what}, point {i}: expected a list of at least {columns} numbers")
+    array = np.array([p[:columns] for p in value], np.float64)
+    if not np.isfinite(array).all():
+        raise ApiError(f"{what}: coordinates must be finite numbers")
+    return array
+
+
+@dataclass(frozen=True)
+class StyleRequest:
+    """``POST /api/styles``: a user's handwriting sample, in screen pixels (y down)."""
+
+    name: str
+    text: str
+    strokes: list[np.ndarray]
+    replace: bool
+
+    @staticmethod
+    def parse(data: dict[str, Any]) -> "StyleRequest":
+        name = data.get("name")
+        text = data.get("text")
+        if not isinstance(name, str) or not name:
+            raise ApiError("'name' is required and must be a string")
+        if not isinstance(text, str) or not text.strip():
+            raise ApiError("'text' is required: what the sample says")
+        if len(text) > MAX_TEXT_CHARS:
+            raise ApiError(f"the text is too long: {len(text)} characters, at most {MAX_TEXT_CHARS}", 413)
+        strokes = data.get("strokes")
+        if not isinstance(strokes, list) or not strokes:
+            raise ApiError("'strokes' must be a non-empty list of strokes, each a list of [x, y] points")
+        total = sum(len(s) for s in strokes if isinstance(s, list))
+        if total > MAX_SAMPLE_POINTS:
+            raise ApiError(f"the sample has too many points: {total}, at most {MAX_SAMPLE_POINTS}", 413)
+        arrays = [_point_rows(s, f"stroke {i}", 2, MAX_SAMPLE_POINTS) for i, s in enumerate(strokes)]
+        replace = data.get("replace", False)
+        if not isinstance(replace, bool):
+            raise ApiError("'replace' must be true or false")
+        return StyleRequest(name=name, text=text, strokes=arrays, replace=replace)
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    """``POST /api/render``: a written page (as ``/api/write`` gave it) -> an SVG, PNG or animated SVG."""
+
+    page: render.Page
+    format: str
+    speed: float
+
+    @staticmethod
+    def parse(data: dict[str, Any]) -> "RenderRequest":
+        fmt = data.get("format", "svg")
+        if fmt not in DOWNLOAD_FORMATS:
+            raise ApiError(f"'format' must be one of {', '.join(DOWNLOAD_FORMATS)}, not {json.dumps(fmt)[:40]}")
+        lines = data.get("lines")
+        if not isinstance(lines, list) or not lines or len(lines) > MAX_LINES * 2:
+            raise ApiError(f"'lines' must be a list of 1-{MAX_LINES * 2} lines (null for a blank line)")
+        if sum(len(line) for line in lines if isinstance(line, list)) > MAX_RENDER_POINTS:
+            raise ApiError(f"the page has too many points: at most {MAX_RENDER_POINTS}", 413)
+        arrays = [None if line is None else _point_rows(line, f"line {i}", 3, MAX_RENDER_POINTS).astype(np.float32)
+                  for i, line in enumerate(lines)]
+        if all(a is None for a in arrays):
+            raise ApiError("every line is blank: there is nothing to render")
+        n = len(arrays)
+        page = render.Page(
+            lines=arrays,
+            width=_number(data, "page_width", None, 1.0, MAX_PAGE_SIZE),
+            height=_number(data, "page_height", None, 1.0, MAX_PAGE_SIZE),
+            colors=[_color(data)] * n,
+            widths=[_number(data, "width", render.DEFAULT_WIDTH, 0.05, MAX_STROKE_WIDTH)] * n,
+        )
+        if page.width is None or page.height is None:
+            raise ApiError("'page_width' and 'page_height' are required (as /api/write returns them)")
+        return RenderRequest(page=page, format=fmt, speed=_number(data, "speed", 1.0, 0.05, MAX_SPEED))
