@@ -51,6 +51,7 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
     fonts.add_argument("-o", "--output", type=Path, required=True, help="dataset file to write (.npz)")
     add_dataclass_arguments(fonts, FontCorpusConfig)
     fonts.set_defaults(run=_run_prepare_fonts)
+    _add_prepare_unipen(sources)
 
 
 def _run_prepare_iam(args: argparse.Namespace) -> int:
@@ -79,6 +80,52 @@ def _run_prepare_fonts(args: argparse.Namespace) -> int:
     dataset = build_corpus(config)
     save_dataset(dataset, args.output)
     print(f"wrote {len(dataset)} lines to {args.output} in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _add_prepare_unipen(sources: argparse._SubParsersAction) -> None:
+    from .dataclass_args import add_dataclass_arguments
+    from .datasets.clean import CleanConfig
+    from .datasets.unipen import UnipenConfig
+
+    unipen = sources.add_parser("unipen", help="read UNIPEN train_r01_v07 (data/, include/) from ROOT")
+    unipen.add_argument("root", type=Path, metavar="ROOT", help="the release directory, holding data/ and include/")
+    unipen.add_argument("-o", "--output", type=Path, required=True, help="dataset file to write (.npz)")
+    add_dataclass_arguments(unipen, UnipenConfig)
+    unipen.set_defaults(run=_run_prepare_unipen)
+
+    clean = sources.add_parser("clean", help="split long lines at word gaps, drop lines whose ink does not match "
+                                             "their text (e.g. after prepare unipen)")
+    clean.add_argument("input", type=Path, metavar="IN.npz", help="the dataset file to clean")
+    clean.add_argument("-o", "--output", type=Path, required=True, help="dataset file to write (.npz)")
+    add_dataclass_arguments(clean, CleanConfig)
+    clean.set_defaults(run=_run_prepare_clean)
+
+
+def _run_prepare_unipen(args: argparse.Namespace) -> int:
+    from .dataclass_args import dataclass_from_arguments
+    from .datasets import save_dataset
+    from .datasets.unipen import UnipenConfig, read_unipen, terminal_progress
+
+    _check_output_path(args.output)
+    config = dataclass_from_arguments(UnipenConfig, args)
+    dataset, report = read_unipen(args.root, config, progress=terminal_progress(sys.stderr))
+    save_dataset(dataset, args.output)
+    print(report.summary())
+    print(f"wrote {len(dataset)} lines to {args.output}")
+    return 0
+
+
+def _run_prepare_clean(args: argparse.Namespace) -> int:
+    from .dataclass_args import dataclass_from_arguments
+    from .datasets import load_dataset, save_dataset
+    from .datasets.clean import CleanConfig, clean_dataset
+
+    _check_output_path(args.output)
+    dataset, report = clean_dataset(load_dataset(args.input), dataclass_from_arguments(CleanConfig, args))
+    save_dataset(dataset, args.output)
+    print(report.summary())
+    print(f"wrote {len(dataset)} lines to {args.output}")
     return 0
 
 

@@ -245,3 +245,19 @@ def test_normalise_line_drops_a_glitch():
     glitched = normalise_line(spiky, UnipenConfig())
     assert np.abs(strokes.offsets_to_coords(glitched)[:, :2]).max() < 2 * np.abs(
         strokes.offsets_to_coords(clean)[:, :2]).max()
+
+
+def test_cli_prepare_unipen_then_clean(tmp_path, capsys):
+    from handwriting.cli import main
+    from handwriting.datasets import load_dataset
+
+    raw, cleaned = tmp_path / "raw.npz", tmp_path / "clean.npz"
+    assert main(["prepare", "unipen", str(FIXTURE), "-o", str(raw), "--qualities", "GOOD", "OK", "?"]) == 0
+    assert load_dataset(raw).texts[:2] == ["hi, there", "wasn't"]
+    assert main(["prepare", "clean", str(raw), "-o", str(cleaned), "--min-points", "1",
+                 "--max-deviation", "0"]) == 0
+    out = capsys.readouterr()
+    assert "lines imported: 7" in out.out and "clean: 7 lines in" in out.out
+    assert "include/aaa/data/gone.dat" in out.err
+    assert len(load_dataset(cleaned)) == 7
+    assert main(["prepare", "unipen", str(tmp_path), "-o", str(raw)]) == 2  # no data/: one-line error

@@ -42,7 +42,7 @@ model trained on fonts can be fine-tuned on it: y up; repeated points dropped; t
 the line scaled to x-height units; digitiser glitches (pen-down jumps over ``max_step``
 x-heights) dropped and the line levelled and measured again; then resampled as the font corpus
 is, densely by arc length and then at equal steps of the pen-speed model's time
-(:func:`fonts.time_progress`) with ``points_per_x_height`` points per x-height at full speed;
+(:func:`pen_motion.time_progress`) with ``points_per_x_height`` points per x-height at full speed;
 finally scaled to :data:`fonts.X_HEIGHT_UNITS` per x-height and turned into offsets from the
 line's first point.
 
@@ -66,8 +66,9 @@ import numpy as np
 
 from .. import alphabet, strokes
 from ..errors import HandwritingError
-from .fonts import DENSE_STEP, X_HEIGHT_UNITS, arc_progress, resample_strokes, time_progress
+from .fonts import X_HEIGHT_UNITS
 from .format import StrokeDataset
+from .pen_motion import DENSE_STEP, arc_progress, resample_strokes, time_progress
 
 #: Directory names under ROOT.
 DATA_DIR = "data"
