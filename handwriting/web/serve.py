@@ -45,8 +45,14 @@ def serve(checkpoint: Path | None = None, host: str = DEFAULT_HOST, port: int = 
     hand.write(WARM_UP_TEXT, seed=0)
     say(f"model loaded and warmed up in {time.perf_counter() - start:.1f} s")
     shown = f"[{host}]" if ":" in host else host
-    say(f"handwriting: serving on http://{shown}:{port}/ (Ctrl-C stops)")
-    uvicorn.run(create_app(hand), host=host, port=port, log_level="warning")
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets)
+            if self.started:  # listening: only now is the address worth printing
+                say(f"handwriting: serving on http://{shown}:{port}/ (Ctrl-C stops)")
+
+    Server(uvicorn.Config(create_app(hand), host=host, port=port, log_level="warning")).run()
 
 
 def add_serve_command(sub: argparse._SubParsersAction) -> None:
