@@ -149,3 +149,17 @@ def test_the_shipped_prompt_sets_cover_the_letters_and_do_not_overlap():
     for prompts in (public, selection):
         assert set("abcdefghijklmnopqrstuvwxyz") <= set("".join(prompts).lower())
     assert set("0123456789") <= set("".join(public))
+
+
+def test_class_error_rates_pool_by_character_class():
+    from handwriting.tools.evaluate import LineScore, Report, character_class
+
+    assert [character_class(c) for c in "aZ7$ "] == ["lowercase", "capitals", "digits", "punctuation", None]
+    report = Report("t", [LineScore("Call 555-0199", "call 5o5-0199", 0.0, False, 0, "t"),
+                          LineScore("$42", "S4l", 0.0, False, 0, "t")])
+    rates = report.class_error_rates()
+    # digits: 5 5 5 0 1 9 9 and 4 2 -> "5o5" misreads one 5, "4l" misreads the 2: 2 of 9.
+    assert rates["digits"] == pytest.approx(2 / 9)
+    assert rates["capitals"] == 0.0  # "C" read as "c" is the right letter
+    assert rates["punctuation"] == pytest.approx(1 / 2)  # "-" kept, "$" read as "S"
+    assert rates["lowercase"] == 0.0

@@ -62,6 +62,21 @@ _KEEP = re.compile(r"[^a-z0-9 ]+")
 _SPACES = re.compile(r" +")
 
 
+#: Character classes of :meth:`Report.class_error_rates` (spaces belong to none).
+CHARACTER_CLASSES = ("lowercase", "capitals", "digits", "punctuation")
+
+
+def character_class(ch: str) -> str | None:
+    """Which of :data:`CHARACTER_CLASSES` a character belongs to (``None`` for a space)."""
+    if ch.isspace():
+        return None
+    if ch.isdigit():
+        return "digits"
+    if ch.isalpha():
+        return "capitals" if ch.isupper() else "lowercase"
+    return "punctuation"
+
+
 def normalise_for_cer(text: str) -> str:
     """Case-folded text with only letters, digits and single spaces (see the module docstring)."""
     return _SPACES.sub(" ", _KEEP.sub("", text.lower())).strip()
@@ -210,6 +225,24 @@ class Report:
     def lifts_per_char(self) -> float:
         return float(sum(s.lifts for s in self.lines) / max(sum(len(s.prompt) for s in self.lines), 1))
 
+    def class_error_rates(self) -> dict[str, float]:
+        """Per character class (:data:`CHARACTER_CLASSES`), the fraction of its characters' occurrences
+        the reading changed or dropped, pooled over every line (classes never seen left out).
+
+        Unlike the CER, punctuation is kept; case is folded for the alignment (a capital read as
+        its small letter is right), so "capitals" measures which letter was read."""
+        seen: dict[str, int] = {}
+        wrong: dict[str, int] = {}
+        for s in self.lines:
+            ref = _SPACES.sub(" ", s.prompt).strip()
+            errors, _ = aligned_errors(ref.lower(), _SPACES.sub(" ", s.reading).strip().lower())
+            for ch, bad in zip(ref, errors):
+                kind = character_class(ch)
+                if kind is not None:
+                    seen[kind] = seen.get(kind, 0) + 1
+                    wrong[kind] = wrong.get(kind, 0) + bad
+        return {kind: wrong[kind] / seen[kind] for kind in CHARACTER_CLASSES if kind in seen}
+
     def character_error_rates(self, min_count: int = 1) -> dict[str, float]:
         """Per normalised prompt character (spaces left out), the fraction of its occurrences
         the reading changed or dropped (see :func:`aligned_errors`), worst first; characters
@@ -232,7 +265,8 @@ class Report:
                 "lifts_per_char": self.lifts_per_char, "seconds_per_line": self.seconds_per_line}
 
     def to_dict(self) -> dict:
-        return {**self.summary(), "character_error_rates": self.character_error_rates(),
+        return {**self.summary(), "class_error_rates": self.class_error_rates(),
+                "character_error_rates": self.character_error_rates(),
                 "per_line": [asdict(s) for s in self.lines]}
 
 

@@ -114,3 +114,20 @@ def realism_auc(human: Sequence[np.ndarray], generated: Sequence[np.ndarray], te
     scores = cross_val_score(classifier, np.nan_to_num(features), labels, groups=groups,
                              cv=GroupKFold(n_splits=folds), scoring="roc_auc")
     return RealismScore(float(scores.mean()), float(scores.std()), len(human), len(generated), folds)
+
+
+def held_out_lines(dataset, validation_fraction: float, seed: int, limit: int) -> tuple[list[np.ndarray], list[str]]:
+    """Up to ``limit`` lines of the writers a checkpoint never trained on (its writer split):
+    ``[N, 3]`` coords (dataset units, y up) and their texts, in a seeded random order."""
+    from ..datasets import split_by_writer
+
+    _, held_out = split_by_writer(dataset, validation_fraction, seed)
+    chosen = np.random.default_rng(seed).permutation(np.asarray(held_out))[:limit]
+    return ([strokes.offsets_to_coords(dataset.offsets[i]) for i in chosen], [dataset.texts[i] for i in chosen])
+
+
+def evaluate_realism(hand, human: Sequence[np.ndarray], texts: Sequence[str], *, style: str | None, bias: float,
+                     seed: int = 0) -> RealismScore:
+    """Write ``texts`` with ``hand`` (one line each) and score them against the ``human`` lines."""
+    generated, _ = hand.write_lines(list(texts), style=style, bias=bias, seed=seed)
+    return realism_auc(human, generated, texts, seed=seed)
