@@ -301,8 +301,9 @@ def estimate_x_height(coords: np.ndarray) -> float:
     The height of the central band of the ink (between the :data:`X_HEIGHT_BAND` quantiles of
     the ink heights, :func:`ink_quantiles`) times :data:`X_HEIGHT_PER_BAND`. Ascenders,
     descenders, capitals and a few stray points move the quantiles little, and the band does
-    not depend on the sampling rate. Lines of capitals or digits only come out about 1.5x
-    too tall (their band is the cap height's), which is the price of not reading the text.
+    not depend on the sampling rate. For a line of capitals or digits only, the band is the
+    cap height's, so its x-height comes out about 1.5x too large (and the line small once
+    scaled to a common x-height): the price of not reading the text.
     """
     low, high = ink_quantiles(coords, X_HEIGHT_BAND)
     return float(high - low) * X_HEIGHT_PER_BAND
