@@ -30,18 +30,20 @@ import pytest
 from handwriting import strokes
 from handwriting.datasets.fonts import X_HEIGHT_UNITS
 from handwriting.datasets.unipen import (
-    BAD_DELINEATION,
-    BROKEN_COMPONENT,
-    MISSING_FILE,
     QUALITY,
     SOURCE,
     UNKNOWN_CHARACTERS,
     UnipenConfig,
     detokenise,
     normalise_line,
+    read_unipen,
+)
+from handwriting.datasets.unipen_format import (
+    BAD_DELINEATION,
+    BROKEN_COMPONENT,
+    MISSING_FILE,
     parse_delineation,
     read_segments,
-    read_unipen,
     unescape_label,
 )
 from handwriting.errors import HandwritingError

@@ -1,0 +1,192 @@
+"""``handwriting prepare`` (iam, fonts, unipen, clean, mix), ``info`` and ``preview``: dataset files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import HandwritingError
+from .common import check_output_path
+
+# ---------------------------------------------------------------- prepare
+
+
+def add_prepare(sub: argparse._SubParsersAction) -> None:
+    from ..dataclass_args import add_dataclass_arguments
+    from ..datasets.fonts import FontCorpusConfig
+    from ..datasets.iam import IamConfig
+
+    prepare = sub.add_parser("prepare", help="build a dataset file from a data source")
+    sources = prepare.add_subparsers(dest="source", required=True, metavar="SOURCE")
+
+    iam = sources.add_parser("iam", help="read IAM-OnDB (lineStrokes/, ascii/, original/) from ROOT")
+    iam.add_argument("root", type=Path, metavar="ROOT", help="the IAM-OnDB directory")
+    iam.add_argument("-o", "--output", type=Path, required=True, help="dataset file to write (.npz)")
+    add_dataclass_arguments(iam, IamConfig)
+    iam.set_defaults(run=_run_prepare_iam)
+
+    fonts = sources.add_parser("fonts", help="build the corpus written with single-stroke fonts")
+    fonts.add_argument("-o", "--output", type=Path, required=True, help="dataset file to write (.npz)")
+    add_dataclass_arguments(fonts, FontCorpusConfig)
+    fonts.set_defaults(run=_run_prepare_fonts)
+    _add_prepare_unipen(sources)
+
+    mix = sources.add_parser("mix", help="mix dataset files: all lines of some, a random sample of others")
+    mix.add_argument("parts", nargs="+", metavar="NAME=DATA.npz[:LINES]",
+                     help="a dataset and the name its writers get; ':LINES' takes a random sample of that many")
+    mix.add_argument("-o", "--output", type=Path, required=True, help="dataset file to write (.npz)")
+    mix.add_argument("--seed", type=int, default=0, help="which lines are sampled (default: 0)")
+    mix.set_defaults(run=_run_prepare_mix)
+
+
+def _run_prepare_iam(args: argparse.Namespace) -> int:
+    from ..dataclass_args import dataclass_from_arguments
+    from ..datasets import save_dataset
+    from ..datasets.iam import IamConfig, read_iam
+
+    check_output_path(args.output)
+    dataset, report = read_iam(args.root, dataclass_from_arguments(IamConfig, args))
+    save_dataset(dataset, args.output)
+    print(report.summary())
+    print(f"wrote {len(dataset)} lines to {args.output}")
+    return 0
+
+
+def _run_prepare_fonts(args: argparse.Namespace) -> int:
+    import time
+
+    from ..dataclass_args import dataclass_from_arguments
+    from ..datasets import save_dataset
+    from ..datasets.fonts import FontCorpusConfig, build_corpus
+
+    check_output_path(args.output)
+    config = dataclass_from_arguments(FontCorpusConfig, args)
+    start = time.perf_counter()
+    dataset = build_corpus(config)
+    save_dataset(dataset, args.output)
+    print(f"wrote {len(dataset)} lines to {args.output} in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _run_prepare_mix(args: argparse.Namespace) -> int:
+    from ..datasets import load_dataset, save_dataset
+    from ..datasets.mix import MixPart, mix_datasets, parse_part
+
+    check_output_path(args.output)
+    parts = []
+    for text in args.parts:
+        name, sep, rest = text.partition("=")
+        if not sep or not name:
+            raise HandwritingError(f"{text!r}: give each dataset as NAME=DATA.npz[:LINES]")
+        path, lines = parse_part(rest)
+        parts.append(MixPart(name, load_dataset(path), lines))
+    dataset = mix_datasets(parts, seed=args.seed)
+    save_dataset(dataset, args.output)
+    for source in dataset.metadata["data_source"]:
+        print(f"{source['part']} ({source['name']}): {source['lines']} of {source['of']} lines")
+    print(f"wrote {len(dataset)} lines by {len(dataset.writers)} writers to {args.output}")
+    return 0
+
+
+def _add_prepare_unipen(sources: argparse._SubParsersAction) -> None:
+    from ..dataclass_args import add_dataclass_arguments
+    from ..datasets.clean import CleanConfig
+    from ..datasets.unipen import UnipenConfig
+
+    unipen = sources.add_parser("unipen", help="read UNIPEN train_r01_v07 (data/, include/) from ROOT")
+    unipen.add_argument("root", type=Path, metavar="ROOT", help="the release directory, holding data/ and include/")
+    unipen.add_argument("-o", "--output", type=Path, required=True, help="dataset file to write (.npz)")
+    add_dataclass_arguments(unipen, UnipenConfig)
+    unipen.set_defaults(run=_run_prepare_unipen)
+
+    clean = sources.add_parser("clean", help="split long lines at word gaps, drop lines whose ink does not match "
+                                             "their text (e.g. after prepare unipen)")
+    clean.add_argument("input", type=Path, metavar="IN.npz", help="the dataset file to clean")
+    clean.add_argument("-o", "--output", type=Path, required=True, help="dataset file to write (.npz)")
+    add_dataclass_arguments(clean, CleanConfig)
+    clean.set_defaults(run=_run_prepare_clean)
+
+
+def _run_prepare_unipen(args: argparse.Namespace) -> int:
+    from ..dataclass_args import dataclass_from_arguments
+    from ..datasets import save_dataset
+    from ..datasets.unipen import UnipenConfig, read_unipen, terminal_progress
+
+    check_output_path(args.output)
+    config = dataclass_from_arguments(UnipenConfig, args)
+    dataset, report = read_unipen(args.root, config, progress=terminal_progress(sys.stderr))
+    save_dataset(dataset, args.output)
+    print(report.summary())
+    print(f"wrote {len(dataset)} lines to {args.output}")
+    return 0
+
+
+def _run_prepare_clean(args: argparse.Namespace) -> int:
+    from ..dataclass_args import dataclass_from_arguments
+    from ..datasets import load_dataset, save_dataset
+    from ..datasets.clean import CleanConfig, clean_dataset
+
+    check_output_path(args.output)
+    dataset, report = clean_dataset(load_dataset(args.input), dataclass_from_arguments(CleanConfig, args))
+    save_dataset(dataset, args.output)
+    print(report.summary())
+    print(f"wrote {len(dataset)} lines to {args.output}")
+    return 0
+
+
+# ---------------------------------------------------------------- info / preview
+
+
+def add_info(sub: argparse._SubParsersAction) -> None:
+    info = sub.add_parser("info", help="describe a dataset file")
+    info.add_argument("dataset", type=Path, metavar="DATA.npz")
+    info.add_argument("--texts", action="store_true", help="print every text, one per line, in order")
+    info.set_defaults(run=_run_info)
+
+
+def _run_info(args: argparse.Namespace) -> int:
+    import json
+
+    from ..datasets import dataset_summary, load_dataset
+
+    dataset = load_dataset(args.dataset)
+    if args.texts:
+        for text in dataset.texts:
+            print(text)
+        return 0
+    s = dataset_summary(dataset)
+    print(f"file:              {args.dataset}")
+    print(f"samples:           {s['samples']}")
+    print(f"writers:           {s['writers']}")
+    print(f"points per sample: mean {s['points_mean']:.1f}, max {s['points_max']}")
+    print(f"chars per sample:  mean {s['chars_mean']:.1f}, max {s['chars_max']}")
+    print(f"points per char:   {s['points_per_char']:.1f}")
+    print(f"scale:             {s['scale']:.6g}")
+    provenance = {k: v for k, v in s["metadata"].items() if k != "alphabet"}
+    print(f"provenance:        {json.dumps(provenance, sort_keys=True)}")
+    return 0
+
+
+def add_preview(sub: argparse._SubParsersAction) -> None:
+    preview = sub.add_parser("preview", help="draw a contact sheet of random samples with their texts")
+    preview.add_argument("dataset", type=Path, metavar="DATA.npz")
+    preview.add_argument("-o", "--output", type=Path, required=True, help="image to write (.png, .svg, .pdf)")
+    preview.add_argument("-n", "--samples", type=int, default=12, help="number of samples (default: 12)")
+    preview.add_argument("--seed", type=int, default=0, help="which random samples (default: 0)")
+    preview.set_defaults(run=_run_preview)
+
+
+def _run_preview(args: argparse.Namespace) -> int:
+    from ..datasets import load_dataset
+    from ..tools.plots import SHEET_FORMATS, contact_sheet
+
+    check_output_path(args.output)
+    if args.output.suffix.lower().lstrip(".") not in SHEET_FORMATS:
+        raise HandwritingError(f"cannot write {args.output}: use one of the extensions {', '.join(SHEET_FORMATS)}")
+    if args.samples < 1:
+        raise HandwritingError("--samples must be at least 1")
+    dataset = load_dataset(args.dataset)
+    contact_sheet(dataset, args.output, samples=args.samples, seed=args.seed)
+    print(f"wrote {args.output}")
+    return 0

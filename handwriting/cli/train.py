@@ -1,0 +1,166 @@
+"""``handwriting train``, ``evaluate`` and ``release``: making and judging a model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import HandwritingError
+from .common import check_output_path
+
+# ---------------------------------------------------------------- train
+
+
+def add_train(sub: argparse._SubParsersAction) -> None:
+    from ..training.options import add_train_arguments
+
+    train = sub.add_parser("train", help="train the synthesis network (or --resume a run)")
+    add_train_arguments(train)
+    train.set_defaults(run=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    # TensorFlow and Keras are imported inside, when the run starts.
+    from ..training.options import run_from_arguments
+
+    return run_from_arguments(args)
+
+
+# ---------------------------------------------------------------- evaluate
+
+#: The public prompt set of a checkout (``data/prompts/public.txt``).
+def _default_prompts() -> Path:
+    from ..resources import prompts_dir
+
+    return prompts_dir() / "public.txt"
+
+
+def add_evaluate(sub: argparse._SubParsersAction) -> None:
+    from ..writing.hand import DEFAULT_BIAS
+
+    ev = sub.add_parser("evaluate", help="score legibility: write prompts, read them back with OCR",
+                        description="Write every prompt with each seed, read the lines back with an offline OCR "
+                                    "model (pip install 'handwriting[eval]') and report the character error rate, "
+                                    "the failure rate (CER > 0.5), lines that hit the step cap and seconds per line.")
+    ev.add_argument("--checkpoint", type=Path, help="checkpoint directory (default: the shipped model)")
+    ev.add_argument("--prompts", type=Path, default=_default_prompts(), help="prompt file, one line each "
+                    "(default: data/prompts/public.txt)")
+    ev.add_argument("--style", action="append", dest="styles", metavar="NAME",
+                    help="style to evaluate (repeatable); 'none' writes unprimed, 'all' every style and none "
+                         "(default: the checkpoint's default style, else none)")
+    ev.add_argument("--bias", type=float, default=DEFAULT_BIAS, help=f"sampling bias (default: {DEFAULT_BIAS})")
+    ev.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds, one pass each (default: 0 1 2)")
+    ev.add_argument("--limit", type=int, help="evaluate only the first N prompts")
+    ev.add_argument("--data", type=Path, help="also report the NLL on this dataset file's validation lines")
+    ev.add_argument("--ceiling", action="store_true", help="also score the prompts rendered plainly by each corpus font")
+    ev.add_argument("--json", type=Path, dest="json_out", help="write every line's score to this JSON file")
+    ev.set_defaults(run=_run_evaluate)
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from ..fileio import write_text_atomic
+    from ..tools import evaluate
+    from ..writing.hand import default_style_name, load, load_styles, resolve_checkpoint
+
+    prompts = evaluate.read_prompts(args.prompts)
+    if args.limit is not None:
+        if args.limit < 1:
+            raise HandwritingError("--limit must be at least 1")
+        prompts = prompts[: args.limit]
+    if args.json_out is not None:
+        check_output_path(args.json_out)
+    checkpoint = resolve_checkpoint(args.checkpoint)
+    known = load_styles(checkpoint)
+    requested = args.styles or [default_style_name(checkpoint) or "none"]
+    names: list[str | None] = []
+    for name in requested:
+        if name == "all":
+            names += [None] + sorted(known)
+        elif name == "none":
+            names.append(None)
+        elif name not in known:
+            raise HandwritingError(f"unknown style {name!r}; this checkpoint has: {', '.join(sorted(known)) or 'none'}")
+        else:
+            names.append(name)
+    names = list(dict.fromkeys(names))
+    reader = evaluate.OcrReader()
+    hand = load(checkpoint)
+    reports = []
+    for name in names:
+        reports.append(evaluate.evaluate_hand(hand, prompts, style=name, bias=args.bias, seeds=args.seeds,
+                                              reader=reader, progress=lambda m: print(m, file=sys.stderr)))
+    ceiling = evaluate.font_ceiling(prompts, reader=reader) if args.ceiling else []
+    print(f"checkpoint {checkpoint}, {len(prompts)} prompts x {len(args.seeds)} seeds, bias {args.bias}")
+    print(evaluate.format_table(reports + ceiling))
+    print(f"hardest characters (error rate, seen at least {evaluate.HARDEST_MIN_COUNT} times):")
+    print(evaluate.format_hardest_characters(reports))
+    result = {"checkpoint": str(checkpoint), "prompts": str(args.prompts), "bias": args.bias, "seeds": args.seeds,
+              "reports": [r.to_dict() for r in reports], "ceiling": [r.summary() for r in ceiling]}
+    if args.data is not None:
+        nll = evaluate.validation_nll(checkpoint, args.data)
+        print(f"validation NLL on {args.data}: {nll['nll_per_line']:.1f} nats/line, "
+              f"{nll['nll_per_point']:.3f} nats/point ({nll['lines']} lines)")
+        result["validation"] = nll
+    if args.json_out is not None:
+        write_text_atomic(args.json_out, json.dumps(result, indent=1))
+        print(f"wrote {args.json_out}")
+    return 0
+
+
+# ---------------------------------------------------------------- release
+
+
+def add_release(sub: argparse._SubParsersAction) -> None:
+    from ..tools.release import DEFAULT_FINALISTS, DEFAULT_SELECTION_SEEDS
+
+    rel = sub.add_parser("release", help="make a shippable checkpoint (config, weights, styles) from a run",
+                         description="Copy a run's best (else newest) checkpoint without its training state, and "
+                                     "add one style per corpus font from the training data's validation lines.")
+    rel.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a training run directory")
+    rel.add_argument("-o", "--output", type=Path, required=True, help="checkpoint directory to write (replaced)")
+    rel.add_argument("--data", type=Path, help="the font-corpus dataset the run trained on (for styles)")
+    rel.add_argument("--default-style", help="the style `write` uses when none is given (default: unprimed); "
+                                             "'auto': the style that scored best in the selection")
+    rel.add_argument("--note", default="", help="a line recorded in config.json's release record")
+    rel.add_argument("--style-candidates", type=int, default=1, metavar="N",
+                     help="try N lines per font (different writers) as its style and keep the one the OCR reads "
+                          "best in --selection-prompts (needs the [eval] extra; default: 1, no selection)")
+    rel.add_argument("--selection-prompts", type=Path, metavar="FILE",
+                     help="prompts written with each candidate style (keep them apart from the evaluation's)")
+    rel.add_argument("--selection-bias", type=float, help="sampling bias for the selection (default: the write default)")
+    rel.add_argument("--selection-finalists", type=int, default=DEFAULT_FINALISTS, metavar="K",
+                     help="write the K best candidates of each font again with more seeds, against a lucky "
+                          f"single pass (default: {DEFAULT_FINALISTS}; 0: one pass decides)")
+    rel.add_argument("--selection-seeds", type=int, default=DEFAULT_SELECTION_SEEDS, metavar="N",
+                     help=f"passes (seeds) each finalist is scored over (default: {DEFAULT_SELECTION_SEEDS})")
+    rel.set_defaults(run=_run_release)
+
+
+def _run_release(args: argparse.Namespace) -> int:
+
+    from ..tools.release import release
+
+    prompts = None
+    if args.selection_prompts is not None:
+        from ..tools.evaluate import read_prompts
+
+        prompts = read_prompts(args.selection_prompts)
+    out = release(args.run_dir, args.output, data=args.data, default_style=args.default_style, note=args.note,
+                  style_candidates_per_font=args.style_candidates, selection_prompts=prompts,
+                  selection_bias=args.selection_bias, finalists=args.selection_finalists,
+                  selection_seeds=args.selection_seeds)
+    from ..checkpoint import read_config
+
+    selection = (read_config(out).release or {}).get("style_selection")
+    if selection:
+        for name, chosen in selection["styles"].items():
+            others = ", ".join(f"{c:.3f}" for c in chosen["candidate_cers"])
+            finalists = zip(chosen.get("finalists", []), chosen.get("finalist_cers", []))
+            final = ", ".join(f"#{i} {c:.3f}" for i, c in finalists)
+            final = f"; finalists over {selection['seeds']} seeds [{final}]" if final else ""
+            print(f"style {name}: CER {chosen['cer']:.3f} of [{others}]{final} -> {chosen['text']!r}")
+    print(f"wrote {out}")
+    return 0

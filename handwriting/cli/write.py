@@ -1,0 +1,216 @@
+"""``handwriting write``, ``styles``, ``style add`` and ``plot``: writing with a model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import HandwritingError
+from ..fileio import read_prompt_file
+from .common import check_output_path
+
+# ---------------------------------------------------------------- write / styles
+
+OUTPUT_FORMATS = ("svg", "png", "animated-svg")
+
+
+def add_write(sub: argparse._SubParsersAction) -> None:
+    from ..writing.hand import DEFAULT_BIAS
+    from ..writing.layout import ALIGNMENTS
+    from ..writing.render import DEFAULT_COLOR, DEFAULT_MARGIN, DEFAULT_WIDTH
+
+    write = sub.add_parser("write", help="write text in handwriting (SVG, PNG or animated SVG)",
+                           description="Write TEXT (or every line of --input) in handwriting.")
+    write.add_argument("text", nargs="*", metavar="TEXT", help="the text to write (words are joined by spaces)")
+    write.add_argument("-o", "--output", type=Path, help="file to write (.svg or .png)")
+    write.add_argument("--input", type=Path, help="batch mode: a text file, one prompt per line")
+    write.add_argument("--output-dir", type=Path, help="batch mode: directory for 0001.svg, 0002.svg, ...")
+    write.add_argument("--checkpoint", type=Path, help="checkpoint directory (default: the shipped model)")
+    group = write.add_mutually_exclusive_group()
+    group.add_argument("--style", help="a style of the checkpoint (see `handwriting styles`), 'random', or 'none' "
+                                       "to write unprimed (default: the checkpoint's default style)")
+    group.add_argument("--prime", type=Path, help="a style file (.json, as `handwriting style add` writes)")
+    write.add_argument("--bias", type=float, default=DEFAULT_BIAS,
+                       help=f"legibility: 0 is the trained distribution, higher is neater (default: {DEFAULT_BIAS})")
+    write.add_argument("--seed", type=int, help="random seed: the same seed gives the same drawing")
+    write.add_argument("--color", default=DEFAULT_COLOR, help=f"stroke colour, a CSS name or #hex (default: {DEFAULT_COLOR})")
+    write.add_argument("--width", type=float, default=DEFAULT_WIDTH, help=f"stroke width in px (default: {DEFAULT_WIDTH})")
+    write.add_argument("--max-line-chars", type=int, help="wrap lines longer than this many characters")
+    write.add_argument("--align", choices=ALIGNMENTS, default="left", help="line alignment (default: left)")
+    write.add_argument("--line-height", type=float, help="baseline-to-baseline distance in px (default: fits the ink)")
+    write.add_argument("--page-width", type=float, help="page width in px (default: fits the ink)")
+    write.add_argument("--margin", type=float, default=DEFAULT_MARGIN, help=f"page margin in px (default: {DEFAULT_MARGIN})")
+    write.add_argument("--format", choices=OUTPUT_FORMATS, help="output format (default: from the file extension)")
+    write.add_argument("--speed", type=float, default=1.0, help="animated-svg: drawing speed factor (default: 1)")
+    write.add_argument("--no-normalise", dest="normalise_text", action="store_false",
+                       help="do not map typographic characters and accents to the alphabet")
+    write.set_defaults(run=_run_write)
+
+
+def _output_format(path: Path, requested: str | None) -> str:
+    if requested:
+        return requested
+    suffix = path.suffix.lower()
+    if suffix not in (".svg", ".png"):
+        raise HandwritingError(f"cannot tell the format of {path}: use .svg or .png, or give --format")
+    return suffix.lstrip(".")
+
+
+def _run_write(args: argparse.Namespace) -> int:
+    from ..writing import render
+
+    if args.input is None:
+        text = " ".join(args.text)
+        if args.output is None:
+            raise HandwritingError("give an output file with -o (or --input and --output-dir for batch mode)")
+        if not text.strip():
+            raise HandwritingError("empty text: there is nothing to write")
+        fmt = _output_format(args.output, args.format)
+        check_output_path(args.output)
+        texts, paths = [text], [args.output]
+    else:
+        if args.text or args.output:
+            raise HandwritingError("batch mode takes --input and --output-dir, not TEXT or -o")
+        if args.output_dir is None:
+            raise HandwritingError("batch mode needs --output-dir")
+        texts = read_prompt_file(args.input)
+        fmt = args.format or "svg"
+        if args.output_dir.exists() and not args.output_dir.is_dir():
+            raise HandwritingError(f"cannot write to {args.output_dir}: it is not a directory")
+        if not args.output_dir.exists():
+            check_output_path(args.output_dir)
+        extension = "png" if fmt == "png" else "svg"
+        paths = [args.output_dir / f"{i:04d}.{extension}" for i in range(1, len(texts) + 1)]
+    render.check_color(args.color)
+    if not args.width > 0:
+        raise HandwritingError(f"--width must be positive, not {args.width}")
+    if not args.speed > 0:
+        raise HandwritingError(f"--speed must be positive, not {args.speed}")
+    if args.max_line_chars is not None and args.max_line_chars < 1:
+        raise HandwritingError("--max-line-chars must be at least 1")
+
+    from ..writing.hand import (
+        DEFAULT_STYLE,
+        Style,
+        load,
+        resolve_checkpoint,
+        text_lines,
+    )
+
+    for number, text in enumerate(texts, 1):  # fail on bad text before the model loads
+        text_lines(text, normalise_text=args.normalise_text, max_line_chars=args.max_line_chars, number=number)
+    checkpoint = resolve_checkpoint(args.checkpoint)
+    hand = load(checkpoint)
+    style = Style.load(args.prime) if args.prime else (args.style or DEFAULT_STYLE)
+    if isinstance(style, str):
+        hand.style(style, args.seed)  # an unknown style fails before any writing
+    drawings = hand.write_many(
+        texts, style=style, bias=args.bias, seed=args.seed, max_line_chars=args.max_line_chars, align=args.align,
+        color=args.color, width=args.width, line_height=args.line_height, page_width=args.page_width,
+        margin=args.margin, normalise_text=args.normalise_text)
+    if args.input is not None:
+        args.output_dir.mkdir(exist_ok=True)
+    capped = 0
+    for drawing, path in zip(drawings, paths):
+        drawing.save(path, format=fmt, speed=args.speed)
+        capped += sum(drawing.hit_cap)
+    where = args.output if args.input is None else f"{len(paths)} files in {args.output_dir}"
+    print(f"wrote {where}")
+    if capped:
+        print(f"warning: {capped} line(s) reached the sampler's step cap and may be incomplete", file=sys.stderr)
+    return 0
+
+
+def add_styles(sub: argparse._SubParsersAction) -> None:
+    styles = sub.add_parser("styles", help="list the styles of a checkpoint and your own")
+    styles.add_argument("--checkpoint", type=Path, help="checkpoint directory (default: the shipped model)")
+    styles.set_defaults(run=_run_styles)
+
+
+def _run_styles(args: argparse.Namespace) -> int:
+    from ..writing.hand import load_styles, resolve_checkpoint
+    from ..writing.styles import load_user_styles, user_styles_dir
+
+    shipped = load_styles(resolve_checkpoint(args.checkpoint))
+    yours = {name: style for name, style in load_user_styles().items() if name not in shipped}
+    if not shipped and not yours:
+        print("this checkpoint has no styles")
+    for name, style in sorted(shipped.items()):
+        print(f"{name:16s} {style.text}")
+    for name, style in sorted(yours.items()):
+        print(f"{name:16s} {style.text}  (yours, {user_styles_dir()})")
+    return 0
+
+
+def add_style(sub: argparse._SubParsersAction) -> None:
+    style = sub.add_parser("style", help="manage your own styles")
+    actions = style.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="make a style from your own handwriting",
+                             description="Make a style from a handwriting sample: stroke JSON (a list of strokes, "
+                                         "each a list of [x, y] points), InkML, or SVG path data. It is saved in "
+                                         "your data folder ($HANDWRITING_USER_DIR, else the platform's), never "
+                                         "in the model's folder.")
+    add.add_argument("name", metavar="NAME", help="the new style's name")
+    add.add_argument("--from", dest="ink", type=Path, required=True, metavar="FILE",
+                     help="the handwriting sample (.json, .inkml or .svg)")
+    add.add_argument("--text", required=True, help="what the sample says")
+    add.add_argument("--ink-format", choices=("json", "inkml", "svg"), help="the sample's format (default: from the extension)")
+    add.add_argument("--checkpoint", type=Path, help="the model whose styles' size and pace the sample is "
+                                                     "brought to (default: the shipped model)")
+    add.add_argument("--force", action="store_true", help="replace your style of the same name")
+    add.set_defaults(run=_run_style_add)
+
+
+def _run_style_add(args: argparse.Namespace) -> int:
+    from ..writing.hand import resolve_checkpoint
+    from ..writing.styles import add_style
+
+    path = add_style(resolve_checkpoint(args.checkpoint), args.name, args.ink, args.text, force=args.force,
+                     ink_format=args.ink_format)
+    print(f"wrote {path}; write with it: handwriting write \"...\" --style {args.name}")
+    return 0
+
+
+def add_plot(sub: argparse._SubParsersAction) -> None:
+    plot = sub.add_parser("plot", help="plot what the network does while writing a line")
+    plot.add_argument("kind", choices=("attention", "mixture"),
+                      help="attention: window weights over characters vs time (Graves fig. 12); "
+                           "mixture: the predicted density of every next point")
+    plot.add_argument("text", nargs="+", metavar="TEXT", help="one line of text")
+    plot.add_argument("-o", "--output", type=Path, required=True, help="image to write (.png, .svg, .pdf)")
+    plot.add_argument("--checkpoint", type=Path, help="checkpoint directory (default: the shipped model)")
+    plot.add_argument("--style", default="default", help="a style of the checkpoint, 'random' or 'none' (default: the checkpoint's default)")
+    plot.add_argument("--bias", type=float, default=None, help="sampling bias (default: as for write)")
+    plot.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    plot.set_defaults(run=_run_plot)
+
+
+def _run_plot(args: argparse.Namespace) -> int:
+    from ..fileio import write_bytes_atomic
+    from ..tools.plots import (
+        SHEET_FORMATS,
+        attention_figure,
+        figure_bytes,
+        mixture_density_figure,
+    )
+    from ..writing.hand import DEFAULT_BIAS, load, resolve_checkpoint, text_lines
+
+    fmt = args.output.suffix.lower().lstrip(".")
+    if fmt not in SHEET_FORMATS:
+        raise HandwritingError(f"cannot write {args.output}: use one of the extensions {', '.join(SHEET_FORMATS)}")
+    check_output_path(args.output)
+    text = " ".join(args.text)
+    lines = text_lines(text)
+    if len(lines) != 1:
+        raise HandwritingError("plot takes one line of text")
+    hand = load(resolve_checkpoint(args.checkpoint))
+    trace = hand.inspect(lines[0], style=args.style, bias=DEFAULT_BIAS if args.bias is None else args.bias,
+                         seed=args.seed)
+    if args.kind == "attention":
+        fig = attention_figure(trace["offsets"], trace["phi"], trace["text"])
+    else:
+        fig = mixture_density_figure(trace["offsets"], trace["mixture"], trace["text"])
+    write_bytes_atomic(args.output, figure_bytes(fig, format=fmt))
+    print(f"wrote {args.output}")
+    return 0
