@@ -1,6 +1,5 @@
 """Releasing a run as a shippable checkpoint: weights, config with a default style, styles per font."""
 
-import json
 import subprocess
 import sys
 

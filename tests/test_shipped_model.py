@@ -1,6 +1,5 @@
 """The shipped default model: small, self-describing, with styles, and it writes what it is asked."""
 
-import json
 from pathlib import Path
 
 import numpy as np

@@ -477,7 +477,6 @@ def test_jax_data_parallel_step_equals_single_device_step(tmp_path):
 
 def test_init_from_starts_a_new_run_from_released_weights(tiny_checkpoint, tmp_path):
     """Training on from a release (weights only): step 0, fresh optimizer, the same first outputs."""
-    import json
 
     from handwriting.cli import main
     from handwriting.tools.release import release
@@ -506,7 +505,6 @@ def test_init_from_starts_a_new_run_from_released_weights(tiny_checkpoint, tmp_p
 def test_init_from_keeps_the_scale_of_the_weights_and_resume_keeps_it(tiny_checkpoint, tmp_path):
     """A fine-tune on a dataset with other stroke statistics stays in the units its weights know."""
     import dataclasses
-    import json
 
     from handwriting.cli import main
     from handwriting.datasets import load_dataset, save_dataset
