@@ -1,8 +1,7 @@
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from cli_helper import run_cli
 
 from handwriting.datasets import (
     DATASET_VERSION,
@@ -120,11 +119,6 @@ def test_summary_figures():
     assert s["samples"] == 12 and s["writers"] == 4
     assert s["points_max"] == max(len(o) for o in ds.offsets)
     assert s["chars_mean"] == pytest.approx(np.mean([len(t) for t in ds.texts]))
-
-
-def run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "handwriting", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd)
 
 
 def test_info_and_texts(tmp_path):

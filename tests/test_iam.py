@@ -14,12 +14,11 @@ The fixture holds six form versions:
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helper import run_cli
 
 from handwriting import strokes
 from handwriting.datasets import load_dataset
@@ -267,12 +266,6 @@ def test_invalid_config_raises(bad):
 
 
 # ---------------------------------------------------------------- the command line
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "handwriting", *args], cwd=cwd, capture_output=True, text=True, timeout=120
-    )
 
 
 def test_cli_prepare_and_info(tmp_path):
