@@ -79,7 +79,7 @@ def test_cli_release_replaces_the_output(tiny_checkpoint, tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert not (out / "stale.txt").exists() and (out / "model.weights.h5").is_file()
-    assert read_config(out)["default_style"] is None
+    assert read_config(out).default_style is None
 
 
 def test_style_candidates_come_from_different_writers_and_start_with_the_plain_choice(tiny_checkpoint, font_corpus):
@@ -118,7 +118,7 @@ def test_release_keeps_the_best_scoring_candidate_and_records_the_scores(tiny_ch
 
     # a release of a release keeps the first one's record
     again = release(out, tmp_path / "again", data=font_corpus, default_style="cursive", note="second")
-    record = read_config(again)["release"]
+    record = read_config(again).release
     assert record["note"] == "second" and record["previous"]["style_selection"] == selection
 
 
@@ -177,8 +177,10 @@ def test_cli_release_chooses_styles_with_the_ocr(tiny_checkpoint, font_corpus, t
                              "--selection-seeds", "2"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("style ") == 9 and "wrote" in result.stdout
-    selection = read_config(out)["release"]["style_selection"]
-    assert selection["prompts"] == 1 and selection["bias"] > 0
+    selection = read_config(out).release["style_selection"]
+    from handwriting.writing.hand import DEFAULT_BIAS
+
+    assert selection["prompts"] == 1 and selection["bias"] == DEFAULT_BIAS
     assert selection["finalists"] == 1 and selection["seeds"] == 2 and "finalists over 2 seeds" in result.stdout
     for record in selection["styles"].values():
         assert 1 <= len(record["candidate_cers"]) <= 2 and record["cer"] >= 0

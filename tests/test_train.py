@@ -520,7 +520,7 @@ def test_init_from_keeps_the_scale_of_the_weights_and_resume_keeps_it(tiny_check
     assert main(["train", *common, "--init-from", str(released), "--config", "tiny", "--steps", "2",
                  "--checkpoint-every", "1", "--validation-every", "1"]) == 0
     config = read_config(out)
-    released_scale = read_config(released)["scale"]
+    released_scale = read_config(released).scale
     assert config.scale == pytest.approx(released_scale)
     assert config.scale != pytest.approx(stretched.scale)
     assert config.scale_from == str(released)

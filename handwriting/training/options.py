@@ -40,6 +40,7 @@ def resolve_configs(
         model, train = saved.model, saved.train
         if named is not None or json_file is not None:
             asked, _ = apply_overrides(*(named or (model, train)), json_file=json_file)
+            asked = replace(asked, {k: v for k, v in flag_values.items() if k in ModelConfig.__dataclass_fields__})
             _refuse_network_change(saved.model, asked, "--resume: the run was trained with another network")
         before = model
     elif init_dir is not None:
