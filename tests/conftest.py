@@ -106,3 +106,17 @@ def hand(tiny_checkpoint):
     import handwriting
 
     return handwriting.load(tiny_checkpoint)
+
+
+@pytest.fixture(scope="session")
+def tf_hand(tiny_checkpoint):
+    """The tiny checkpoint with the TensorFlow sampler."""
+    import handwriting
+
+    return handwriting.load(tiny_checkpoint, engine="tensorflow")
+
+
+@pytest.fixture(scope="session", params=["numpy", "tensorflow"])
+def any_hand(request, hand, tf_hand):
+    """The tiny checkpoint with each sampler engine in turn (rules both engines share)."""
+    return hand if request.param == "numpy" else tf_hand

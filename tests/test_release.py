@@ -28,7 +28,7 @@ def test_release_copies_weights_and_makes_a_style_per_font(tiny_checkpoint, font
     from handwriting.tools.release import FONT_STYLE_NAMES, release
 
     out = release(tiny_checkpoint, tmp_path / "default", data=font_corpus, default_style="cursive", note="test")
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.weights.h5", "styles"]
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.weights.h5", "styles", "weights.npz"]
     config = read_config(out)
     assert config.default_style == "cursive" and config.release["note"] == "test"
     # the corpus' x-height (20 source units) is recorded so that pages have a fixed x-height in px

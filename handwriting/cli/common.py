@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from ..errors import HandwritingError
@@ -17,3 +18,10 @@ def check_output_path(path: Path) -> None:
         raise HandwritingError(f"cannot write {path}: directory {parent} does not exist")
     if path.is_dir():
         raise HandwritingError(f"cannot write {path}: it is a directory")
+
+
+def add_engine_argument(parser: argparse.ArgumentParser) -> None:
+    """``--engine numpy|tensorflow``: which sampler writes (see ``handwriting.writing.hand.load``)."""
+    parser.add_argument("--engine", choices=("numpy", "tensorflow"), default="numpy",
+                        help="sampler: numpy (starts at once; the default) or tensorflow (the compiled loop, "
+                             "for large batches on a GPU)")

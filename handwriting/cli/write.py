@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import HandwritingError
 from ..fileio import read_prompt_file
-from .common import check_output_path
+from .common import add_engine_argument, check_output_path
 
 # ---------------------------------------------------------------- write / styles
 
@@ -43,6 +43,7 @@ def add_write(sub: argparse._SubParsersAction) -> None:
     write.add_argument("--margin", type=float, default=DEFAULT_MARGIN, help=f"page margin in px (default: {DEFAULT_MARGIN})")
     write.add_argument("--format", choices=OUTPUT_FORMATS, help="output format (default: from the file extension)")
     write.add_argument("--speed", type=float, default=1.0, help="animated-svg: drawing speed factor (default: 1)")
+    add_engine_argument(write)
     write.add_argument("--no-normalise", dest="normalise_text", action="store_false",
                        help="do not map typographic characters and accents to the alphabet")
     write.set_defaults(run=_run_write)
@@ -101,7 +102,7 @@ def _run_write(args: argparse.Namespace) -> int:
     for number, text in enumerate(texts, 1):  # fail on bad text before the model loads
         text_lines(text, normalise_text=args.normalise_text, max_line_chars=args.max_line_chars, number=number)
     checkpoint = resolve_checkpoint(args.checkpoint)
-    hand = load(checkpoint)
+    hand = load(checkpoint, engine=args.engine)
     style = Style.load(args.prime) if args.prime else (args.style or DEFAULT_STYLE)
     if isinstance(style, str):
         hand.style(style, args.seed)  # an unknown style fails before any writing

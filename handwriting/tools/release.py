@@ -31,6 +31,7 @@ from .. import checkpoint as ckpt
 from ..errors import HandwritingError
 from ..fileio import default_file_mode, write_text_atomic
 from ..writing.hand import Style
+from ..writing.weights import write_numpy_weights
 from ..strokes import normalise_offsets
 
 #: Style names for the corpus fonts (a writer of the font corpus is named ``FONT#N``).
@@ -229,12 +230,14 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
 
 
 def write_release(out_dir: Path, source: Path, config: ckpt.CheckpointConfig, styles: list[Style]) -> Path:
-    """Write ``out_dir`` atomically: ``source``'s weights, ``config`` and one file per style."""
+    """Write ``out_dir`` atomically: ``source``'s weights (and their ``weights.npz`` copy, which the
+    NumPy sampler reads without h5py), ``config`` and one file per style."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
         os.chmod(tmp, default_file_mode(directory=True))
         shutil.copyfile(source / ckpt.WEIGHTS_FILE, tmp / ckpt.WEIGHTS_FILE)
+        write_numpy_weights(tmp, config.model)
         (tmp / "styles").mkdir()
         for style in styles:
             write_text_atomic(tmp / "styles" / f"{style.name}.json", style.to_json())

@@ -24,6 +24,7 @@ from . import layout, render
 from ..errors import HandwritingError
 from ..resources import default_checkpoint_dir
 from ..strokes import offsets_to_coords
+from .sampling import MAX_BATCH_LINES, plan_batches
 
 #: Where the shipped default model lives (a checkout's ``checkpoints/default``).
 DEFAULT_CHECKPOINT = default_checkpoint_dir()
@@ -34,8 +35,13 @@ CHECKPOINT_ENV = "HANDWRITING_CHECKPOINT"
 PX_PER_UNIT = 4.0
 #: Written x-height in page pixels, for a checkpoint that records ``x_height`` (normalised units).
 X_HEIGHT_PX = 16.0
-#: Lines written per batch of the sampler.
-LINES_PER_BATCH = 64
+#: Lines written per batch of the sampler, at most.
+LINES_PER_BATCH = MAX_BATCH_LINES
+#: The sampler engines: NumPy (the default, no TensorFlow import) and the compiled TensorFlow loop.
+ENGINE_NUMPY = "numpy"
+ENGINE_TENSORFLOW = "tensorflow"
+ENGINES = (ENGINE_NUMPY, ENGINE_TENSORFLOW)
+DEFAULT_ENGINE = ENGINE_NUMPY
 #: Measured with ``handwriting evaluate`` on the shipped model (3 seeds, default style): mean CER
 #: 0.166 at bias 0.75, 0.121 at 1.5, 0.107 at 2.5, 0.111 at 4 (docs/training.md).
 DEFAULT_BIAS = 2.5
@@ -135,17 +141,23 @@ class Drawing:
 class Hand:
     """A loaded model that writes text. Make one with :func:`handwriting.load`."""
 
-    def __init__(self, model, scale: float, styles: dict[str, Style], checkpoint: Path | None = None,
+    def __init__(self, sampler, scale: float, styles: dict[str, Style], checkpoint: Path | None = None,
                  default_style: str | None = None, x_height: float | None = None):
-        from .sample import Sampler
+        """``sampler``: a sampler engine (``NumpySampler`` or the TensorFlow ``Sampler``), or a
+        Keras ``SynthesisModel``, which is given the TensorFlow sampler."""
+        if not hasattr(sampler, "sample"):
+            from .sample import Sampler
 
-        self.model = model
+            sampler = Sampler(sampler)
+        self.sampler = sampler
+        #: The Keras model of the TensorFlow engine; ``None`` with the NumPy engine.
+        self.model = getattr(sampler, "model", None)
+        self.engine = ENGINE_TENSORFLOW if self.model is not None else ENGINE_NUMPY
         self.scale = scale
         self.styles = styles
         self.checkpoint = checkpoint
         self.default_style = default_style
         self.px_per_unit = X_HEIGHT_PX / x_height if x_height else PX_PER_UNIT
-        self.sampler = Sampler(model)
 
     def style(self, name: str | None, seed: int | None = None) -> Style | None:
         """The named style, or ``None`` for no priming.
@@ -177,7 +189,10 @@ class Hand:
     ) -> tuple[list[np.ndarray], list[bool]]:
         """Write each text as one line; return per line ``[N, 3]`` coords in px (y up) and hit-cap flags.
 
-        Lines are sampled in batches of ``LINES_PER_BATCH``; every line gets the same style.
+        Lines are grouped into balanced batches of similar length, at most ``LINES_PER_BATCH``
+        each (:func:`~.sampling.plan_batches`); every line gets the same style. With the NumPy
+        engine line ``i`` draws from its own random stream ``(seed, i)``, so it does not depend
+        on the other lines; the TensorFlow engine keys a batch's draws by ``seed`` plus its first line.
         """
         if not np.isfinite(bias) or bias < 0:
             raise HandwritingError(f"bias must be a number >= 0, not {bias}")
@@ -185,15 +200,16 @@ class Hand:
         prime = style if isinstance(style, Style) or style is None else self.style(style, seed)
         prime_arg = (prime.offsets, prime.text) if prime is not None else None
         texts = [alphabet.validate(t, normalise_text=False) for t in lines]
-        coords, caps = [], []
-        for start in range(0, len(texts), LINES_PER_BATCH):
-            batch = self.sampler.sample(texts[start: start + LINES_PER_BATCH], bias=bias, seed=seed + start,
-                                        prime=prime_arg)
-            for offsets in batch.offsets:
-                c = offsets_to_coords(offsets)
-                c[:, :2] *= self.px_per_unit
-                coords.append(c)
-            caps.extend(bool(h) for h in batch.hit_cap)
+        coords: list = [None] * len(texts)
+        caps = [False] * len(texts)
+        for rows in plan_batches([len(t) for t in texts], LINES_PER_BATCH):
+            options = {"line_ids": rows} if self.engine == ENGINE_NUMPY else {}
+            batch = self.sampler.sample([texts[i] for i in rows], bias=bias, seed=seed + rows[0], prime=prime_arg,
+                                        **options)
+            for i, offsets, capped in zip(rows, batch.offsets, batch.hit_cap):
+                coords[i] = offsets_to_coords(offsets)
+                coords[i][:, :2] *= self.px_per_unit
+                caps[i] = bool(capped)
         return coords, caps
 
     def inspect(self, text: str, *, style: str | Style | None = DEFAULT_STYLE, bias: float = DEFAULT_BIAS,
@@ -205,17 +221,16 @@ class Hand:
             ``mixture`` holds the constrained parameters predicting each next point (eqs
             18-22, bias applied), from a teacher-forced pass over the written points.
         """
-        from ..nn.mixture import mixture_params_numpy
+        from .numpy_engine import mixture_params
 
         (line,) = text_lines(text)
         prime = style if isinstance(style, Style) or style is None else self.style(style, seed)
         prime_arg = (prime.offsets, prime.text) if prime is not None else None
         batch = self.sampler.sample([line], bias=bias, seed=seed, prime=prime_arg, return_attention=True)
         offsets, phi = batch.offsets[0], batch.phi[0]
-        ids = alphabet.encode(line, normalise_text=False)[None]
-        x = np.concatenate([np.zeros((1, 3), np.float32), offsets[:-1]])[None]
-        y = self.model({"x": x, "chars": ids, "char_mask": np.ones_like(ids, np.float32)})["y"]
-        mixture = mixture_params_numpy(np.asarray(y)[0], self.model.config.mixture_components, bias)
+        x = np.concatenate([np.zeros((1, 3), np.float32), offsets[:-1]])
+        y = self.sampler.outputs(x, line)
+        mixture = mixture_params(y, self.sampler.config.mixture_components, bias)
         if prime is not None:  # the window ran over "prime text + space" first
             phi = phi[:, len(prime.text) + 1:]
         return {"text": line, "offsets": offsets, "phi": phi, "mixture": mixture}
@@ -326,24 +341,40 @@ def _per_line(value, n: int):
     return value
 
 
-def load(checkpoint: str | os.PathLike | None = None) -> Hand:
+def load(checkpoint: str | os.PathLike | None = None, engine: str = DEFAULT_ENGINE) -> Hand:
     """Load a checkpoint directory (default: the shipped model) as a :class:`Hand`.
 
+    Args:
+        checkpoint: a checkpoint (or run) directory; default ``$HANDWRITING_CHECKPOINT`` or the shipped model.
+        engine: ``"numpy"`` (the default: starts at once, imports no TensorFlow) or
+            ``"tensorflow"`` (the compiled sampler, for large batches on a GPU).
+
     Raises:
-        HandwritingError: missing or corrupt checkpoint, with one line naming the problem.
+        HandwritingError: missing or corrupt checkpoint, or an unknown engine, in one line.
     """
-    from ..backend import import_backend
-
-    directory = resolve_checkpoint(checkpoint)
-    import_backend()
-    from ..nn.model import load_model
-
-    model, _config, scale = load_model(directory)
+    from ..checkpoint import read_config, resolve
     from .styles import load_user_styles
 
+    if engine not in ENGINES:
+        raise HandwritingError(f"unknown engine {engine!r}: use {' or '.join(ENGINES)}")
+    directory = resolve_checkpoint(checkpoint)
+    if engine == ENGINE_NUMPY:
+        from .numpy_sampler import NumpySampler
+
+        config = read_config(resolve(directory))
+        sampler = NumpySampler.from_checkpoint(resolve(directory), config.model)
+    else:
+        from ..backend import import_backend
+
+        import_backend()
+        from ..nn.model import load_model
+        from .sample import Sampler
+
+        model, config, _ = load_model(directory)
+        sampler = Sampler(model)
     styles = {**load_user_styles(), **load_styles(directory)}  # a shipped name always wins
-    return Hand(model, scale, styles, checkpoint=directory,
-                default_style=_config.default_style, x_height=_config.x_height)
+    return Hand(sampler, config.scale, styles, checkpoint=directory, default_style=config.default_style,
+                x_height=config.x_height)
 
 
 def default_style_name(checkpoint: str | os.PathLike) -> str | None:
