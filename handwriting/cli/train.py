@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import HandwritingError
-from .common import check_output_path
+from .common import add_engine_argument, check_output_path
 
 # ---------------------------------------------------------------- train
 
@@ -54,6 +54,7 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--limit", type=int, help="evaluate only the first N prompts")
     ev.add_argument("--data", type=Path, help="also report the NLL on this dataset file's validation lines")
     ev.add_argument("--ceiling", action="store_true", help="also score the prompts rendered plainly by each corpus font")
+    add_engine_argument(ev)
     ev.add_argument("--json", type=Path, dest="json_out", help="write every line's score to this JSON file")
     ev.set_defaults(run=_run_evaluate)
 
@@ -87,7 +88,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             names.append(name)
     names = list(dict.fromkeys(names))
     reader = evaluate.OcrReader()
-    hand = load(checkpoint)
+    hand = load(checkpoint, engine=args.engine)
     reports = []
     for name in names:
         reports.append(evaluate.evaluate_hand(hand, prompts, style=name, bias=args.bias, seeds=args.seeds,

@@ -104,12 +104,7 @@ def aligned_errors(reference: str, hypothesis: str) -> tuple[list[bool], int]:
     over a deletion, and a deletion over an insertion.
     """
     n, m = len(reference), len(hypothesis)
-    cost = np.zeros((n + 1, m + 1), np.int64)
-    cost[:, 0], cost[0, :] = np.arange(n + 1), np.arange(m + 1)
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            cost[i, j] = min(cost[i - 1, j] + 1, cost[i, j - 1] + 1,
-                             cost[i - 1, j - 1] + (reference[i - 1] != hypothesis[j - 1]))
+    cost = _edit_costs(reference, hypothesis)
     errors, insertions = [False] * n, 0
     i, j = n, m
     while i > 0 or j > 0:
@@ -123,6 +118,31 @@ def aligned_errors(reference: str, hypothesis: str) -> tuple[list[bool], int]:
             insertions += 1
             j -= 1
     return errors, insertions
+
+
+def _edit_costs(reference: str, hypothesis: str) -> np.ndarray:
+    """``[n + 1, m + 1]`` Levenshtein distances of every pair of prefixes."""
+    n, m = len(reference), len(hypothesis)
+    cost = np.zeros((n + 1, m + 1), np.int64)
+    cost[:, 0], cost[0, :] = np.arange(n + 1), np.arange(m + 1)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            cost[i, j] = min(cost[i - 1, j] + 1, cost[i, j - 1] + 1,
+                             cost[i - 1, j - 1] + (reference[i - 1] != hypothesis[j - 1]))
+    return cost
+
+
+def trailing_insertions(reference: str, hypothesis: str) -> int:
+    """How many characters the reading adds after the prompt's last character (normalised texts),
+    in the minimal edit script of :func:`aligned_errors`: a sign of ink after the text."""
+    ref, hyp = normalise_for_cer(reference), normalise_for_cer(hypothesis)
+    cost = _edit_costs(ref, hyp)
+    i, j = len(ref), len(hyp)
+    while j > 0 and i > 0:
+        if cost[i, j] == cost[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1]) or cost[i, j] == cost[i - 1, j] + 1:
+            break  # the last prompt character is paired or deleted: what follows it is counted
+        j -= 1
+    return len(hyp) - j if i > 0 else len(hyp)
 
 
 def character_error_rate(reference: str, hypothesis: str) -> float:
@@ -199,6 +219,7 @@ class LineScore:
     seed: int
     style: str
     lifts: int = 0
+    after_text: int = 0  # characters read after the prompt's last one (trailing_insertions)
 
 
 @dataclass
@@ -220,6 +241,11 @@ class Report:
     @property
     def hit_cap(self) -> int:
         return int(sum(s.hit_cap for s in self.lines))
+
+    @property
+    def ink_after_text(self) -> int:
+        """Lines whose reading has characters after the prompt's last one."""
+        return int(sum(s.after_text > 0 for s in self.lines))
 
     @property
     def lifts_per_char(self) -> float:
@@ -261,7 +287,7 @@ class Report:
 
     def summary(self) -> dict:
         return {"name": self.name, "lines": len(self.lines), "mean_cer": self.mean_cer,
-                "failure_rate": self.failure_rate, "hit_cap": self.hit_cap,
+                "failure_rate": self.failure_rate, "hit_cap": self.hit_cap, "ink_after_text": self.ink_after_text,
                 "lifts_per_char": self.lifts_per_char, "seconds_per_line": self.seconds_per_line}
 
     def to_dict(self) -> dict:
@@ -278,7 +304,8 @@ def score_lines(name: str, prompts: Sequence[str], coords: Sequence[np.ndarray],
         reading = reader.read(line_image(line))
         scores.append(LineScore(prompt=prompt, reading=reading, cer=character_error_rate(prompt, reading),
                                 hit_cap=bool(hit_cap[i]) if hit_cap is not None else False, seed=seed, style=name,
-                                lifts=int((np.asarray(line)[:, 2] > 0.5).sum())))
+                                lifts=int((np.asarray(line)[:, 2] > 0.5).sum()),
+                                after_text=trailing_insertions(prompt, reading)))
     return scores
 
 
@@ -325,13 +352,13 @@ def read_prompts(path) -> list[str]:
 
 def format_table(reports: Sequence[Report]) -> str:
     """A Markdown table of the reports' summaries."""
-    rows = ["| style | lines | mean CER | failure rate | hit cap | pen lifts/char | s/line |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| style | lines | mean CER | failure rate | hit cap | read after text | pen lifts/char | s/line |",
+            "|---|---|---|---|---|---|---|---|"]
     for r in reports:
         s = r.summary()
         spl = "-" if np.isnan(s["seconds_per_line"]) else f"{s['seconds_per_line']:.2f}"
         rows.append(f"| {s['name']} | {s['lines']} | {s['mean_cer']:.3f} | {s['failure_rate']:.1%} | "
-                    f"{s['hit_cap']} | {s['lifts_per_char']:.2f} | {spl} |")
+                    f"{s['hit_cap']} | {s['ink_after_text']} | {s['lifts_per_char']:.2f} | {spl} |")
     return "\n".join(rows)
 
 
