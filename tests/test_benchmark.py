@@ -21,6 +21,7 @@ def test_forward_flops_are_twice_the_weight_entries_plus_the_window(units, layer
     assert training_flops_per_point(config, chars) == 3 * forward_flops_per_point(config, chars)
 
 
+@pytest.mark.slow
 def test_the_benchmark_script_measures_and_reports(tmp_path):
     """A smoke run: tiny config, one short step; the JSON has every part and the fractions."""
     import json

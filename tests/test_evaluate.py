@@ -86,6 +86,7 @@ def test_line_image_is_cropped_to_the_ink_at_the_ocr_height():
     assert side - 3 <= ink_cols.min() <= side and side - 3 <= image.shape[1] - 1 - ink_cols.max() <= side
 
 
+@pytest.mark.slow
 def test_the_ocr_reads_a_plain_font_line():
     from handwriting.datasets.fonts import plain_hand, write_line
     from handwriting.strokes import offsets_to_coords
@@ -109,6 +110,7 @@ def test_read_prompts_checks_the_alphabet(tmp_path):
         evaluate.read_prompts(tmp_path / "empty.txt")
 
 
+@pytest.mark.slow
 def test_cli_evaluate_writes_scores_for_every_line(tiny_checkpoint, tmp_path):
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("ab\ncab bad\n")

@@ -72,6 +72,7 @@ def test_padded_points_change_nothing(tiny_model_config):
     np.testing.assert_allclose(np.asarray(mixture.sequence_nll(y_p, target_p, mask_p, 2)), loss, rtol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loop", ["split", "fused"])
 def test_gradients_match_finite_differences_float64(tiny_model_config, loop):
     import tensorflow as tf
@@ -111,6 +112,7 @@ def test_gradients_match_finite_differences_float64(tiny_model_config, loop):
     assert checked == 15
 
 
+@pytest.mark.slow
 def test_input_gradient_with_compute_gradient(tiny_model_config):
     import tensorflow as tf
 

@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -28,6 +30,7 @@ def test_font_licences_sit_beside_the_fonts():
         assert "SIL Open Font License" in svg.read_text()[:2000]
 
 
+@pytest.mark.slow
 def test_a_wheel_carries_the_model_prompts_and_fonts(tmp_path):
     """`pip install handwriting` (not editable) must write out of the box too."""
     import subprocess

@@ -150,6 +150,7 @@ def test_validation_split_is_by_writer(tiny_dataset):
 # ------------------------------------------------------------------ training
 
 
+@pytest.mark.slow
 def test_overfitting_one_batch_cuts_the_loss(tiny_dataset):
     from handwriting.nn.model import build_model
     from handwriting.training.optim import make_optimizer
@@ -204,6 +205,7 @@ def runs(tmp_path_factory):
     return dict(root=root, data=data_file, full=full, part=part, resumed=resumed, text=text)
 
 
+@pytest.mark.slow
 def test_resume_gives_the_same_losses_as_an_uninterrupted_run(runs):
     assert runs["part"].step == 3
     assert "resumed from" in runs["text"] and "at step 3" in runs["text"]
@@ -213,6 +215,7 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(runs):
     assert runs["resumed"].validation[5] == pytest.approx(runs["full"].validation[5], rel=1e-5)
 
 
+@pytest.mark.slow
 def test_run_directory_is_a_self_describing_checkpoint(runs):
     part = runs["root"] / "part"
     config = ckpt.read_config(part)
@@ -227,6 +230,7 @@ def test_run_directory_is_a_self_describing_checkpoint(runs):
         _run(runs["data"], part, 6)
 
 
+@pytest.mark.slow
 def test_load_model_restores_outputs(runs):
     from handwriting.datasets.format import load_dataset
     from handwriting.nn.model import build_model
@@ -240,6 +244,7 @@ def test_load_model_restores_outputs(runs):
                                np.asarray(fresh(batch.model_inputs())["y"]), rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_non_finite_loss_halts_and_keeps_the_last_good_weights(tmp_path, tiny_dataset_file, monkeypatch):
     from handwriting.training import steppers, trainer
 
@@ -258,6 +263,7 @@ def test_non_finite_loss_halts_and_keeps_the_last_good_weights(tmp_path, tiny_da
     assert ckpt.latest_checkpoint(tmp_path / "run").name == "step-00000002"
 
 
+@pytest.mark.slow
 def test_sigterm_saves_and_resume_continues(tmp_path, tiny_dataset_file, capsys):
     out = tmp_path / "run"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
@@ -341,6 +347,7 @@ print("MIRRORED OK")
 """
 
 
+@pytest.mark.slow
 def test_mirrored_step_equals_single_device_step(tmp_path):
     script = tmp_path / "mirrored_check.py"
     script.write_text(MIRRORED_CHECK)
@@ -350,7 +357,8 @@ def test_mirrored_step_equals_single_device_step(tmp_path):
     assert done.returncode == 0 and "MIRRORED OK" in done.stdout, done.stdout + done.stderr[-3000:]
 
 
-@pytest.mark.skipif(not os.environ.get("HANDWRITING_SLOW_TESTS"), reason="slow (two TF processes); set HANDWRITING_SLOW_TESTS=1")
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("HANDWRITING_SLOW_TESTS"), reason="two TF worker processes on fixed ports; set HANDWRITING_SLOW_TESTS=1")
 def test_multiworker_two_local_workers_match_one_process(tmp_path, tiny_dataset_file):
     """MultiWorkerMirroredStrategy with two worker processes on localhost: same losses as one process."""
     import socket
@@ -403,6 +411,7 @@ print("JAX OK")
 """
 
 
+@pytest.mark.slow
 def test_weights_from_jax_load_on_tensorflow(tmp_path, tiny_dataset_file):
     """A tiny model trained on JAX: its weights file loads on TensorFlow and gives the same outputs;
     the compiled steps went to the persistent compilation cache."""
@@ -463,6 +472,7 @@ print("DATA PARALLEL OK")
 """
 
 
+@pytest.mark.slow
 def test_jax_data_parallel_step_equals_single_device_step(tmp_path):
     """JAX with Keras' DataParallel over 2 host devices: one step equals the single-device step."""
     pytest.importorskip("jax")
@@ -475,6 +485,7 @@ def test_jax_data_parallel_step_equals_single_device_step(tmp_path):
     assert done.returncode == 0 and "DATA PARALLEL OK" in done.stdout, done.stdout + done.stderr[-3000:]
 
 
+@pytest.mark.slow
 def test_init_from_starts_a_new_run_from_released_weights(tiny_checkpoint, tmp_path):
     """Training on from a release (weights only): step 0, fresh optimizer, the same first outputs."""
 
@@ -502,6 +513,7 @@ def test_init_from_starts_a_new_run_from_released_weights(tiny_checkpoint, tmp_p
     assert status == 2
 
 
+@pytest.mark.slow
 def test_init_from_keeps_the_scale_of_the_weights_and_resume_keeps_it(tiny_checkpoint, tmp_path):
     """A fine-tune on a dataset with other stroke statistics stays in the units its weights know."""
     import dataclasses
@@ -530,6 +542,7 @@ def test_init_from_keeps_the_scale_of_the_weights_and_resume_keeps_it(tiny_check
     assert config.step == 3 and config.scale == pytest.approx(released_scale)
 
 
+@pytest.mark.slow
 def test_resume_accepts_the_runs_own_preset_and_names_a_different_one(tmp_path, tiny_dataset_file, capsys):
     from handwriting.cli import main
 
