@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from .version import __version__
 from .alphabet import alphabet_config, check_alphabet_config
 from .config import ModelConfig, TrainConfig, from_dict, to_dict
 from .errors import HandwritingError
-from .fileio import default_file_mode, write_text_atomic
+from .fileio import atomic_directory, atomic_path, write_text_atomic
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -125,9 +124,7 @@ class CheckpointConfig:
 
     def save(self, directory: str | os.PathLike) -> None:
         """Write ``directory/config.json`` atomically."""
-        path = Path(directory) / CONFIG_FILE
-        write_text_atomic(path, self.to_json())
-        os.chmod(path, _default_mode())
+        write_text_atomic(Path(directory) / CONFIG_FILE, self.to_json())
 
 
 def read_config(directory: str | os.PathLike) -> CheckpointConfig:
@@ -135,20 +132,9 @@ def read_config(directory: str | os.PathLike) -> CheckpointConfig:
     return CheckpointConfig.load(directory)
 
 
-def _default_mode(directory: bool = False) -> int:
-    """Permissions a plain ``open``/``mkdir`` would give (temporary files are created private)."""
-    return default_file_mode(directory)
-
-
 def _write_weights(model, path: Path) -> None:
-    # Keras insists on the ".weights.h5" ending, so the temporary name keeps it.
-    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp.weights.h5"
-    try:
+    with atomic_path(path, suffix=".weights.h5") as tmp:  # Keras insists on the ending
         model.save_weights(str(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def optimizer_arrays(optimizer) -> dict:
@@ -173,35 +159,13 @@ def restore_optimizer(optimizer, state: dict) -> None:
 
 def write_checkpoint_dir(directory: Path, model, config: CheckpointConfig,
                          training_state: dict | None = None) -> None:
-    """Write a complete checkpoint directory atomically (temporary directory, then rename).
-
-    An existing ``directory`` is replaced: it is renamed aside first and removed afterwards.
-    """
-    directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
-    try:
-        os.chmod(tmp, _default_mode(directory=True))
+    """Write a complete checkpoint directory atomically (:func:`~handwriting.fileio.atomic_directory`)."""
+    with atomic_directory(directory) as tmp:
         model.save_weights(str(tmp / WEIGHTS_FILE))
         if training_state is not None:
             with open(tmp / STATE_FILE, "wb") as f:
                 np.savez(f, **training_state)
         config.save(tmp)
-        replace_directory(tmp, directory)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def replace_directory(new: Path, directory: Path) -> None:
-    """Move the finished directory ``new`` to ``directory``, replacing it (renamed aside, then removed)."""
-    old = None
-    if directory.exists():
-        old = directory.parent / f".{directory.name}.old-{os.getpid()}"
-        os.replace(directory, old)
-    os.replace(new, directory)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def write_run_files(run_dir: Path, model, config: CheckpointConfig) -> None:

@@ -33,3 +33,30 @@ def test_a_failed_write_leaves_nothing_and_keeps_the_old_file(tmp_path):
 def test_missing_directory_is_a_clear_error(tmp_path):
     with pytest.raises(HandwritingError, match="does not exist"):
         write_text_atomic(tmp_path / "nope" / "c.txt", "x")
+
+
+def test_atomic_directory_replaces_whole_or_not_at_all(tmp_path):
+    from handwriting.fileio import atomic_directory
+
+    target = tmp_path / "ckpt"
+    with atomic_directory(target) as tmp:
+        (tmp / "a.txt").write_text("first")
+    assert (target / "a.txt").read_text() == "first"
+    with pytest.raises(RuntimeError):
+        with atomic_directory(target) as tmp:
+            (tmp / "a.txt").write_text("second")
+            raise RuntimeError("interrupted")
+    assert (target / "a.txt").read_text() == "first"  # the old directory is untouched
+    with atomic_directory(target) as tmp:
+        (tmp / "b.txt").write_text("new")
+    assert sorted(p.name for p in target.iterdir()) == ["b.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]  # no temporary or old directory left
+
+
+def test_atomic_path_keeps_the_suffix_a_writer_insists_on(tmp_path):
+    from handwriting.fileio import atomic_path
+
+    with atomic_path(tmp_path / "w.weights.h5", suffix=".weights.h5") as tmp:
+        assert tmp.name.endswith(".weights.h5") and tmp.name.startswith(".")
+        tmp.write_bytes(b"x")
+    assert (tmp_path / "w.weights.h5").read_bytes() == b"x"

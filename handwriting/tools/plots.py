@@ -121,6 +121,8 @@ def mixture_density_figure(offsets: np.ndarray, params: dict, text: str = ""):
             :func:`handwriting.nn.mixture.mixture_params_numpy` gives them; row ``t`` predicts
             the offset from point ``t`` to point ``t + 1``.
     """
+    from ..nn.mixture import bivariate_log_density  # eqs 24-25, the one density the loss uses too
+
     plt = _figure_module()
     coords = offsets_to_coords(offsets).astype(np.float64)
     x0, y0, x1, y1 = bounding_box(coords)
@@ -137,11 +139,8 @@ def mixture_density_figure(offsets: np.ndarray, params: dict, text: str = ""):
             s1, s2, rho = params["sigma1"][t, j], params["sigma2"][t, j], params["rho"][t, j]
             ix = slice(*np.searchsorted(gx, [mx - reach * s1, mx + reach * s1]))
             iy = slice(*np.searchsorted(gy, [my - reach * s2, my + reach * s2]))
-            zx = (gx[ix][None, :] - mx) / s1
-            zy = (gy[iy][:, None] - my) / s2
-            z = zx**2 + zy**2 - 2 * rho * zx * zy
-            norm = 2 * np.pi * s1 * s2 * np.sqrt(1 - rho**2)
-            density[iy, ix] += params["pi"][t, j] * np.exp(-z / (2 * (1 - rho**2))) / norm
+            log_density = bivariate_log_density(gx[ix][None, :], gy[iy][:, None], mx, my, np.log(s1), np.log(s2), rho)
+            density[iy, ix] += params["pi"][t, j] * np.exp(np.asarray(log_density, np.float64))
     fig, ax = plt.subplots(figsize=(PANEL_WIDTH_INCHES, max(1.5, PANEL_WIDTH_INCHES * height / width)))
     ax.imshow(np.log1p(density), origin="lower", extent=(gx[0], gx[-1], gy[0], gy[-1]), cmap="magma_r",
               aspect="equal")

@@ -56,10 +56,6 @@ class Batch:
     def model_inputs(self) -> dict:
         return {"x": self.x, "chars": self.chars, "char_mask": self.char_mask}
 
-    def as_dict(self) -> dict:
-        return {"x": self.x, "target": self.target, "point_mask": self.point_mask,
-                "chars": self.chars, "char_mask": self.char_mask}
-
 
 def _round_up(n: int, multiple: int) -> int:
     return max(multiple, -(-n // multiple) * multiple)

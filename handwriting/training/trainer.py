@@ -260,7 +260,6 @@ class Trainer:
     def plot_attention(self) -> None:
         png = attention_figure_png(self.model, self.plot_batch, self.plot_text)
         write_bytes_atomic(self.out / ATTENTION_PLOT, png)
-        os.chmod(self.out / ATTENTION_PLOT, ckpt._default_mode())
         self.summaries.image(self.state.step, "attention", png)
 
     # ------------------------------------------------------------------ the loop
