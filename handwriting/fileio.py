@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 
 @contextlib.contextmanager
@@ -78,6 +78,25 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def output_format(path: str | os.PathLike, formats: Sequence[str], requested: str | None = None) -> str:
+    """The format to write ``path`` in: ``requested`` when given, else the file's extension.
+
+    Either must be one of ``formats`` (an extension names a format whose name it is, so
+    ``animated-svg`` is only ever requested); anything else is a :class:`HandwritingError`.
+    """
+    from .errors import HandwritingError
+
+    if requested is not None:
+        if requested not in formats:
+            raise HandwritingError(f"unknown output format {requested!r}: use {', '.join(formats)}")
+        return requested
+    extension = Path(path).suffix.lower().lstrip(".")
+    if extension not in formats:
+        raise HandwritingError(f"cannot tell the format of {path} from its extension: use "
+                               f"{', '.join('.' + f for f in formats if '-' not in f)}")
+    return extension
 
 
 def read_prompt_file(path: str | os.PathLike) -> list[str]:

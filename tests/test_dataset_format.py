@@ -148,7 +148,7 @@ def test_preview_writes_a_png(tmp_path):
         (["info", "{tmp}/truncated.npz"], "unreadable or truncated"),
         (["info", "{tmp}/future.npz"], "version 2 is not supported"),
         (["preview", "{tmp}/good.npz", "-o", "{tmp}/no/such/dir/s.png"], "does not exist"),
-        (["preview", "{tmp}/good.npz", "-o", "{tmp}/s.xyz"], "extensions"),
+        (["preview", "{tmp}/good.npz", "-o", "{tmp}/s.xyz"], "from its extension: use .png, .svg, .pdf"),
     ],
 )
 def test_bad_input_gives_one_line_and_status_2(tmp_path, args, message):

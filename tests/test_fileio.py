@@ -60,3 +60,23 @@ def test_atomic_path_keeps_the_suffix_a_writer_insists_on(tmp_path):
         assert tmp.name.endswith(".weights.h5") and tmp.name.startswith(".")
         tmp.write_bytes(b"x")
     assert (tmp_path / "w.weights.h5").read_bytes() == b"x"
+
+
+@pytest.mark.parametrize("path, requested, expected", [
+    ("a.SVG", None, "svg"), ("a.png", None, "png"), ("a.txt", "animated-svg", "animated-svg"),
+])
+def test_output_format_from_the_extension_or_the_request(path, requested, expected):
+    from handwriting.fileio import output_format
+
+    assert output_format(path, ("svg", "png", "animated-svg"), requested) == expected
+
+
+@pytest.mark.parametrize("path, requested, message", [
+    ("a.pdf", None, "cannot tell the format of a.pdf from its extension: use .svg, .png"),
+    ("a", None, "cannot tell the format"), ("a.svg", "gif", "unknown output format 'gif'"),
+])
+def test_output_format_names_what_it_cannot_write(path, requested, message):
+    from handwriting.fileio import output_format
+
+    with pytest.raises(HandwritingError, match=message):
+        output_format(path, ("svg", "png", "animated-svg"), requested)

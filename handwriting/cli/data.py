@@ -179,11 +179,11 @@ def add_preview(sub: argparse._SubParsersAction) -> None:
 
 def _run_preview(args: argparse.Namespace) -> int:
     from ..datasets import load_dataset
+    from ..fileio import output_format
     from ..tools.plots import SHEET_FORMATS, contact_sheet
 
     check_output_path(args.output)
-    if args.output.suffix.lower().lstrip(".") not in SHEET_FORMATS:
-        raise HandwritingError(f"cannot write {args.output}: use one of the extensions {', '.join(SHEET_FORMATS)}")
+    output_format(args.output, SHEET_FORMATS)
     if args.samples < 1:
         raise HandwritingError("--samples must be at least 1")
     dataset = load_dataset(args.dataset)
