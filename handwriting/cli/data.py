@@ -42,14 +42,20 @@ def add_prepare(sub: argparse._SubParsersAction) -> None:
 
 def _run_prepare_iam(args: argparse.Namespace) -> int:
     from ..dataclass_args import dataclass_from_arguments
-    from ..datasets import save_dataset
     from ..datasets.iam import IamConfig, read_iam
 
     check_output_path(args.output)
     dataset, report = read_iam(args.root, dataclass_from_arguments(IamConfig, args))
-    save_dataset(dataset, args.output)
-    print(report.summary())
-    print(f"wrote {len(dataset)} lines to {args.output}")
+    return _write_dataset(dataset, args.output, report.summary())
+
+
+def _write_dataset(dataset, output: Path, summary: str) -> int:
+    """Save a prepared dataset, print the reader's summary and what was written."""
+    from ..datasets import save_dataset
+
+    save_dataset(dataset, output)
+    print(summary)
+    print(f"wrote {len(dataset)} lines to {output}")
     return 0
 
 
@@ -110,29 +116,22 @@ def _add_prepare_unipen(sources: argparse._SubParsersAction) -> None:
 
 def _run_prepare_unipen(args: argparse.Namespace) -> int:
     from ..dataclass_args import dataclass_from_arguments
-    from ..datasets import save_dataset
     from ..datasets.unipen import UnipenConfig, read_unipen, terminal_progress
 
     check_output_path(args.output)
     config = dataclass_from_arguments(UnipenConfig, args)
     dataset, report = read_unipen(args.root, config, progress=terminal_progress(sys.stderr))
-    save_dataset(dataset, args.output)
-    print(report.summary())
-    print(f"wrote {len(dataset)} lines to {args.output}")
-    return 0
+    return _write_dataset(dataset, args.output, report.summary())
 
 
 def _run_prepare_clean(args: argparse.Namespace) -> int:
     from ..dataclass_args import dataclass_from_arguments
-    from ..datasets import load_dataset, save_dataset
+    from ..datasets import load_dataset
     from ..datasets.clean import CleanConfig, clean_dataset
 
     check_output_path(args.output)
     dataset, report = clean_dataset(load_dataset(args.input), dataclass_from_arguments(CleanConfig, args))
-    save_dataset(dataset, args.output)
-    print(report.summary())
-    print(f"wrote {len(dataset)} lines to {args.output}")
-    return 0
+    return _write_dataset(dataset, args.output, report.summary())
 
 
 # ---------------------------------------------------------------- info / preview
