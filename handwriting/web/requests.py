@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..writing import layout, render
-from ..writing.hand import DEFAULT_BIAS, DEFAULT_STYLE
+from ..writing.hand import DEFAULT_BIAS, DEFAULT_STYLE, OUTPUT_FORMATS
 
 #: Largest request body accepted (bytes): a style sample of ``MAX_SAMPLE_POINTS`` points fits.
 MAX_BODY_BYTES = 2_000_000
@@ -39,7 +39,7 @@ MAX_SAMPLE_POINTS = 20_000
 MAX_RENDER_POINTS = 200_000
 #: Drawing speed of an animated SVG, as the CLI's ``--speed``.
 MAX_SPEED = 20.0
-DOWNLOAD_FORMATS = ("svg", "png", "animated-svg")
+DOWNLOAD_FORMATS = OUTPUT_FORMATS  # the files the CLI writes
 
 
 class ApiError(Exception):
