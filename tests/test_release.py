@@ -166,6 +166,7 @@ def test_release_rejects_a_selection_it_cannot_make(tiny_checkpoint, font_corpus
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_cli_release_chooses_styles_with_the_ocr(tiny_checkpoint, font_corpus, tmp_path):
     pytest.importorskip("rapidocr")
     prompts = tmp_path / "sel.txt"

@@ -49,11 +49,16 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--style", action="append", dest="styles", metavar="NAME",
                     help="style to evaluate (repeatable); 'none' writes unprimed, 'all' every style and none "
                          "(default: the checkpoint's default style, else none)")
-    ev.add_argument("--bias", type=float, default=DEFAULT_BIAS, help=f"sampling bias (default: {DEFAULT_BIAS})")
+    ev.add_argument("--bias", type=float, nargs="+", default=[DEFAULT_BIAS],
+                    help=f"sampling bias; several give a row per style and bias (default: {DEFAULT_BIAS})")
     ev.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds, one pass each (default: 0 1 2)")
     ev.add_argument("--limit", type=int, help="evaluate only the first N prompts")
     ev.add_argument("--data", type=Path, help="also report the NLL on this dataset file's validation lines")
     ev.add_argument("--ceiling", action="store_true", help="also score the prompts rendered plainly by each corpus font")
+    ev.add_argument("--human", type=Path, metavar="DATA.npz",
+                    help="the dataset the checkpoint was trained on: its held-out human lines give the OCR's human "
+                         "ceiling and, written again with the same texts, each style's realism AUC (needs [eval])")
+    ev.add_argument("--human-lines", type=int, default=200, help="held-out human lines to use (default: 200)")
     add_engine_argument(ev)
     ev.add_argument("--json", type=Path, dest="json_out", help="write every line's score to this JSON file")
     ev.set_defaults(run=_run_evaluate)
@@ -64,7 +69,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
     from ..fileio import write_text_atomic
     from ..tools import evaluate
-    from ..writing.hand import default_style_name, load, load_styles, resolve_checkpoint
+    from ..writing.hand import load, resolve_checkpoint
 
     prompts = evaluate.read_prompts(args.prompts)
     if args.limit is not None:
@@ -74,32 +79,30 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     if args.json_out is not None:
         check_output_path(args.json_out)
     checkpoint = resolve_checkpoint(args.checkpoint)
-    known = load_styles(checkpoint)
-    requested = args.styles or [default_style_name(checkpoint) or "none"]
-    names: list[str | None] = []
-    for name in requested:
-        if name == "all":
-            names += [None] + sorted(known)
-        elif name == "none":
-            names.append(None)
-        elif name not in known:
-            raise HandwritingError(f"unknown style {name!r}; this checkpoint has: {', '.join(sorted(known)) or 'none'}")
-        else:
-            names.append(name)
-    names = list(dict.fromkeys(names))
+    names = _evaluated_styles(checkpoint, args.styles)
     reader = evaluate.OcrReader()
     hand = load(checkpoint, engine=args.engine)
     reports = []
-    for name in names:
-        reports.append(evaluate.evaluate_hand(hand, prompts, style=name, bias=args.bias, seeds=args.seeds,
-                                              reader=reader, progress=lambda m: print(m, file=sys.stderr)))
+    for bias in args.bias:
+        for name in names:
+            report = evaluate.evaluate_hand(hand, prompts, style=name, bias=bias, seeds=args.seeds, reader=reader,
+                                            progress=lambda m: print(m, file=sys.stderr))
+            report.name += f" @ {bias:g}" if len(args.bias) > 1 else ""
+            reports.append(report)
     ceiling = evaluate.font_ceiling(prompts, reader=reader) if args.ceiling else []
-    print(f"checkpoint {checkpoint}, {len(prompts)} prompts x {len(args.seeds)} seeds, bias {args.bias}")
-    print(evaluate.format_table(reports + ceiling))
+    human = _human_evaluation(args, hand, checkpoint, names, reader) if args.human is not None else {}
+    biases = ", ".join(f"{b:g}" for b in args.bias)
+    print(f"checkpoint {checkpoint}, {len(prompts)} prompts x {len(args.seeds)} seeds, bias {biases}")
+    print(evaluate.format_table(reports + ceiling + human.get("ceiling", [])))
+    print("error rate by character class:")
+    print(evaluate.format_class_error_rates(reports + human.get("ceiling", [])))
     print(f"hardest characters (error rate, seen at least {evaluate.HARDEST_MIN_COUNT} times):")
     print(evaluate.format_hardest_characters(reports))
     result = {"checkpoint": str(checkpoint), "prompts": str(args.prompts), "bias": args.bias, "seeds": args.seeds,
               "reports": [r.to_dict() for r in reports], "ceiling": [r.summary() for r in ceiling]}
+    if human:
+        print(human["table"])
+        result["human"] = {"ceiling": [r.to_dict() for r in human["ceiling"]], "realism": human["realism"]}
     if args.data is not None:
         nll = evaluate.validation_nll(checkpoint, args.data)
         print(f"validation NLL on {args.data}: {nll['nll_per_line']:.1f} nats/line, "
@@ -109,6 +112,46 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         write_text_atomic(args.json_out, json.dumps(result, indent=1))
         print(f"wrote {args.json_out}")
     return 0
+
+
+def _evaluated_styles(checkpoint: Path, requested: list[str] | None) -> list[str | None]:
+    """The styles ``--style`` names (``None`` for unprimed), checked against the checkpoint's."""
+    from ..writing.hand import default_style_name, load_styles
+
+    known = load_styles(checkpoint)
+    names: list[str | None] = []
+    for name in requested or [default_style_name(checkpoint) or "none"]:
+        if name == "all":
+            names += [None] + sorted(known)
+        elif name == "none":
+            names.append(None)
+        elif name not in known:
+            raise HandwritingError(f"unknown style {name!r}; this checkpoint has: {', '.join(sorted(known)) or 'none'}")
+        else:
+            names.append(name)
+    return list(dict.fromkeys(names))
+
+
+def _human_evaluation(args: argparse.Namespace, hand, checkpoint: Path, names: list[str | None], reader) -> dict:
+    """The OCR's reading of held-out human lines, and each style's and bias's realism AUC."""
+    from ..checkpoint import read_config
+    from ..datasets import load_dataset
+    from ..tools import evaluate
+    from ..tools.realism import evaluate_realism, held_out_lines
+
+    if args.human_lines < 1:
+        raise HandwritingError("--human-lines must be at least 1")
+    train = read_config(checkpoint).train
+    coords, texts = held_out_lines(load_dataset(args.human), train.validation_fraction, train.seed, args.human_lines)
+    ceiling = evaluate.Report("human (held out)", evaluate.score_lines("human (held out)", texts, coords, reader))
+    rows = ["| style | bias | realism AUC (0.5 = indistinguishable) | lines |", "|---|---|---|---|"]
+    realism = []
+    for bias in args.bias:
+        for name in names:
+            score = evaluate_realism(hand, coords, texts, style=name, bias=bias)
+            realism.append({"style": name or "unprimed", "bias": bias, **score.to_dict()})
+            rows.append(f"| {name or 'unprimed'} | {bias:g} | {score.auc:.3f} +- {score.auc_std:.3f} | {len(texts)} |")
+    return {"ceiling": [ceiling], "realism": realism, "table": "\n".join(rows)}
 
 
 # ---------------------------------------------------------------- release

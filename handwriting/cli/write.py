@@ -7,12 +7,12 @@ import sys
 from pathlib import Path
 
 from ..errors import HandwritingError
-from ..fileio import read_prompt_file
+from ..fileio import output_format, read_prompt_file
 from .common import add_engine_argument, check_output_path
 
 # ---------------------------------------------------------------- write / styles
 
-OUTPUT_FORMATS = ("svg", "png", "animated-svg")
+from ..writing.hand import OUTPUT_FORMATS
 
 
 def add_write(sub: argparse._SubParsersAction) -> None:
@@ -49,15 +49,6 @@ def add_write(sub: argparse._SubParsersAction) -> None:
     write.set_defaults(run=_run_write)
 
 
-def _output_format(path: Path, requested: str | None) -> str:
-    if requested:
-        return requested
-    suffix = path.suffix.lower()
-    if suffix not in (".svg", ".png"):
-        raise HandwritingError(f"cannot tell the format of {path}: use .svg or .png, or give --format")
-    return suffix.lstrip(".")
-
-
 def _run_write(args: argparse.Namespace) -> int:
     from ..writing import render
 
@@ -67,7 +58,7 @@ def _run_write(args: argparse.Namespace) -> int:
             raise HandwritingError("give an output file with -o (or --input and --output-dir for batch mode)")
         if not text.strip():
             raise HandwritingError("empty text: there is nothing to write")
-        fmt = _output_format(args.output, args.format)
+        fmt = output_format(args.output, OUTPUT_FORMATS, args.format)
         check_output_path(args.output)
         texts, paths = [text], [args.output]
     else:
@@ -197,9 +188,7 @@ def _run_plot(args: argparse.Namespace) -> int:
     )
     from ..writing.hand import DEFAULT_BIAS, load, resolve_checkpoint, text_lines
 
-    fmt = args.output.suffix.lower().lstrip(".")
-    if fmt not in SHEET_FORMATS:
-        raise HandwritingError(f"cannot write {args.output}: use one of the extensions {', '.join(SHEET_FORMATS)}")
+    fmt = output_format(args.output, SHEET_FORMATS)
     check_output_path(args.output)
     text = " ".join(args.text)
     lines = text_lines(text)

@@ -362,6 +362,12 @@ def format_table(reports: Sequence[Report]) -> str:
     return "\n".join(rows)
 
 
+def format_class_error_rates(reports: Sequence[Report]) -> str:
+    """One line per report: its error rate per character class, e.g. ``print: digits 0.04, ...``."""
+    return "\n".join(f"{r.name}: " + ", ".join(f"{kind} {rate:.3f}" for kind, rate in r.class_error_rates().items())
+                     for r in reports)
+
+
 def format_hardest_characters(reports: Sequence[Report], top: int = HARDEST_CHARACTERS,
                               min_count: int = HARDEST_MIN_COUNT) -> str:
     """One line per report: its ``top`` characters with the highest error rates (seen at least

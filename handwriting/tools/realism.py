@@ -117,11 +117,17 @@ def realism_auc(human: Sequence[np.ndarray], generated: Sequence[np.ndarray], te
 
 
 def held_out_lines(dataset, validation_fraction: float, seed: int, limit: int) -> tuple[list[np.ndarray], list[str]]:
-    """Up to ``limit`` lines of the writers a checkpoint never trained on (its writer split):
-    ``[N, 3]`` coords (dataset units, y up) and their texts, in a seeded random order."""
+    """Up to ``limit`` lines of the writers a checkpoint never trained on (its writer split of
+    the dataset it was trained on): ``[N, 3]`` coords (dataset units, y up) and their texts, in
+    a seeded random order. From a mix (:mod:`handwriting.datasets.mix`), only its first part's."""
     from ..datasets import split_by_writer
 
     _, held_out = split_by_writer(dataset, validation_fraction, seed)
+    if dataset.metadata.get("source") == "mix":  # a mix's first part is its human one
+        prefix = dataset.metadata["data_source"][0]["part"] + ":"
+        held_out = [i for i in held_out if dataset.writers[dataset.writer_ids[i]].startswith(prefix)]
+    if not len(held_out):
+        raise HandwritingError("the dataset has no held-out human lines for this checkpoint's writer split")
     chosen = np.random.default_rng(seed).permutation(np.asarray(held_out))[:limit]
     return ([strokes.offsets_to_coords(dataset.offsets[i]) for i in chosen], [dataset.texts[i] for i in chosen])
 

@@ -21,15 +21,13 @@ written again with more seeds (``selection_seeds`` passes in all) and the lowest
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable, Sequence
 
 from .. import checkpoint as ckpt
 from ..errors import HandwritingError
-from ..fileio import default_file_mode, write_text_atomic
+from ..fileio import atomic_directory, write_text_atomic
 from ..writing.hand import Style
 from ..writing.weights import write_numpy_weights
 from ..strokes import normalise_offsets
@@ -232,18 +230,11 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
 def write_release(out_dir: Path, source: Path, config: ckpt.CheckpointConfig, styles: list[Style]) -> Path:
     """Write ``out_dir`` atomically: ``source``'s weights (and their ``weights.npz`` copy, which the
     NumPy sampler reads without h5py), ``config`` and one file per style."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        os.chmod(tmp, default_file_mode(directory=True))
+    with atomic_directory(out_dir) as tmp:
         shutil.copyfile(source / ckpt.WEIGHTS_FILE, tmp / ckpt.WEIGHTS_FILE)
         write_numpy_weights(tmp, config.model)
         (tmp / "styles").mkdir()
         for style in styles:
             write_text_atomic(tmp / "styles" / f"{style.name}.json", style.to_json())
         config.save(tmp)
-        ckpt.replace_directory(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir

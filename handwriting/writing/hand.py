@@ -22,6 +22,7 @@ import numpy as np
 from .. import alphabet
 from . import layout, render
 from ..errors import HandwritingError
+from ..fileio import output_format
 from ..resources import default_checkpoint_dir
 from ..strokes import offsets_to_coords
 from .sampling import MAX_BATCH_LINES, plan_batches
@@ -45,6 +46,8 @@ DEFAULT_ENGINE = ENGINE_NUMPY
 #: Measured with ``handwriting evaluate`` on the shipped model (3 seeds, default style): mean CER
 #: 0.166 at bias 0.75, 0.121 at 1.5, 0.107 at 2.5, 0.111 at 4 (docs/training.md).
 DEFAULT_BIAS = 2.5
+#: What :meth:`Drawing.save` (and ``handwriting write --format``) can write.
+OUTPUT_FORMATS = ("svg", "png", "animated-svg")
 RANDOM_STYLE = "random"
 #: Style name meaning "the checkpoint's default style" (``config.json``'s ``default_style``;
 #: unprimed when it names none).
@@ -126,16 +129,14 @@ class Drawing:
         render.write_animated_svg(self.page, path, speed=speed)
 
     def save(self, path: str | os.PathLike, format: str | None = None, speed: float = 1.0) -> None:
-        """Write in ``format`` (``svg``, ``png``, ``animated-svg``; default from the extension)."""
-        fmt = format or ("png" if str(path).lower().endswith(".png") else "svg")
+        """Write in ``format`` (one of :data:`OUTPUT_FORMATS`; default from the extension)."""
+        fmt = output_format(path, OUTPUT_FORMATS, format)
         if fmt == "svg":
             self.to_svg(path)
         elif fmt == "png":
             self.to_png(path)
-        elif fmt == "animated-svg":
-            self.to_animated_svg(path, speed=speed)
         else:
-            raise HandwritingError(f"unknown output format {fmt!r}: use svg, png or animated-svg")
+            self.to_animated_svg(path, speed=speed)
 
 
 class Hand:
