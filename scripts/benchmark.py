@@ -5,10 +5,13 @@
     python scripts/benchmark.py --skip-train                      # writing and cold start only
     python scripts/benchmark.py --config small --batches 32 --backends jax --skip-write
     python scripts/benchmark.py --backends tensorflow --skip-write --set intra_op_threads=0
+    python scripts/benchmark.py --skip-train --backends tensorflow   # both sampler engines, one run
 
 Each backend runs in its own processes (Keras fixes the backend at import): one measures the
 device's large-matmul rate with the backend's default threads, one trains (with the config's
-``intra_op_threads``), one writes. Every throughput comes with the fraction of that run's matmul
+``intra_op_threads``), one writes (with each sampler engine of ``--engines``: one line, a batch
+of lines, a 65-prompt file as ``write --input`` writes it, and cold starts of the package, of
+``load()`` and of a whole ``handwriting write`` command). Every throughput comes with the fraction of that run's matmul
 rate it reaches (formula in handwriting/benchmark.py and docs/performance.md). Speed is
 reported here, never asserted in a test.
 """
@@ -26,6 +29,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LINE_40 = "The quick brown fox jumps over a lazy cat"  # 41 characters
+HELLO = "Hello, world! This is my handwriting."
+#: The prompt file of the batch-mode measurement: the public prompts, then number prompts, 65 in all.
+PROMPT_FILE_LINES = 65
 
 
 def child(args) -> dict:
@@ -64,9 +70,27 @@ def child(args) -> dict:
             out["training"].append(r)
             print(json.dumps(r), file=sys.stderr, flush=True)
     else:
-        out["writing"] = benchmark.measure_writing(args.checkpoint, LINE_40, args.write_batch, args.repeats)
-        out["cold_start"] = benchmark.cold_start(args.checkpoint)
+        out["engines"] = [write_part(args, engine) for engine in args.engines]
     return out
+
+
+def write_part(args, engine: str) -> dict:
+    """One sampler engine's writing figures: one line, a batch, a 65-prompt file, cold starts."""
+    import tempfile
+
+    from handwriting.fileio import read_prompt_file
+    from handwriting.tools import benchmark
+
+    prompts = (read_prompt_file(ROOT / "data" / "prompts" / "public.txt")
+               + read_prompt_file(ROOT / "data" / "prompts" / "numbers.txt"))[:PROMPT_FILE_LINES]
+    with tempfile.TemporaryDirectory() as tmp:
+        command = ["write", HELLO, "-o", str(Path(tmp) / "hello.svg")]
+        result = {"writing": benchmark.measure_writing(args.checkpoint, LINE_40, args.write_batch, args.repeats,
+                                                       engine=engine),
+                  "prompt_file": benchmark.measure_prompt_file(args.checkpoint, prompts, engine),
+                  "cold_start": benchmark.cold_start(args.checkpoint, engine, command)}
+    print(json.dumps(result), file=sys.stderr, flush=True)
+    return result
 
 
 def table(results: list[dict]) -> str:
@@ -77,15 +101,17 @@ def table(results: list[dict]) -> str:
             rows.append(f"| {r['backend']} | train {t['points']} pts | {t['batch_size']} | {t['loop']} | "
                         f"{'on' if t['jit_compile'] else 'off'} | {t['points_per_s']:,.0f} | {t['step_s']:.2f} | "
                         f"{t['flop_rate'] / 1e9:.1f} G | {t['fraction_of_matmul']:.1%} |")
-        w = r.get("writing")
-        if w:
+        for e in r.get("engines", []):
+            w, p, c = e["writing"], e["prompt_file"], e["cold_start"]
+            engine = f"{w['engine']} engine"
             for name in ("one_line", "batch"):
-                rows.append(f"| {r['backend']} | write {w[name]['lines']} x {w['line_chars']} chars | - | step loop | on | "
-                            f"{w[name]['points_per_s']:,.0f} | {w[name]['seconds']:.2f} s | - | - |")
-        if r.get("cold_start"):
-            c = r["cold_start"]
-            rows.append(f"| {r['backend']} | cold start: import {c['import_s']:.1f} s, import + load "
-                        f"{c['import_and_load_s']:.1f} s | | | | | | | |")
+                rows.append(f"| {r['backend']} | {engine}: write {w[name]['lines']} x {w['line_chars']} chars | - | "
+                            f"step loop | - | {w[name]['points_per_s']:,.0f} | {w[name]['seconds']:.2f} s | - | - |")
+            rows.append(f"| {r['backend']} | {engine}: {p['prompts']} prompts (write --input, after start-up) | - | "
+                        f"- | - | {p['points_per_s']:,.0f} | {p['seconds']:.2f} s | - | - |")
+            rows.append(f"| {r['backend']} | {engine}: cold import {c['import_s']:.2f} s, import + load "
+                        f"{c['import_and_load_s']:.2f} s, whole `handwriting {c['command'].split(' -o')[0]}` "
+                        f"{c['command_s']:.2f} s | | | | | | | |")
         rows.append(f"| {r['backend']} | matmul 2048 float32 | | | | | | {r['matmul_flops'] / 1e9:.1f} G | 100% |")
     return "\n".join(rows)
 
@@ -103,6 +129,8 @@ def main(argv=None) -> int:
     parser.add_argument("--backends", nargs="+", default=["tensorflow", "jax"], help="Keras backends to measure")
     parser.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "default"), help="model for writing")
     parser.add_argument("--write-batch", type=int, default=64, help="lines in the batched writing test")
+    parser.add_argument("--engines", nargs="+", default=["numpy", "tensorflow"], choices=["numpy", "tensorflow"],
+                        help="sampler engines to measure writing with (in the tensorflow backend's write process)")
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats of each writing test")
     parser.add_argument("--skip-train", action="store_true")
     parser.add_argument("--skip-write", action="store_true")

@@ -91,14 +91,15 @@ def measure_training(model_config: ModelConfig, train_config: TrainConfig, case:
     return {**case.__dict__, **result, "flops_per_point": flops, "flop_rate": result["points_per_s"] * flops}
 
 
-def measure_writing(checkpoint, line: str, batch_lines: int, repeats: int) -> dict:
-    """Latency and points/s of writing one line, and ``batch_lines`` lines in one batch, after warm-up."""
+def measure_writing(checkpoint, line: str, batch_lines: int, repeats: int, engine: str = "tensorflow") -> dict:
+    """Latency and points/s of writing one line, and ``batch_lines`` lines in one batch, after
+    warm-up, with the sampler ``engine`` (``numpy`` or ``tensorflow``)."""
     from ..writing.hand import load
 
     t0 = time.perf_counter()
-    hand = load(checkpoint)
+    hand = load(checkpoint, engine=engine)
     load_s = time.perf_counter() - t0
-    results = {"load_s": load_s, "line_chars": len(line)}
+    results = {"engine": engine, "load_s": load_s, "line_chars": len(line)}
     for name, lines in (("one_line", [line]), ("batch", [line] * batch_lines)):
         hand.sampler.sample(lines, bias=0.75, seed=0)  # trace and warm up
         times, points = [], []
@@ -114,14 +115,39 @@ def measure_writing(checkpoint, line: str, batch_lines: int, repeats: int) -> di
     return results
 
 
-def cold_start(checkpoint) -> dict:
-    """Wall time of a fresh ``python`` importing the package and loading the model (and of the import alone)."""
-    def run(code: str) -> float:
+def measure_prompt_file(checkpoint, prompts: list[str], engine: str, repeats: int = 3) -> dict:
+    """Points/s of writing a prompt file as ``handwriting write --input`` does (``Hand.write_many``,
+    one drawing per prompt, the default style and bias), after start-up; the median of ``repeats``."""
+    from ..writing.hand import load
+
+    hand = load(checkpoint, engine=engine)
+    hand.write_many(prompts[:2], seed=0)  # warm up
+    rates, times = [], []
+    for r in range(repeats):
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        drawings = hand.write_many(prompts, seed=r + 1)
+        times.append(time.perf_counter() - t0)
+        rates.append(sum(len(line) for d in drawings for line in d.lines if line is not None) / times[-1])
+    return {"engine": engine, "prompts": len(prompts), "seconds": float(np.median(times)),
+            "points_per_s": float(np.median(rates))}
+
+
+def cold_start(checkpoint, engine: str = "tensorflow", command: list[str] | None = None, repeats: int = 3) -> dict:
+    """Wall times of fresh processes, less an empty ``python``'s: importing the package (with the
+    engine's framework), importing and loading the model, and the whole ``command`` (a
+    ``handwriting ...`` argument list; the median of ``repeats``)."""
+    def run(args: list[str]) -> float:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, *args], check=True, capture_output=True)
         return time.perf_counter() - t0
 
-    baseline = run("pass")
-    imp = run("import handwriting.writing.hand, handwriting.backend as b; b.import_backend()")
-    full = run(f"import handwriting; handwriting.load({str(checkpoint)!r})")
-    return {"python_s": baseline, "import_s": imp - baseline, "import_and_load_s": full - baseline}
+    baseline = run(["-c", "pass"])
+    framework = "; import handwriting.backend as b; b.import_backend()" if engine == "tensorflow" else ""
+    imp = run(["-c", "import handwriting" + framework])
+    full = run(["-c", f"import handwriting; handwriting.load({str(checkpoint)!r}, engine={engine!r})"])
+    result = {"engine": engine, "python_s": baseline, "import_s": imp - baseline, "import_and_load_s": full - baseline}
+    if command:
+        times = [run(["-m", "handwriting", *command, "--engine", engine]) for _ in range(repeats)]
+        result["command"] = " ".join(command)
+        result["command_s"] = float(np.median(times))
+    return result
