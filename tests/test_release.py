@@ -188,3 +188,31 @@ def test_cli_release_chooses_styles_with_the_ocr(tiny_checkpoint, font_corpus, t
         (finalist,) = record["finalists"]  # the best first pass, scored again with a second seed
         assert record["candidate_cers"][finalist] == min(record["candidate_cers"])
         assert record["finalist_cers"] == [record["cer"]]
+
+
+def test_human_styles_come_from_held_out_writers_one_per_look_of_hand(tiny_checkpoint, font_corpus, tmp_path):
+    from handwriting.datasets import load_dataset, split_by_writer
+    from handwriting.tools.human_styles import describe_hand, human_style_candidates
+    from handwriting.tools.release import release
+    from handwriting.strokes import offsets_to_coords
+
+    dataset = load_dataset(font_corpus)
+    train = read_config(tiny_checkpoint).train
+    _, held_out = split_by_writer(dataset, train.validation_fraction, train.seed)
+    groups = human_style_candidates(dataset, 2.0, train.validation_fraction, train.seed, per_name=4)
+    assert groups
+    for name, styles in groups.items():
+        writers = set()
+        for style in styles:
+            (i,) = [i for i in held_out if dataset.texts[i] == style.text][:1]
+            assert describe_hand(offsets_to_coords(dataset.offsets[i]), style.text) == name == style.name
+            writers.add(int(dataset.writer_ids[i]))
+        assert len(writers) == len(styles)  # one line per writer
+
+    out = release(tiny_checkpoint, tmp_path / "human", data=font_corpus, default_style="auto", style_source="human",
+                  style_candidates_per_font=4, finalists=0, score=lambda style, seed: len(style.text) / 100)
+    config = read_config(out)
+    assert config.release["style_source"] == "human"
+    assert sorted(config.release["style_selection"]["styles"]) == sorted(groups)
+    with pytest.raises(HandwritingError, match="style source"):
+        release(tiny_checkpoint, tmp_path / "bad", data=font_corpus, style_source="people")

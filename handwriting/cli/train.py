@@ -158,14 +158,18 @@ def _human_evaluation(args: argparse.Namespace, hand, checkpoint: Path, names: l
 
 
 def add_release(sub: argparse._SubParsersAction) -> None:
-    from ..tools.release import DEFAULT_FINALISTS, DEFAULT_SELECTION_SEEDS
+    from ..tools.release import DEFAULT_FINALISTS, DEFAULT_SELECTION_SEEDS, STYLE_SOURCES
 
     rel = sub.add_parser("release", help="make a shippable checkpoint (config, weights, styles) from a run",
                          description="Copy a run's best (else newest) checkpoint without its training state, and "
-                                     "add one style per corpus font from the training data's validation lines.")
+                                     "add styles from the training data's validation lines: one per corpus font, or one per look "
+                                     "of hand among the held-out human writers (--style-source human).")
     rel.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a training run directory")
     rel.add_argument("-o", "--output", type=Path, required=True, help="checkpoint directory to write (replaced)")
-    rel.add_argument("--data", type=Path, help="the font-corpus dataset the run trained on (for styles)")
+    rel.add_argument("--data", type=Path, help="the dataset the run trained on (for styles)")
+    rel.add_argument("--style-source", choices=STYLE_SOURCES, default="fonts",
+                     help="styles from the corpus fonts (one per font) or from held-out human writers (one per "
+                          "look of hand: slant, joins, width; default: fonts)")
     rel.add_argument("--default-style", help="the style `write` uses when none is given (default: unprimed); "
                                              "'auto': the style that scored best in the selection")
     rel.add_argument("--note", default="", help="a line recorded in config.json's release record")
@@ -184,7 +188,7 @@ def add_release(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_release(args: argparse.Namespace) -> int:
-
+    from ..checkpoint import read_config
     from ..tools.release import release
 
     prompts = None
@@ -195,8 +199,7 @@ def _run_release(args: argparse.Namespace) -> int:
     out = release(args.run_dir, args.output, data=args.data, default_style=args.default_style, note=args.note,
                   style_candidates_per_font=args.style_candidates, selection_prompts=prompts,
                   selection_bias=args.selection_bias, finalists=args.selection_finalists,
-                  selection_seeds=args.selection_seeds)
-    from ..checkpoint import read_config
+                  selection_seeds=args.selection_seeds, style_source=args.style_source)
 
     selection = (read_config(out).release or {}).get("style_selection")
     if selection:

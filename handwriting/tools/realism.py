@@ -116,10 +116,9 @@ def realism_auc(human: Sequence[np.ndarray], generated: Sequence[np.ndarray], te
     return RealismScore(float(scores.mean()), float(scores.std()), len(human), len(generated), folds)
 
 
-def held_out_lines(dataset, validation_fraction: float, seed: int, limit: int) -> tuple[list[np.ndarray], list[str]]:
-    """Up to ``limit`` lines of the writers a checkpoint never trained on (its writer split of
-    the dataset it was trained on): ``[N, 3]`` coords (dataset units, y up) and their texts, in
-    a seeded random order. From a mix (:mod:`handwriting.datasets.mix`), only its first part's."""
+def held_out_indices(dataset, validation_fraction: float, seed: int) -> list[int]:
+    """Lines of the writers a checkpoint never trained on (its writer split of the dataset it was
+    trained on); from a mix (:mod:`handwriting.datasets.mix`), only its first part's."""
     from ..datasets import split_by_writer
 
     _, held_out = split_by_writer(dataset, validation_fraction, seed)
@@ -128,6 +127,13 @@ def held_out_lines(dataset, validation_fraction: float, seed: int, limit: int) -
         held_out = [i for i in held_out if dataset.writers[dataset.writer_ids[i]].startswith(prefix)]
     if not len(held_out):
         raise HandwritingError("the dataset has no held-out human lines for this checkpoint's writer split")
+    return [int(i) for i in held_out]
+
+
+def held_out_lines(dataset, validation_fraction: float, seed: int, limit: int) -> tuple[list[np.ndarray], list[str]]:
+    """Up to ``limit`` :func:`held_out_indices` lines in a seeded random order: ``[N, 3]`` coords
+    (dataset units, y up) and their texts."""
+    held_out = held_out_indices(dataset, validation_fraction, seed)
     chosen = np.random.default_rng(seed).permutation(np.asarray(held_out))[:limit]
     return ([strokes.offsets_to_coords(dataset.offsets[i]) for i in chosen], [dataset.texts[i] for i in chosen])
 

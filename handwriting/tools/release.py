@@ -29,6 +29,7 @@ from .. import checkpoint as ckpt
 from ..errors import HandwritingError
 from ..fileio import atomic_directory, write_text_atomic
 from ..writing.hand import Style
+from .human_styles import human_style_candidates
 from ..writing.weights import write_numpy_weights
 from ..strokes import normalise_offsets
 
@@ -48,6 +49,8 @@ FONT_STYLE_NAMES = {
 STYLE_TARGET_CHARS = 30
 #: Prime lines must have at least this many characters.
 STYLE_MIN_CHARS = 12
+#: Where a release's styles come from: the font corpus' fonts, or held-out human writers.
+STYLE_SOURCES = ("fonts", "human")
 #: ``default_style`` value that names the style with the lowest selection CER.
 AUTO_DEFAULT_STYLE = "auto"
 
@@ -162,7 +165,7 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
             style_candidates_per_font: int = 1, selection_prompts: Sequence[str] | None = None,
             selection_bias: float | None = None, finalists: int = DEFAULT_FINALISTS,
             selection_seeds: int = DEFAULT_SELECTION_SEEDS,
-            score: Callable[[Style, int], float] | None = None) -> Path:
+            score: Callable[[Style, int], float] | None = None, style_source: str = "fonts") -> Path:
     """Write ``out_dir`` from a run (its ``best/`` if present, else the newest checkpoint).
 
     ``data`` (the training dataset file) supplies the styles; ``default_style`` must name one
@@ -170,8 +173,12 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
     unprimed by default). With ``style_candidates_per_font > 1`` each font's style is chosen by
     ``score`` (default: the OCR CER of ``selection_prompts`` at ``selection_bias``, default
     ``hand.DEFAULT_BIAS``), with ``finalists`` re-scored over ``selection_seeds`` passes (see
-    :func:`select_styles`). ``out_dir`` is replaced atomically.
+    :func:`select_styles`). ``style_source="human"`` takes the candidates from the held-out
+    human writers instead, one style per look of hand (:mod:`.human_styles`); ``"fonts"`` one per
+    corpus font. ``out_dir`` is replaced atomically.
     """
+    if style_source not in STYLE_SOURCES:
+        raise HandwritingError(f"style source must be one of {', '.join(STYLE_SOURCES)}, not {style_source!r}")
     if style_candidates_per_font < 1:
         raise HandwritingError(f"style candidates per font must be at least 1, not {style_candidates_per_font}")
     _check_final_round(finalists, selection_seeds)  # before any work, so a bad option costs nothing
@@ -197,8 +204,9 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
         from ..datasets import load_dataset
 
         dataset = load_dataset(data)
-        candidates = style_candidates(dataset, config.scale, train_config.validation_fraction, train_config.seed,
-                                      per_font=style_candidates_per_font)
+        find = style_candidates if style_source == "fonts" else human_style_candidates
+        candidates = find(dataset, config.scale, train_config.validation_fraction, train_config.seed,
+                          style_candidates_per_font)
         if selecting:
             if score is None:
                 score = ocr_style_score(source, selection_prompts, bias=selection_bias)
@@ -220,6 +228,7 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
     if previous:
         config.release["previous"] = previous
     if selection is not None:
+        config.release["style_source"] = style_source
         config.release["style_selection"] = {
             "prompts": len(selection_prompts) if selection_prompts else None,
             "bias": selection_bias, "candidates_per_font": style_candidates_per_font,
