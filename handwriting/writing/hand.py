@@ -204,9 +204,9 @@ class Hand:
         coords: list = [None] * len(texts)
         caps = [False] * len(texts)
         for rows in plan_batches([len(t) for t in texts], LINES_PER_BATCH):
-            options = {"line_ids": rows} if self.engine == ENGINE_NUMPY else {}
-            batch = self.sampler.sample([texts[i] for i in rows], bias=bias, seed=seed + rows[0], prime=prime_arg,
-                                        **options)
+            # NumPy: line i's own stream (seed, i), whatever batch it lands in; TensorFlow: per batch.
+            options = {"line_ids": rows, "seed": seed} if self.engine == ENGINE_NUMPY else {"seed": seed + rows[0]}
+            batch = self.sampler.sample([texts[i] for i in rows], bias=bias, prime=prime_arg, **options)
             for i, offsets, capped in zip(rows, batch.offsets, batch.hit_cap):
                 coords[i] = offsets_to_coords(offsets)
                 coords[i][:, :2] *= self.px_per_unit
