@@ -134,6 +134,31 @@ def test_cli_evaluate_writes_scores_for_every_line(tiny_checkpoint, tmp_path):
         assert report["lifts_per_char"] == pytest.approx(lifts / (2 * (2 + 7)))
 
 
+@pytest.mark.slow
+def test_cli_evaluate_judges_against_held_out_human_lines(tiny_checkpoint, tmp_path):
+    from cli_helper import run_cli
+    from conftest import make_tiny_dataset
+
+    from handwriting.datasets import save_dataset
+
+    human = tmp_path / "human.npz"
+    save_dataset(make_tiny_dataset(n=80, seed=4, writers=8), human)
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("ab\n")
+    out = tmp_path / "scores.json"
+    result = run_cli("evaluate", "--checkpoint", tiny_checkpoint, "--prompts", prompts, "--seeds", "0",
+                     "--bias", "0", "2", "--human", human, "--human-lines", "10", "--json", out)
+    assert result.returncode == 0, result.stderr
+    scores = json.loads(out.read_text())
+    assert [r["name"] for r in scores["reports"]] == ["unprimed @ 0", "unprimed @ 2"]  # no default style
+    (ceiling,) = scores["human"]["ceiling"]
+    assert ceiling["name"] == "human (held out)" and ceiling["lines"] == 10
+    realism = scores["human"]["realism"]
+    assert [(r["style"], r["bias"]) for r in realism] == [("unprimed", 0.0), ("unprimed", 2.0)]
+    assert all(0.0 <= r["auc"] <= 1.0 and r["human_lines"] == 10 for r in realism)
+    assert "realism AUC" in result.stdout and "error rate by character class" in result.stdout
+
+
 def test_cli_evaluate_bad_input_is_one_line(tiny_checkpoint, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "handwriting", "evaluate", "--checkpoint", str(tiny_checkpoint),

@@ -59,6 +59,9 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
                     help="the dataset the checkpoint was trained on: its held-out human lines give the OCR's human "
                          "ceiling and, written again with the same texts, each style's realism AUC (needs [eval])")
     ev.add_argument("--human-lines", type=int, default=200, help="held-out human lines to use (default: 200)")
+    ev.add_argument("--human-split", type=Path, metavar="CHECKPOINT",
+                    help="take the held-out lines from this checkpoint's writer split (default: the evaluated "
+                         "checkpoint's), so that two models are judged on the same lines")
     add_engine_argument(ev)
     ev.add_argument("--json", type=Path, dest="json_out", help="write every line's score to this JSON file")
     ev.set_defaults(run=_run_evaluate)
@@ -138,10 +141,11 @@ def _human_evaluation(args: argparse.Namespace, hand, checkpoint: Path, names: l
     from ..datasets import load_dataset
     from ..tools import evaluate
     from ..tools.realism import evaluate_realism, held_out_lines
+    from ..writing.hand import resolve_checkpoint
 
     if args.human_lines < 1:
         raise HandwritingError("--human-lines must be at least 1")
-    train = read_config(checkpoint).train
+    train = read_config(resolve_checkpoint(args.human_split) if args.human_split else checkpoint).train
     coords, texts = held_out_lines(load_dataset(args.human), train.validation_fraction, train.seed, args.human_lines)
     ceiling = evaluate.Report("human (held out)", evaluate.score_lines("human (held out)", texts, coords, reader))
     rows = ["| style | bias | realism AUC (0.5 = indistinguishable) | lines |", "|---|---|---|---|"]
