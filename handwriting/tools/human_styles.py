@@ -52,12 +52,19 @@ def describe_hand(coords: np.ndarray, text: str) -> str:
     return "-".join(parts)
 
 
+def _shows_a_hand(text: str) -> bool:
+    """Running words, mostly small letters, long enough: not an alphabet, a code or a title."""
+    letters = text.replace(" ", "")
+    return (len(text) >= MIN_CHARS and " " in text.strip()
+            and sum(c.islower() for c in letters) >= MIN_LOWERCASE_SHARE * len(letters))
+
+
 def human_style_candidates(dataset, scale: float, validation_fraction: float, seed: int,
                            per_name: int = 1) -> dict[str, list[Style]]:
     """Candidate styles of the held-out human writers, grouped by :func:`describe_hand`.
 
     One line per writer (the one nearest :data:`TARGET_CHARS` characters, at least
-    :data:`MIN_CHARS`, mostly small letters); within a name, writers in a seeded random order,
+    :data:`MIN_CHARS`, running words of mostly small letters); within a name, writers in a seeded random order,
     at most ``per_name``.
     """
     from .realism import held_out_indices
@@ -65,7 +72,7 @@ def human_style_candidates(dataset, scale: float, validation_fraction: float, se
     by_writer: dict[int, tuple[int, int]] = {}  # writer -> (distance from the target length, line)
     for i in held_out_indices(dataset, validation_fraction, seed):
         text = dataset.texts[i]
-        if len(text) < MIN_CHARS or sum(c.islower() for c in text) < MIN_LOWERCASE_SHARE * len(text.replace(" ", "")):
+        if not _shows_a_hand(text):
             continue
         writer, distance = int(dataset.writer_ids[i]), abs(len(text) - TARGET_CHARS)
         if writer not in by_writer or distance < by_writer[writer][0]:
