@@ -19,9 +19,21 @@ def shipped(checkout_path: str, packaged_name: str) -> Path:
     return in_checkout if in_checkout.exists() else PACKAGE_DIR / packaged_name
 
 
+#: The models that ship, by the name ``load(NAME)`` and ``--checkpoint NAME`` take: where each
+#: lives in a checkout, and its package inside a wheel. ``fonts`` is the model trained on the
+#: font-derived corpus only.
+SHIPPED_CHECKPOINTS = {"default": ("checkpoints/default", "_default_model"),
+                       "fonts": ("checkpoints/fonts", "_fonts_model")}
+
+
+def shipped_checkpoint_dir(name: str) -> Path:
+    """The directory of a shipped model (a key of :data:`SHIPPED_CHECKPOINTS`)."""
+    return shipped(*SHIPPED_CHECKPOINTS[name])
+
+
 def default_checkpoint_dir() -> Path:
     """The shipped default model."""
-    return shipped("checkpoints/default", "_default_model")
+    return shipped_checkpoint_dir("default")
 
 
 def prompts_dir() -> Path:

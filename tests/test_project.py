@@ -41,9 +41,10 @@ def test_a_wheel_carries_the_model_prompts_and_fonts(tmp_path):
                     str(tmp_path), str(ROOT)], check=True, capture_output=True, timeout=300)
     (wheel,) = tmp_path.glob("handwriting-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    shipped = {p.relative_to(ROOT / "checkpoints" / "default").as_posix()
-               for p in (ROOT / "checkpoints" / "default").rglob("*") if p.is_file()}
-    assert {f"handwriting/_default_model/{n}" for n in shipped} <= names
+    for checkout, packaged in (("default", "_default_model"), ("fonts", "_fonts_model")):
+        shipped = {p.relative_to(ROOT / "checkpoints" / checkout).as_posix()
+                   for p in (ROOT / "checkpoints" / checkout).rglob("*") if p.is_file()}
+        assert shipped and {f"handwriting/{packaged}/{n}" for n in shipped} <= names
     assert "handwriting/_prompts/public.txt" in names
     assert "handwriting/_fonts/ems/OFL.txt" in names and "handwriting/_fonts/README.md" in names
     assert len([n for n in names if n.startswith("handwriting/_fonts/ems/") and n.endswith(".svg")]) == 6

@@ -85,3 +85,18 @@ def test_the_default_model_lifts_the_pen_as_often_as_its_styles(default_hand):
         written = np.mean([o[:, 2].sum() for o in batch.offsets]) / len(text)
         own = style.offsets[:, 2].sum() / len(style.text)
         assert 0.6 * own < written < 1.4 * own, (name, written, own)
+
+
+def test_the_font_model_ships_by_name(tmp_path):
+    import handwriting
+    from cli_helper import run_cli
+    from handwriting.writing.hand import resolve_checkpoint
+
+    assert resolve_checkpoint("fonts") == ROOT / "checkpoints" / "fonts"
+    hand = handwriting.load("fonts")
+    assert hand.default_style == read_config(ROOT / "checkpoints" / "fonts").default_style
+    assert len(hand.write("fonts", seed=1).lines) == 1
+    result = run_cli("write", "by name", "--checkpoint", "fonts", "-o", tmp_path / "f.svg")
+    assert result.returncode == 0 and (tmp_path / "f.svg").read_text().startswith("<svg")
+    missing = run_cli("write", "x", "--checkpoint", "nonesuch", "-o", tmp_path / "g.svg")
+    assert missing.returncode == 2 and "the shipped models are default, fonts" in missing.stderr

@@ -23,7 +23,7 @@ from .. import alphabet
 from . import layout, render
 from ..errors import HandwritingError
 from ..fileio import output_format
-from ..resources import default_checkpoint_dir
+from ..resources import SHIPPED_CHECKPOINTS, default_checkpoint_dir, shipped_checkpoint_dir
 from ..strokes import offsets_to_coords
 from .sampling import MAX_BATCH_LINES, plan_batches
 
@@ -386,10 +386,20 @@ def default_style_name(checkpoint: str | os.PathLike) -> str | None:
 
 
 def resolve_checkpoint(checkpoint: str | os.PathLike | None = None) -> Path:
-    """The checkpoint directory to use: the argument, ``$HANDWRITING_CHECKPOINT``, or the default."""
-    directory = Path(checkpoint or os.environ.get(CHECKPOINT_ENV) or DEFAULT_CHECKPOINT)
+    """The checkpoint directory to use: the argument, ``$HANDWRITING_CHECKPOINT``, or the default.
+
+    A directory that exists wins; otherwise a shipped model's name (``default``, ``fonts``:
+    :data:`~handwriting.resources.SHIPPED_CHECKPOINTS`) names that model.
+    """
+    chosen = checkpoint or os.environ.get(CHECKPOINT_ENV)
+    if chosen is None:
+        return DEFAULT_CHECKPOINT
+    directory = Path(chosen)
+    if not directory.is_dir() and str(chosen) in SHIPPED_CHECKPOINTS:
+        directory = shipped_checkpoint_dir(str(chosen))
     if not directory.is_dir():
-        raise HandwritingError(f"checkpoint not found: {directory}")
+        shipped_names = ", ".join(SHIPPED_CHECKPOINTS)
+        raise HandwritingError(f"checkpoint not found: {directory} (the shipped models are {shipped_names})")
     return directory
 
 
