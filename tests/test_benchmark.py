@@ -38,5 +38,8 @@ def test_the_benchmark_script_measures_and_reports(tmp_path):
     (result,) = json.loads(out.read_text())["results"]
     assert result["backend"] == "tensorflow" and result["matmul_flops"] > 0 and result["intra_op_threads"] == 1
     assert [t["loop"] for t in result["training"]] == ["split", "fused"]
-    assert all(t["points_per_s"] > 0 and t["fraction_of_matmul"] > 0 for t in result["training"])
+    for t in result["training"]:  # each fraction is the step's FLOP rate over the measured matmul rate
+        assert t["points_per_s"] > 0
+        assert t["flop_rate"] == pytest.approx(t["points_per_s"] * t["flops_per_point"])
+        assert t["fraction_of_matmul"] == pytest.approx(t["flop_rate"] / result["matmul_flops"])
     assert "| tensorflow | train 32 pts | 2 | split |" in done.stdout
