@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from handwriting.tools.human_styles import describe_hand, human_style_candidates
+from handwriting.tools.human_styles import describe_hand
 from handwriting.writing.hand import RESERVED_STYLE_NAMES
 
 
