@@ -32,3 +32,22 @@ def test_a_hand_is_named_by_its_slant_joins_and_width(slant, lift_every, width, 
     text = "o" * 8
     assert describe_hand(_loops(8, slant, lift_every, width), text) == expected
     assert expected not in RESERVED_STYLE_NAMES
+
+
+def test_ranked_human_styles_keep_the_best_and_number_a_repeated_look():
+    from handwriting.tools.human_styles import rank_human_styles
+    from handwriting.writing.hand import Style
+
+    offsets = np.zeros((2, 3), np.float32)
+    styles = [Style(name=n, text=t, offsets=offsets) for n, t in
+              [("upright-print", "a"), ("slanted-joined", "b"), ("upright-print", "c"), ("upright-print", "d")]]
+    keys = ["writer-01", "writer-02", "writer-03", "writer-04"]
+    record = {k: {"cer": c, "text": s.text} for k, c, s in zip(keys, [0.2, 0.1, 0.05, 0.9], styles)}
+    kept, renamed = rank_human_styles(styles, record, keys, count=3)
+    assert [(s.name, s.text) for s in kept] == [("upright-print", "c"), ("slanted-joined", "b"),
+                                                 ("upright-print-2", "a")]
+    assert {name: r["cer"] for name, r in renamed.items()} == {"upright-print": 0.05, "slanted-joined": 0.1,
+                                                                "upright-print-2": 0.2}
+    kept, renamed = rank_human_styles(styles, None, keys)  # no selection: every writer, in order
+    assert [s.name for s in kept] == ["upright-print", "slanted-joined", "upright-print-2", "upright-print-3"]
+    assert renamed is None

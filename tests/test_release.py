@@ -190,7 +190,7 @@ def test_cli_release_chooses_styles_with_the_ocr(tiny_checkpoint, font_corpus, t
         assert record["finalist_cers"] == [record["cer"]]
 
 
-def test_human_styles_come_from_held_out_writers_one_per_look_of_hand(tiny_checkpoint, font_corpus, tmp_path):
+def test_human_styles_come_from_held_out_writers_one_per_writer(tiny_checkpoint, font_corpus, tmp_path):
     from handwriting.datasets import load_dataset, split_by_writer
     from handwriting.tools.human_styles import describe_hand, human_style_candidates
     from handwriting.tools.release import release
@@ -199,20 +199,30 @@ def test_human_styles_come_from_held_out_writers_one_per_look_of_hand(tiny_check
     dataset = load_dataset(font_corpus)
     train = read_config(tiny_checkpoint).train
     _, held_out = split_by_writer(dataset, train.validation_fraction, train.seed)
-    groups = human_style_candidates(dataset, 2.0, train.validation_fraction, train.seed, per_name=4)
-    assert groups
-    for name, styles in groups.items():
-        writers = set()
-        for style in styles:
-            (i,) = [i for i in held_out if dataset.texts[i] == style.text][:1]
-            assert describe_hand(offsets_to_coords(dataset.offsets[i]), style.text) == name == style.name
-            writers.add(int(dataset.writer_ids[i]))
-        assert len(writers) == len(styles)  # one line per writer
+    groups = human_style_candidates(dataset, 2.0, train.validation_fraction, train.seed, per_writer=3)
+    assert len(groups) >= 2
+    writers = set()
+    for key, styles in groups.items():
+        assert key.startswith("writer-") and 1 <= len(styles) <= 3
+        lines = [[i for i in held_out if dataset.texts[i] == style.text][0] for style in styles]
+        (writer,) = {int(dataset.writer_ids[i]) for i in lines}  # one writer's lines
+        writers.add(writer)
+        for i, style in zip(lines, styles):
+            assert describe_hand(offsets_to_coords(dataset.offsets[i]), style.text) == style.name
+    assert len(writers) == len(groups)
 
+    # The score prefers short primes: the kept style is the writer with the shortest best line.
+    score = lambda style, seed: len(style.text) / 100  # noqa: E731
     out = release(tiny_checkpoint, tmp_path / "human", data=font_corpus, default_style="auto", style_source="human",
-                  style_candidates_per_font=4, finalists=0, score=lambda style, seed: len(style.text) / 100)
+                  style_candidates_per_font=3, finalists=0, score=score, style_count=1)
     config = read_config(out)
     assert config.release["style_source"] == "human"
-    assert sorted(config.release["style_selection"]["styles"]) == sorted(groups)
+    record = config.release["style_selection"]["styles"]
+    best = sorted(min(score(s, 0) for s in styles) for styles in groups.values())[:1]
+    assert sorted(r["cer"] for r in record.values()) == best
+    assert sorted(p.stem for p in (out / "styles").glob("*.json")) == sorted(record)
+    assert config.default_style == min(record, key=lambda name: record[name]["cer"])
+    with pytest.raises(HandwritingError, match="style count"):
+        release(tiny_checkpoint, tmp_path / "bad", data=font_corpus, style_count=2)
     with pytest.raises(HandwritingError, match="style source"):
         release(tiny_checkpoint, tmp_path / "bad", data=font_corpus, style_source="people")

@@ -140,13 +140,15 @@ def _human_evaluation(args: argparse.Namespace, hand, checkpoint: Path, names: l
     from ..checkpoint import read_config
     from ..datasets import load_dataset
     from ..tools import evaluate
-    from ..tools.realism import evaluate_realism, held_out_lines
+    from ..tools.realism import (evaluate_matched_realism, evaluate_realism, held_out_lines, matched_pairs,
+                                 one_writer_reference)
     from ..writing.hand import resolve_checkpoint
 
     if args.human_lines < 1:
         raise HandwritingError("--human-lines must be at least 1")
     train = read_config(resolve_checkpoint(args.human_split) if args.human_split else checkpoint).train
-    coords, texts = held_out_lines(load_dataset(args.human), train.validation_fraction, train.seed, args.human_lines)
+    dataset = load_dataset(args.human)
+    coords, texts = held_out_lines(dataset, train.validation_fraction, train.seed, args.human_lines)
     ceiling = evaluate.Report("human (held out)", evaluate.score_lines("human (held out)", texts, coords, reader))
     rows = ["| style | bias | realism AUC (0.5 = indistinguishable) | lines |", "|---|---|---|---|"]
     realism = []
@@ -155,6 +157,17 @@ def _human_evaluation(args: argparse.Namespace, hand, checkpoint: Path, names: l
             score = evaluate_realism(hand, coords, texts, style=name, bias=bias)
             realism.append({"style": name or "unprimed", "bias": bias, **score.to_dict()})
             rows.append(f"| {name or 'unprimed'} | {bias:g} | {score.auc:.3f} +- {score.auc_std:.3f} | {len(texts)} |")
+    pairs = matched_pairs(dataset, train.validation_fraction, train.seed, args.human_lines)
+    for bias in args.bias:
+        score = evaluate_matched_realism(hand, dataset, pairs, bias=bias)
+        realism.append({"style": "writer-matched", "bias": bias, **score.to_dict()})
+        rows.append(f"| each writer's own hand (writer-matched) | {bias:g} | {score.auc:.3f} +- {score.auc_std:.3f} "
+                    f"| {len(pairs)} |")
+    reference = one_writer_reference(dataset, train.validation_fraction, train.seed)
+    realism.append({"style": "one real writer against the others", **reference})
+    if reference["writers"]:
+        rows.append(f"| one real writer against the others (median of {reference['writers']} writers, "
+                    f"{reference['min']:.3f}-{reference['max']:.3f}) | - | {reference['median']:.3f} | - |")
     return {"ceiling": [ceiling], "realism": realism, "table": "\n".join(rows)}
 
 
@@ -166,20 +179,22 @@ def add_release(sub: argparse._SubParsersAction) -> None:
 
     rel = sub.add_parser("release", help="make a shippable checkpoint (config, weights, styles) from a run",
                          description="Copy a run's best (else newest) checkpoint without its training state, and "
-                                     "add styles from the training data's validation lines: one per corpus font, or one per look "
-                                     "of hand among the held-out human writers (--style-source human).")
+                                     "add styles from the training data's validation lines: one per corpus font, or one per "
+                                     "held-out human writer (--style-source human), named by the look of the hand.")
     rel.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a training run directory")
     rel.add_argument("-o", "--output", type=Path, required=True, help="checkpoint directory to write (replaced)")
     rel.add_argument("--data", type=Path, help="the dataset the run trained on (for styles)")
     rel.add_argument("--style-source", choices=STYLE_SOURCES, default="fonts",
                      help="styles from the corpus fonts (one per font) or from held-out human writers (one per "
-                          "look of hand: slant, joins, width; default: fonts)")
+                          "writer, named by slant, joins and width; default: fonts)")
     rel.add_argument("--default-style", help="the style `write` uses when none is given (default: unprimed); "
                                              "'auto': the style that scored best in the selection")
     rel.add_argument("--note", default="", help="a line recorded in config.json's release record")
     rel.add_argument("--style-candidates", type=int, default=1, metavar="N",
-                     help="try N lines per font (different writers) as its style and keep the one the OCR reads "
-                          "best in --selection-prompts (needs the [eval] extra; default: 1, no selection)")
+                     help="try N lines per font (different writers), or per human writer, as its style and keep the "
+                          "one the OCR reads best in --selection-prompts (needs the [eval] extra; default: 1, no selection)")
+    rel.add_argument("--style-count", type=int, metavar="N",
+                     help="human styles: keep the N writers the OCR reads best (default: all)")
     rel.add_argument("--selection-prompts", type=Path, metavar="FILE",
                      help="prompts written with each candidate style (keep them apart from the evaluation's)")
     rel.add_argument("--selection-bias", type=float, help="sampling bias for the selection (default: the write default)")
@@ -203,7 +218,8 @@ def _run_release(args: argparse.Namespace) -> int:
     out = release(args.run_dir, args.output, data=args.data, default_style=args.default_style, note=args.note,
                   style_candidates_per_font=args.style_candidates, selection_prompts=prompts,
                   selection_bias=args.selection_bias, finalists=args.selection_finalists,
-                  selection_seeds=args.selection_seeds, style_source=args.style_source)
+                  selection_seeds=args.selection_seeds, style_source=args.style_source,
+                  style_count=args.style_count)
 
     selection = (read_config(out).release or {}).get("style_selection")
     if selection:

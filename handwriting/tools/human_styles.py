@@ -11,10 +11,13 @@ ink, and the description is the style's name (``slanted-joined-narrow``, ``uprig
 - width (ink width per character in x-heights): ``narrow`` below :data:`NARROW_BELOW`, ``wide``
   above :data:`WIDE_ABOVE`, else nothing.
 
-Writers whose lines get the same name are candidates for that one style (the release picks the
-best by the OCR, :func:`~handwriting.tools.release.select_styles`), so the styles shipped all
-look different from each other. Only writers of the checkpoint's validation split are used
-(from a mix, only its first, human, part: :func:`handwriting.tools.realism.held_out_lines`).
+Each held-out writer offers a few of their lines as candidate primes; the release keeps each
+writer's line that the OCR reads best (:func:`~handwriting.tools.release.select_styles`), then
+the writers whose hands it reads best (:func:`rank_human_styles`). Two kept writers whose hands
+get the same description are told apart by a number (``upright-print``, ``upright-print-2``),
+in the order of their scores. Only writers of the checkpoint's validation split are used (from a
+mix, only its first, human, part: :func:`handwriting.tools.realism.held_out_lines`), and a
+writer's id never leaves this module: candidates are keyed ``writer-01``, ``writer-02``, ...
 """
 
 from __future__ import annotations
@@ -60,28 +63,51 @@ def _shows_a_hand(text: str) -> bool:
 
 
 def human_style_candidates(dataset, scale: float, validation_fraction: float, seed: int,
-                           per_name: int = 1) -> dict[str, list[Style]]:
-    """Candidate styles of the held-out human writers, grouped by :func:`describe_hand`.
+                           per_writer: int = 1) -> dict[str, list[Style]]:
+    """Candidate styles of the held-out human writers: up to ``per_writer`` lines of each.
 
-    One line per writer (the one nearest :data:`TARGET_CHARS` characters, at least
-    :data:`MIN_CHARS`, running words of mostly small letters); within a name, writers in a seeded random order,
-    at most ``per_name``.
+    A writer's lines are those that show a hand (running words of mostly small letters, at least
+    :data:`MIN_CHARS`), nearest :data:`TARGET_CHARS` characters first; each candidate is named by
+    :func:`describe_hand`. Writers are keyed ``writer-NN`` in a seeded random order.
     """
     from .realism import held_out_indices
 
-    by_writer: dict[int, tuple[int, int]] = {}  # writer -> (distance from the target length, line)
+    by_writer: dict[int, list[tuple[int, int]]] = {}  # writer -> [(distance from the target length, line)]
     for i in held_out_indices(dataset, validation_fraction, seed):
-        text = dataset.texts[i]
-        if not _shows_a_hand(text):
-            continue
-        writer, distance = int(dataset.writer_ids[i]), abs(len(text) - TARGET_CHARS)
-        if writer not in by_writer or distance < by_writer[writer][0]:
-            by_writer[writer] = (distance, i)
-    groups: dict[str, list[Style]] = {}
-    for writer in np.random.default_rng(seed).permutation(sorted(by_writer)):
-        i = by_writer[int(writer)][1]
-        name = describe_hand(strokes.offsets_to_coords(dataset.offsets[i]), dataset.texts[i])
-        if len(groups.setdefault(name, [])) < per_name:
-            groups[name].append(Style(name=name, text=dataset.texts[i],
-                                      offsets=strokes.normalise_offsets(dataset.offsets[i], scale)))
-    return dict(sorted(groups.items()))
+        if _shows_a_hand(dataset.texts[i]):
+            by_writer.setdefault(int(dataset.writer_ids[i]), []).append((abs(len(dataset.texts[i]) - TARGET_CHARS), i))
+    candidates: dict[str, list[Style]] = {}
+    writers = np.random.default_rng(seed).permutation(sorted(by_writer)) if by_writer else []
+    for number, writer in enumerate(writers, start=1):
+        lines = [i for _, i in sorted(by_writer[int(writer)])[:per_writer]]
+        candidates[f"writer-{number:02d}"] = [
+            Style(name=describe_hand(strokes.offsets_to_coords(dataset.offsets[i]), dataset.texts[i]),
+                  text=dataset.texts[i], offsets=strokes.normalise_offsets(dataset.offsets[i], scale))
+            for i in lines]
+    return candidates
+
+
+def rank_human_styles(styles: list[Style], record: dict[str, dict] | None, keys: list[str],
+                      count: int | None = None) -> tuple[list[Style], dict[str, dict] | None]:
+    """The ``count`` best styles (all by default), renamed so that every name is its own.
+
+    Args:
+        styles: one chosen style per writer, in the order of ``keys`` (``writer-NN``).
+        record: the selection record by writer key (each with its ``cer``), or ``None`` (no
+            selection: the writers' order is kept).
+        count: how many to keep, lowest CER first.
+
+    Returns:
+        ``(styles, record)`` with the kept styles under their final names (a repeated description
+        gets ``-2``, ``-3``, ... in score order) and the record keyed by those names.
+    """
+    order = sorted(range(len(styles)), key=lambda k: record[keys[k]]["cer"]) if record else list(range(len(styles)))
+    kept, renamed, seen = [], {}, {}
+    for k in order[:count]:
+        style = styles[k]
+        seen[style.name] = seen.get(style.name, 0) + 1
+        name = style.name if seen[style.name] == 1 else f"{style.name}-{seen[style.name]}"
+        kept.append(Style(name=name, text=style.text, offsets=style.offsets))
+        if record:
+            renamed[name] = record[keys[k]]
+    return kept, (renamed if record else None)

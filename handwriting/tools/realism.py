@@ -8,6 +8,14 @@ cross-validated on human against generated lines, with the folds grouped by text
 text's two lines are always on the same side; the figure is the mean ROC AUC over the folds:
 0.5 means the classifier cannot tell them apart, 1.0 that it always can.
 
+Two figures put a style's score in context:
+
+- :func:`one_writer_reference`: the same test between *real* lines, one held-out writer's
+  against the other held-out writers'. A style is one hand, and one real hand is told apart
+  from a crowd of others too: this is the score a perfect imitation of one writer would get.
+- :func:`evaluate_matched_realism`: each held-out line against the model's writing of its text
+  primed with another line of the same writer, so that hand is compared with the same hand.
+
 Shapes: a line is ``[N, 3]`` offsets ``(dx, dy, pen_up)`` (y up) or ``[N, 3]`` coords; F
 features per line.
 """
@@ -93,13 +101,18 @@ class RealismScore:
                 "generated_lines": self.generated_lines, "folds": self.folds}
 
 
+def _classifier(seed: int):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(max_iter=60, learning_rate=0.1, random_state=seed)
+
+
 def realism_auc(human: Sequence[np.ndarray], generated: Sequence[np.ndarray], texts: Sequence[str],
                 folds: int = DEFAULT_FOLDS, seed: int = 0) -> RealismScore:
     """How well human and generated coords of the same ``texts`` are told apart (ROC AUC).
 
     ``human[i]`` and ``generated[i]`` are two writings of ``texts[i]``, each ``[N, 3]`` coords.
     """
-    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import GroupKFold, cross_val_score
 
     if not (len(human) == len(generated) == len(texts)):
@@ -110,10 +123,84 @@ def realism_auc(human: Sequence[np.ndarray], generated: Sequence[np.ndarray], te
     labels = np.r_[np.zeros(len(human)), np.ones(len(generated))]
     groups = np.r_[np.arange(len(texts)), np.arange(len(texts))]
     folds = min(folds, len(texts))
-    classifier = HistGradientBoostingClassifier(max_iter=60, learning_rate=0.1, random_state=seed)
-    scores = cross_val_score(classifier, np.nan_to_num(features), labels, groups=groups,
+    scores = cross_val_score(_classifier(seed), np.nan_to_num(features), labels, groups=groups,
                              cv=GroupKFold(n_splits=folds), scoring="roc_auc")
     return RealismScore(float(scores.mean()), float(scores.std()), len(human), len(generated), folds)
+
+
+#: Writers with at least this many held-out lines take part in :func:`one_writer_reference`.
+REFERENCE_MIN_LINES = 40
+
+
+def one_writer_reference(dataset, validation_fraction: float, seed: int = 0,
+                         min_lines: int = REFERENCE_MIN_LINES) -> dict:
+    """How well one real held-out writer's lines are told from the other held-out writers' (AUC).
+
+    For each writer with at least ``min_lines`` lines: their lines against as many lines of the
+    others (seeded), the classifier of :func:`realism_auc` cross-validated over
+    :data:`DEFAULT_FOLDS` stratified folds (the texts differ, so no grouping by text). Returns
+    ``{"median", "min", "max", "writers"}`` over those writers (``None`` and 0 when none had enough).
+    """
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    held_out = held_out_indices(dataset, validation_fraction, seed)
+    features = np.nan_to_num(np.array([line_features(strokes.offsets_to_coords(dataset.offsets[i]), dataset.texts[i])
+                                       for i in held_out]))
+    writer = np.array([dataset.writer_ids[i] for i in held_out])
+    rng = np.random.default_rng(seed)
+    aucs = []
+    for w in np.unique(writer):
+        mine = np.flatnonzero(writer == w)
+        if len(mine) < min_lines:
+            continue
+        others = rng.permutation(np.flatnonzero(writer != w))[: len(mine)]
+        folds = StratifiedKFold(DEFAULT_FOLDS, shuffle=True, random_state=seed)
+        labels = np.r_[np.ones(len(mine)), np.zeros(len(others))]
+        aucs.append(cross_val_score(_classifier(seed), features[np.r_[mine, others]], labels, cv=folds,
+                                    scoring="roc_auc").mean())
+    if not aucs:
+        return {"median": None, "min": None, "max": None, "writers": 0}
+    return {"median": float(np.median(aucs)), "min": float(np.min(aucs)), "max": float(np.max(aucs)),
+            "writers": len(aucs)}
+
+
+def matched_pairs(dataset, validation_fraction: float, seed: int, limit: int) -> list[tuple[int, int]]:
+    """Up to ``limit`` ``(prime line, target line)`` pairs of held-out lines by the same writer.
+
+    Each writer's prime is the line of their first five (seeded order) nearest 30 characters;
+    every other line of theirs is a target. Pairs in a seeded random order.
+    """
+    held_out = held_out_indices(dataset, validation_fraction, seed)
+    rng = np.random.default_rng(seed)
+    by_writer: dict[int, list[int]] = {}
+    for i in held_out:
+        by_writer.setdefault(int(dataset.writer_ids[i]), []).append(i)
+    pairs = []
+    for lines in by_writer.values():
+        lines = [int(i) for i in rng.permutation(lines)]
+        prime = min(lines[:5], key=lambda i: abs(len(dataset.texts[i]) - 30))
+        pairs += [(prime, i) for i in lines if i != prime]
+    return [pairs[k] for k in rng.permutation(len(pairs))[:limit]]
+
+
+def evaluate_matched_realism(hand, dataset, pairs: Sequence[tuple[int, int]], *, bias: float,
+                             seed: int = 0) -> RealismScore:
+    """Realism with the writer matched: each target line of ``pairs`` against the model's writing
+    of its text primed with the same writer's prime line (:func:`matched_pairs`)."""
+    from ..writing.hand import Style
+
+    targets: dict[int, list[int]] = {}
+    for prime, target in pairs:
+        targets.setdefault(prime, []).append(target)
+    human, generated, texts = [], [], []
+    for prime, lines in targets.items():
+        style = Style(name="matched", text=dataset.texts[prime],
+                      offsets=strokes.normalise_offsets(dataset.offsets[prime], hand.scale))
+        written, _ = hand.write_lines([dataset.texts[i] for i in lines], style=style, bias=bias, seed=seed)
+        generated += written
+        human += [strokes.offsets_to_coords(dataset.offsets[i]) for i in lines]
+        texts += [dataset.texts[i] for i in lines]
+    return realism_auc(human, generated, texts, seed=seed)
 
 
 def held_out_indices(dataset, validation_fraction: float, seed: int) -> list[int]:

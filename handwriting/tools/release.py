@@ -29,7 +29,7 @@ from .. import checkpoint as ckpt
 from ..errors import HandwritingError
 from ..fileio import atomic_directory, write_text_atomic
 from ..writing.hand import Style
-from .human_styles import human_style_candidates
+from .human_styles import human_style_candidates, rank_human_styles
 from ..writing.weights import write_numpy_weights
 from ..strokes import normalise_offsets
 
@@ -165,7 +165,8 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
             style_candidates_per_font: int = 1, selection_prompts: Sequence[str] | None = None,
             selection_bias: float | None = None, finalists: int = DEFAULT_FINALISTS,
             selection_seeds: int = DEFAULT_SELECTION_SEEDS,
-            score: Callable[[Style, int], float] | None = None, style_source: str = "fonts") -> Path:
+            score: Callable[[Style, int], float] | None = None, style_source: str = "fonts",
+            style_count: int | None = None) -> Path:
     """Write ``out_dir`` from a run (its ``best/`` if present, else the newest checkpoint).
 
     ``data`` (the training dataset file) supplies the styles; ``default_style`` must name one
@@ -174,11 +175,14 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
     ``score`` (default: the OCR CER of ``selection_prompts`` at ``selection_bias``, default
     ``hand.DEFAULT_BIAS``), with ``finalists`` re-scored over ``selection_seeds`` passes (see
     :func:`select_styles`). ``style_source="human"`` takes the candidates from the held-out
-    human writers instead, one style per look of hand (:mod:`.human_styles`); ``"fonts"`` one per
-    corpus font. ``out_dir`` is replaced atomically.
+    human writers instead (``style_candidates_per_font`` lines per writer, one style per writer,
+    the ``style_count`` best kept: :mod:`.human_styles`); ``"fonts"`` one per corpus font.
+    ``out_dir`` is replaced atomically.
     """
     if style_source not in STYLE_SOURCES:
         raise HandwritingError(f"style source must be one of {', '.join(STYLE_SOURCES)}, not {style_source!r}")
+    if style_count is not None and (style_source != "human" or style_count < 1):
+        raise HandwritingError(f"a style count ({style_count}) is for human styles and must be at least 1")
     if style_candidates_per_font < 1:
         raise HandwritingError(f"style candidates per font must be at least 1, not {style_candidates_per_font}")
     _check_final_round(finalists, selection_seeds)  # before any work, so a bad option costs nothing
@@ -211,9 +215,11 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
             if score is None:
                 score = ocr_style_score(source, selection_prompts, bias=selection_bias)
             chosen, selection = select_styles(candidates, score, finalists=finalists, seeds=selection_seeds)
-            styles += chosen
         else:
-            styles += [options[0] for options in candidates.values()]
+            chosen = [options[0] for _, options in sorted(candidates.items())]
+        if style_source == "human":
+            chosen, selection = rank_human_styles(chosen, selection, sorted(candidates), style_count)
+        styles += chosen
         x_height_units = dataset.metadata.get("x_height_units")
         if x_height_units:  # the page size of written text follows the handwriting's x-height
             config.x_height = float(x_height_units) / config.scale
