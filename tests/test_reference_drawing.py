@@ -1,4 +1,4 @@
-"""The shipped model writes the same drawing for the same seed as release 0.1.0 did.
+"""The shipped font model writes the same drawing for the same seed as release 0.1.0 did.
 
 ``tests/data/reference_drawings_v0.1.npz`` was written by the code of commit 54cf1f0 (before
 the package was split into layers), TensorFlow sampler, one line per call, seed 5; the same
@@ -19,7 +19,7 @@ SEED = 5
 def test_the_tensorflow_sampler_draws_what_release_0_1_drew():
     import handwriting
 
-    hand = handwriting.load(engine="tensorflow")
+    hand = handwriting.load("fonts", engine="tensorflow")  # release 0.1.0's default model
     with np.load(REFERENCE) as reference:
         for key in sorted(reference.files):
             style, index = key.split("/")

@@ -29,6 +29,14 @@ def default_hand():
     return handwriting.load()
 
 
+@pytest.fixture(scope="module")
+def font_hand():
+    """The font model (``checkpoints/fonts``), whose styles are the corpus fonts."""
+    import handwriting
+
+    return handwriting.load("fonts")
+
+
 def test_the_default_model_writes_every_style_and_stops_by_the_window(default_hand):
     from handwriting.writing.sample import step_cap
 
@@ -57,7 +65,7 @@ def test_primed_writing_starts_at_the_start_of_the_text(default_hand):
         assert first.min() >= 0 and first.max() <= 1, (name, first)
 
 
-def test_lines_begin_with_the_text_not_a_late_stroke_of_the_prime(default_hand):
+def test_lines_begin_with_the_text_not_a_late_stroke_of_the_prime(font_hand):
     # Primed with "script", the stage-5 model often first dotted or crossed the prime's last word,
     # a stray mark before the line (109 of 141 evaluation lines); the sampler drops such strokes
     # (unit-tested in test_write.py). Since stage 6 the corpus writes dots and bars right after
@@ -66,8 +74,8 @@ def test_lines_begin_with_the_text_not_a_late_stroke_of_the_prime(default_hand):
 
     text = "Meet me at 7:45 by the old clock tower."
     for name in ["script", "cursive"]:
-        style = default_hand.style(name)
-        batch = default_hand.sampler.sample([text] * 4, bias=2.5, seed=0, prime=(style.offsets, style.text),
+        style = font_hand.style(name)
+        batch = font_hand.sampler.sample([text] * 4, bias=2.5, seed=0, prime=(style.offsets, style.text),
                                             return_attention=True)
         for offsets, phi in zip(batch.offsets, batch.phi):
             first_stroke = slice(0, np.flatnonzero(offsets[:, 2] > 0.5)[0] + 1)
@@ -75,13 +83,13 @@ def test_lines_begin_with_the_text_not_a_late_stroke_of_the_prime(default_hand):
             assert on_text.max() > TEXT_START_WEIGHT, (name, on_text)
 
 
-def test_the_default_model_lifts_the_pen_as_often_as_its_styles(default_hand):
+def test_the_font_model_lifts_the_pen_as_often_as_its_styles(font_hand):
     # The pen-up rate of written lines is close to that of the style's own strokes (it was a
     # third of it when training divided the pen column by the dataset scale).
     text = "Sphinx of black quartz, judge my vow."
     for name in ["allure", "print"]:
-        style = default_hand.style(name)
-        batch = default_hand.sampler.sample([text] * 4, bias=0.75, seed=0, prime=(style.offsets, style.text))
+        style = font_hand.style(name)
+        batch = font_hand.sampler.sample([text] * 4, bias=0.75, seed=0, prime=(style.offsets, style.text))
         written = np.mean([o[:, 2].sum() for o in batch.offsets]) / len(text)
         own = style.offsets[:, 2].sum() / len(style.text)
         assert 0.6 * own < written < 1.4 * own, (name, written, own)
