@@ -47,3 +47,20 @@ def test_parts_must_be_of_one_size_and_named_apart():
                                             ("c:/x.npz", ("c:/x.npz", None))])
 def test_parse_part(text, expected):
     assert parse_part(text) == expected
+
+
+def test_provenance_completes_a_known_source_from_its_current_record():
+    from handwriting.datasets.format import StrokeDataset
+    from handwriting.datasets.provenance import provenance_of
+    from handwriting.datasets.unipen import SOURCE
+
+    old = {key: value for key, value in SOURCE.items() if key != "terms"}  # a dataset written before "terms"
+    dataset = StrokeDataset(offsets=[np.zeros((2, 3), np.float32)], texts=["a"], writer_ids=np.zeros(1, np.int32),
+                            writers=["w"], scale=1.0,
+                            metadata={"data_source": [{**old, "part": "unipen", "lines": 1}, {"name": "fonts"}]})
+    human, fonts = provenance_of(dataset)["sources"]
+    assert human["terms"] == SOURCE["terms"] and "research" in human["terms"] and "CC BY 4.0" in human["terms"]
+    assert human["part"] == "unipen" and human["doi"] == "10.5281/zenodo.1195803"
+    assert fonts == {"name": "fonts"}
+    dataset.metadata = {}
+    assert provenance_of(dataset) is None

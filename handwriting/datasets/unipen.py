@@ -88,6 +88,8 @@ SOURCE = {
     "license": "CC BY 4.0",
     "attribution": "Unipen data set of on-line (vectorial) handwriting - train_r01_v07 (December 1999), "
                    "International Unipen Foundation; Zenodo, https://doi.org/10.5281/zenodo.1195803, CC BY 4.0",
+    "terms": "The 1999 CD-ROM's notice restricted use to research; the data set was later released free of "
+             "charge and is published on Zenodo under CC BY 4.0, the terms this model relies on.",
 }
 #: Categories of train_r01_v07 that hold words and lines (6, 7: words; 8: text lines).
 CATEGORIES = ("1a", "1b", "1c", "1d", "2", "3", "4", "5", "6", "7", "8")

@@ -201,25 +201,19 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
     source = run_dir / ckpt.BEST_DIR if (run_dir / ckpt.BEST_DIR / ckpt.WEIGHTS_FILE).is_file() else run_dir
     source = ckpt.resolve(source)
     config = ckpt.read_config(source)
-    train_config = config.train
     styles = list(styles or [])
     selection = None
     if data is not None:
         from ..datasets import load_dataset
+        from ..datasets.provenance import provenance_of
 
         dataset = load_dataset(data)
-        find = style_candidates if style_source == "fonts" else human_style_candidates
-        candidates = find(dataset, config.scale, train_config.validation_fraction, train_config.seed,
-                          style_candidates_per_font)
-        if selecting:
-            if score is None:
-                score = ocr_style_score(source, selection_prompts, bias=selection_bias)
-            chosen, selection = select_styles(candidates, score, finalists=finalists, seeds=selection_seeds)
-        else:
-            chosen = [options[0] for _, options in sorted(candidates.items())]
-        if style_source == "human":
-            chosen, selection = rank_human_styles(chosen, selection, sorted(candidates), style_count)
+        if selecting and score is None:
+            score = ocr_style_score(source, selection_prompts, bias=selection_bias)
+        chosen, selection = _choose_styles(dataset, config, style_source, style_candidates_per_font, score,
+                                           finalists=finalists, seeds=selection_seeds, count=style_count)
         styles += chosen
+        config.provenance = provenance_of(dataset) or config.provenance  # with each known source's full record
         x_height_units = dataset.metadata.get("x_height_units")
         if x_height_units:  # the page size of written text follows the handwriting's x-height
             config.x_height = float(x_height_units) / config.scale
@@ -240,6 +234,21 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
             "bias": selection_bias, "candidates_per_font": style_candidates_per_font,
             "finalists": finalists, "seeds": selection_seeds, "styles": selection}
     return write_release(Path(out_dir), source, config, styles)
+
+
+def _choose_styles(dataset, config: ckpt.CheckpointConfig, style_source: str, per_font: int,
+                   score: Callable[[Style, int], float] | None, *, finalists: int, seeds: int,
+                   count: int | None) -> tuple[list[Style], dict | None]:
+    """The release's styles from ``dataset`` and the selection record (``None`` without ``score``)."""
+    find = style_candidates if style_source == "fonts" else human_style_candidates
+    candidates = find(dataset, config.scale, config.train.validation_fraction, config.train.seed, per_font)
+    if per_font > 1:
+        chosen, selection = select_styles(candidates, score, finalists=finalists, seeds=seeds)
+    else:
+        chosen, selection = [options[0] for _, options in sorted(candidates.items())], None
+    if style_source == "human":
+        chosen, selection = rank_human_styles(chosen, selection, sorted(candidates), count)
+    return chosen, selection
 
 
 def write_release(out_dir: Path, source: Path, config: ckpt.CheckpointConfig, styles: list[Style]) -> Path:

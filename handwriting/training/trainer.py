@@ -36,6 +36,7 @@ from ..alphabet import decode
 from ..backend import enable_jax_compilation_cache
 from ..config import ModelConfig, TrainConfig, replace
 from ..datasets.format import load_dataset
+from ..datasets.provenance import provenance_of
 from ..errors import HandwritingError
 from ..fileio import write_bytes_atomic
 from .batches import Batch, PreparedData, prepare
@@ -95,14 +96,6 @@ def inherited_scale(init_from, resume_from: Path | None) -> tuple[str, float] | 
         return None
     source = ckpt.resolve(init_from)
     return str(source), ckpt.read_config(source).scale
-
-
-def provenance_of(dataset) -> dict | None:
-    """What a checkpoint records of its training data's sources (licence, DOI, attribution)."""
-    sources = dataset.metadata.get("data_source")
-    if sources is None:
-        return None
-    return {"sources": sources if isinstance(sources, list) else [sources]}
 
 
 class Trainer:
