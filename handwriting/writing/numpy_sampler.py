@@ -7,13 +7,17 @@ second after the process starts.
 * Priming (Graves section 5.5): the network runs teacher-forced over a style's strokes with the
   characters ``prime_text + " " + text``; the window is then moved to peak on the space before
   the new text (:meth:`NumpySampler.prime`, as the TensorFlow sampler's ``_prime_impl``).
-* Each step draws from the biased mixture (eqs 61-62, :func:`~.numpy_engine.draw_points`).
+* Each step draws from the biased mixture (eqs 61-62, :meth:`~.numpy_engine.Workspace.draw`).
 * Randomness: each line has its own ``numpy.random.Generator`` seeded by ``(seed, line id)``
   (:class:`LineRandom`), so the same seed, text and checkpoint give the same drawing, and a
   line's random numbers do not depend on the rest of its batch (its float rounding may: BLAS
   picks kernels by shape). The two engines draw different random numbers.
 * Lines that have finished are dropped from the working batch as it shrinks, so a batch costs
   what its lines need.
+* The stop rule (:func:`~.sampling.advance_lines`) runs only at steps where it can change
+  something: while a line's text has not begun, while a line waits for its pen to lift, when a
+  line's window passes its end, and at a line's step cap. At every other step it would only
+  count one more point for each unfinished line, which is counted when it next runs.
 
 Shapes: B lines, U characters, T points, M mixture components.
 """
@@ -27,7 +31,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..config import ModelConfig
-from .numpy_engine import BoundChars, NumpyNetwork, NumpyState, draw_points
+from .numpy_engine import FAR, BoundChars, NumpyNetwork, Workspace, gumbel_log
 from .sampling import (LineSpec, LineState, SampleBatch, TEXT_START_WEIGHT, advance_lines, finish_lines,
                        initial_line_state, line_spec)
 
@@ -46,7 +50,11 @@ Draws = Callable[[int, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 class LineRandom:
-    """Per-line random streams: line ``i`` draws from ``Generator(PCG64(SeedSequence([seed, ids[i]])))``."""
+    """Per-line random streams: line ``i`` draws from ``Generator(PCG64(SeedSequence([seed, ids[i]])))``.
+
+    Called as a :data:`Draws`, it gives uniforms; :meth:`prepared` gives the same numbers with the
+    Gumbel transform already applied (:func:`~.numpy_engine.gumbel_log`, once per chunk of steps).
+    """
 
     def __init__(self, seed: int, line_ids: Sequence[int], mixture_components: int):
         self.generators = [np.random.default_rng([int(seed) & 0xFFFFFFFF, int(i)]) for i in line_ids]
@@ -55,17 +63,46 @@ class LineRandom:
         batch = len(self.generators)
         self.uniform = np.zeros((batch, RANDOM_CHUNK, mixture_components + 1), np.float32)
         self.normal = np.zeros((batch, RANDOM_CHUNK, 2), np.float32)
+        self.log_u = np.zeros((batch, RANDOM_CHUNK, mixture_components), np.float32)
+        self._rows, self._chunk = None, None
 
-    def __call__(self, t: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _fill(self, t: int, rows: np.ndarray) -> None:
         if t // RANDOM_CHUNK != self.start:
             self.start = t // RANDOM_CHUNK
             for i in rows:
                 g = self.generators[i]
                 self.uniform[i] = g.random((RANDOM_CHUNK, self.m + 1), dtype=np.float32)
                 self.normal[i] = g.standard_normal((RANDOM_CHUNK, 2), dtype=np.float32)
+            self.log_u[rows] = gumbel_log(self.uniform[rows, :, : self.m])
+            self._rows = None
+
+    def __call__(self, t: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self._fill(t, rows)
         k = t % RANDOM_CHUNK
         u = self.uniform[rows, k]
         return u[:, : self.m], self.normal[rows, k], u[:, self.m]
+
+    def prepared(self, t: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(log(-log u) [R, M], normal [R, 2], uniform_pen [R])`` for step ``t`` of the lines ``rows``."""
+        self._fill(t, rows)
+        if rows is not self._rows:  # a new chunk or a new working batch: gather its lines once
+            self._rows = rows
+            self._chunk = (self.log_u[rows], self.normal[rows], self.uniform[rows, :, self.m])
+        k = t % RANDOM_CHUNK
+        log_u, normal, pen = self._chunk
+        return log_u[:, k], normal[:, k], pen[:, k]
+
+
+def _prepared(draws: Draws) -> Draws:
+    """Explicit uniforms (``draws``) with the Gumbel transform applied, as :meth:`LineRandom.prepared`."""
+    if isinstance(draws, LineRandom):
+        return draws.prepared
+
+    def prepared(t: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        uniform_pi, normal, uniform_pen = draws(t, rows)
+        return gumbel_log(np.asarray(uniform_pi, np.float32)), normal, uniform_pen
+
+    return prepared
 
 
 class NumpySampler:
@@ -114,72 +151,140 @@ class NumpySampler:
             draws = LineRandom(seed, range(len(texts)) if line_ids is None else line_ids,
                                self.config.mixture_components)
         with _blas_threads(BLAS_THREADS):
-            bound = self.network.bind(spec.chars, spec.char_mask)
+            bound = self.network.bind(spec.chars, spec.char_mask, trim=True)
             if prime is not None:
-                x0, state = self.prime(np.asarray(prime[0], np.float32), bound, len(spec.prefix))
+                work = self.prime(np.asarray(prime[0], np.float32), bound, len(spec.prefix), float(bias))
             else:
-                x0, state = np.zeros((len(texts), 3), np.float32), self.network.initial_state(len(texts))
-            points, lines, phi, last = self._loop(x0, state, bound, spec, float(bias), draws, return_attention)
+                work = Workspace(self.network, bound, self.network.initial_state(len(texts)), float(bias))
+            points, lines, phi, last = self._loop(work, spec, _prepared(draws), return_attention)
         offsets, trimmed, phis = finish_lines(points, lines.counts, lines.text_from, phi, spec.lengths, last)
         return SampleBatch(offsets, np.asarray(lines.hit_cap, bool), phis, trimmed)
 
-    def prime(self, offsets: np.ndarray, bound: BoundChars, position: int) -> tuple[np.ndarray, NumpyState]:
-        """Teacher-force every line over the ``[P, 3]`` prime offsets; return (next x ``[B, 3]``, state).
+    def prime(self, offsets: np.ndarray, bound: BoundChars, position: int, bias: float = 0.0) -> Workspace:
+        """Teacher-force every line over the ``[P, 3]`` prime offsets; return the workspace, its
+        ``x`` the prime's last offset (the next input).
 
         The window is then moved to peak on ``position`` (1-based: the space between the prime's
         text and the new text), every kappa_k shifted by the same whole number, and phi (hence
-        ``w``, eq 47) recomputed there — see the TensorFlow sampler's ``_prime_impl``.
+        ``w``, eq 47) recomputed there — see the TensorFlow sampler's ``_prime_impl``. The output
+        layer is not needed while priming and is not computed.
         """
         batch = bound.mask.shape[0]
-        x = np.concatenate([np.zeros((1, 3), np.float32), offsets[:-1]])
-        x = np.broadcast_to(x[None], (batch,) + x.shape)
-        out, state = self.network.run(x, bound)
-        a, b = out["a"][:, -1], out["b"][:, -1]
-        peak = np.argmax(out["phi"][:, -1], axis=1).astype(np.float32) + 1
-        state.kappa = state.kappa + (np.float32(position) - peak)[:, None]
-        state.w, _, _ = self.network.read(a, b, state.kappa, bound)
-        return np.repeat(offsets[-1:], batch, axis=0), state
+        work = Workspace(self.network, bound, self.network.initial_state(batch), bias)
+        work.x[...] = 0.0
+        for t in range(len(offsets)):
+            work.advance(output=False)
+            work.x[...] = offsets[t]
+        peak = np.argmax(work.phi, axis=1).astype(np.float32) + 1
+        np.add(work.kappa, (np.float32(position) - peak)[:, None], out=work.kappa)
+        work.read()
+        return work
 
-    def _loop(self, x: np.ndarray, state: NumpyState, bound: BoundChars, spec: LineSpec, bias: float,
-              draws: Draws, return_attention: bool) -> tuple[np.ndarray, LineState, np.ndarray | None, np.ndarray]:
+    def _loop(self, work: Workspace, spec: LineSpec, draws: Draws,
+              return_attention: bool) -> tuple[np.ndarray, LineState, np.ndarray | None, np.ndarray]:
         """The step loop; returns ``points [B, T, 3]``, the final :class:`LineState`, ``phi [B, T, U]``
         (or ``None``) and the window's weight on each line's last character ``[B, T]``."""
-        batch, u = spec.chars.shape
-        max_total = int(spec.caps.max())
-        m = self.config.mixture_components
-        points = np.zeros((batch, max_total, 3), np.float32)
-        phis = np.zeros((batch, max_total, u), np.float32) if return_attention else None
-        last = np.zeros((batch, max_total), np.float32)
-        last_index = np.maximum(spec.lengths - 1, 0)
-        result = initial_line_state(np.zeros(batch, np.int64), np.zeros(batch, bool))
+        batch = len(spec.caps)
+        history = _History(batch, int(spec.caps.max()), work.u, return_attention)
+        rule = _Rule(spec, work.u, work.x[:, 2] > 0.5)
         rows = np.arange(batch)  # the working batch's lines
-        lines = result
-        text_mask, caps, free = spec.text_mask, spec.caps, spec.free_running
-        pen_up = x[:, 2] > 0.5
-        for t in range(max_total):
-            out, state = self.network.step(x, bound, state)
-            x = draw_points(out["y"], m, bias, *draws(t, rows))
-            phi = out["phi"]
-            past_end = out["phi_end"] > phi.max(axis=1)
-            on_text = np.einsum("bu,bu->b", phi, text_mask) > TEXT_START_WEIGHT
-            lines, lift, _ = advance_lines(np.where, lines, t, past_end, x[:, 2] > 0.5, pen_up, on_text, caps, free)
-            x[:, 2] = lift
-            pen_up = lift
-            points[rows, t] = x
-            last[rows, t] = phi[np.arange(len(rows)), last_index]
-            if phis is not None:
-                phis[rows, t] = phi
-            alive = ~lines.finished
-            if alive.sum() <= COMPACT_FRACTION * len(rows):
-                result = _store(result, rows, lines)
+        for t in range(history.steps):
+            work.advance()
+            work.draw(*draws(t, rows))
+            due = rule.due(t)
+            if due or work.end_near():
+                past_end = np.greater(work.phi_end, np.maximum.reduce(work.phi, axis=1))
+                if due or past_end.any():
+                    rule.apply(t, work, past_end, history.pen_up(t))
+            history.record(t, work)
+            alive = rule.alive
+            if alive is not None and alive.sum() <= COMPACT_FRACTION * len(rows):
+                rule.store(rows)
+                history.store(rows, t)
                 if not alive.any():
                     break
-                rows, lines, x, pen_up = rows[alive], _take(lines, alive), x[alive], pen_up[alive]
-                state, bound = state.take(alive), bound.take(alive)
-                text_mask, caps, free, last_index = text_mask[alive], caps[alive], free[alive], last_index[alive]
+                rows = rows[alive]
+                work.take(alive)
+                rule.take(alive)
+                history.take(alive)
         else:
-            result = _store(result, rows, lines)
-        return points, result, phis, last
+            rule.store(rows)
+            history.store(rows, history.steps - 1)
+        return history.points, rule.result, history.phis, history.last
+
+
+class _History:
+    """What each line wrote, per step: points, the window's weight on the last character and,
+    when asked, the whole window; kept for the working batch and stored by line at compaction."""
+
+    def __init__(self, batch: int, steps: int, u: int, attention: bool):
+        self.steps = steps
+        self.points = np.zeros((batch, steps, 3), np.float32)
+        self.last = np.zeros((batch, steps), np.float32)
+        self.phis = np.zeros((batch, steps, u), np.float32) if attention else None
+        self.work = [np.empty_like(a) for a in (self.points, self.last, self.phis) if a is not None]
+
+    def record(self, t: int, work: Workspace) -> None:
+        self.work[0][:, t] = work.x
+        self.work[1][:, t] = work.phi_last
+        if self.phis is not None:
+            self.work[2][:, t] = work.phi
+
+    def pen_up(self, t: int) -> np.ndarray | None:
+        """Whether each working line's previous point lifted the pen (``None`` at the first step)."""
+        return self.work[0][:, t - 1, 2] > 0.5 if t > 0 else None
+
+    def store(self, rows: np.ndarray, t: int) -> None:
+        for full, part in zip((self.points, self.last, self.phis), self.work):
+            full[rows, : t + 1] = part[:, : t + 1]
+
+    def take(self, keep: np.ndarray) -> None:
+        self.work = [a[keep] for a in self.work]
+
+
+class _Rule:
+    """The stop rule (:func:`~.sampling.advance_lines`) for the working batch, applied at the
+    steps where it can change something (see the module docstring); ``alive`` is set after a
+    step where it ran, ``None`` otherwise."""
+
+    def __init__(self, spec: LineSpec, u: int, pen_up: np.ndarray):
+        batch, self.u = len(spec.caps), u
+        self.text_start, self.caps, self.free = len(spec.prefix), spec.caps, spec.free_running
+        self.lines = self.result = initial_line_state(np.zeros(batch, np.int64), np.zeros(batch, bool))
+        self.first_pen_up = pen_up
+        self.counted = 0  # self.lines is exact through the step before this one
+        self.busy, self.next_cap, self.alive = True, 0, None
+
+    def due(self, t: int) -> bool:
+        self.alive = None
+        return self.busy or t >= self.next_cap
+
+    def apply(self, t: int, work: Workspace, past_end: np.ndarray, pen_was_up: np.ndarray | None) -> None:
+        """One step of the rule at step ``t``; the pen-up of this step's point forced where a line ends."""
+        lines = self.lines
+        if self.counted < t:  # the quiet steps since the rule last ran: one point each
+            lines = lines._replace(counts=np.where(lines.finished, lines.counts, t))
+        on_text = work.phi[:, self.text_start:].sum(axis=1) > TEXT_START_WEIGHT
+        lines, lift, _ = advance_lines(np.where, lines, t, past_end, work.x[:, 2] > 0.5,
+                                       self.first_pen_up if pen_was_up is None else pen_was_up, on_text, self.caps,
+                                       self.free)
+        work.x[:, 2] = lift
+        self.lines, self.counted, self.alive = lines, t + 1, ~lines.finished
+        waiting = self.alive & (lines.passed | ((lines.text_from < 0) & ~self.free))
+        self.busy = bool(waiting.any())
+        self.next_cap = int(self.caps[self.alive].min()) - 1 if self.alive.any() else 0
+        work.bound.positions[lines.finished, self.u + 1] = FAR  # finished: Graves' test no longer needed
+
+    def store(self, rows: np.ndarray) -> None:
+        """Write the working batch's lines back to their ``rows`` of the result."""
+        fields = [np.array(f) for f in self.result]
+        for full, part in zip(fields, self.lines):
+            full[rows] = part
+        self.result = LineState(*fields)
+
+    def take(self, keep: np.ndarray) -> None:
+        self.lines = LineState(*(f[keep] for f in self.lines))
+        self.caps, self.free = self.caps[keep], self.free[keep]
 
 
 _controller = None
@@ -198,16 +303,3 @@ def _blas_threads(limit: int):
         return _controller.limit(limits=limit, user_api="blas")
     except ImportError:
         return contextlib.nullcontext()
-
-
-def _take(lines: LineState, keep: np.ndarray) -> LineState:
-    return LineState(*(f[keep] for f in lines))
-
-
-def _store(result: LineState, rows: np.ndarray, lines: LineState) -> LineState:
-    """``result`` with the working batch's ``lines`` written back to their ``rows``."""
-    fields = [np.array(f) for f in result]
-    for full, part in zip(fields, lines):
-        full[rows] = part
-    return LineState(*fields)
-
