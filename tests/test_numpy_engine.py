@@ -202,7 +202,7 @@ def test_a_lines_drawing_does_not_depend_on_how_the_others_are_batched(monkeypat
     import handwriting
     from handwriting.writing import hand as hand_module
 
-    monkeypatch.setattr(hand_module, "LINES_PER_BATCH", 2)
+    monkeypatch.setitem(hand_module.LINES_PER_BATCH, hand_module.ENGINE_NUMPY, 2)
     hand = handwriting.load()
     target = "Every line has its own stream"
     # The target (index 3) is batched with line 0 in the first call and with line 2 in the second.
