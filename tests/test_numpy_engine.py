@@ -254,3 +254,23 @@ def test_an_unknown_engine_is_one_line(tmp_path):
     result = subprocess.run([sys.executable, "-m", "handwriting", "write", "ab", "-o", str(tmp_path / "a.svg"),
                              "--engine", "torch"], capture_output=True, text=True)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_shared_start_of_a_prime_draws_what_priming_every_line_draws(default_sampler, monkeypatch):
+    from handwriting.writing.hand import load_styles
+
+    style = load_styles(DEFAULT)[sorted(load_styles(DEFAULT))[0]]
+    prime = (style.offsets, style.text)
+    texts = ["The quick brown fox", "Hmm... maybe.", 'She said: "yes".']
+    position = len(style.text) + 1
+    ids = np.ones((1, position + 4), np.int64)
+    shared, _ = default_sampler._shared_prime(style.offsets, default_sampler.network.bind(ids, np.ones_like(ids)),
+                                              position)
+    assert 0 < shared < len(style.offsets)  # the window nears the text before the prime ends
+    together = default_sampler.sample(texts, bias=0.75, seed=3, prime=prime)
+    monkeypatch.setattr(NumpySampler, "_shared_prime",
+                        lambda self, offsets, bound, position: (0, self.network.initial_state(1)))
+    each = default_sampler.sample(texts, bias=0.75, seed=3, prime=prime)
+    for a, b in zip(together.offsets, each.offsets):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, atol=1e-3)  # float rounding only

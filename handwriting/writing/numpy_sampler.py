@@ -31,7 +31,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..config import ModelConfig
-from .numpy_engine import FAR, BoundChars, NumpyNetwork, Workspace, gumbel_log
+from .numpy_engine import FAR, BoundChars, NumpyNetwork, NumpyState, Workspace, gumbel_log
 from .sampling import (LineSpec, LineState, SampleBatch, TEXT_START_WEIGHT, advance_lines, finish_lines,
                        initial_line_state, line_spec)
 
@@ -39,6 +39,9 @@ from .sampling import (LineSpec, LineState, SampleBatch, TEXT_START_WEIGHT, adva
 RANDOM_CHUNK = 256
 #: The working batch is compacted when its unfinished lines are at most this fraction of it.
 COMPACT_FRACTION = 0.75
+#: ``exp(-z)`` is exactly 0 in float32 for ``z`` above about 103.97 (the smallest subnormal is
+#: ``exp(-103.28)``): where the window's exponent exceeds this, ``phi`` is 0 (see ``_shared_prime``).
+EXACT_ZERO_EXPONENT = 110.0
 #: BLAS threads while sampling. A step's products are small (64 x 341 against 341 x 512 for the
 #: shipped model); on the 2-core development machine, shared with other work, OpenBLAS' default
 #: two threads made one such product 6 times slower than one thread (docs/performance.md).
@@ -170,15 +173,40 @@ class NumpySampler:
         layer is not needed while priming and is not computed.
         """
         batch = bound.mask.shape[0]
-        work = Workspace(self.network, bound, self.network.initial_state(batch), bias)
-        work.x[...] = 0.0
-        for t in range(len(offsets)):
+        start, state = self._shared_prime(offsets, bound, position)
+        work = Workspace(self.network, bound, _repeat(state, batch), bias)
+        work.x[...] = offsets[start - 1] if start > 0 else 0.0
+        for t in range(start, len(offsets)):
             work.advance(output=False)
             work.x[...] = offsets[t]
         peak = np.argmax(work.phi, axis=1).astype(np.float32) + 1
         np.add(work.kappa, (np.float32(position) - peak)[:, None], out=work.kappa)
         work.read()
         return work
+
+    def _shared_prime(self, offsets: np.ndarray, bound: BoundChars, position: int) -> tuple[int, NumpyState]:
+        """The prime's first steps, run once for the whole batch: ``(steps done, state [1, ...])``.
+
+        Every line of a batch is primed on the same strokes and the same prefix (the prime's text
+        and a space, positions ``1..position``); the lines differ only in the text after it. While
+        the window is still so far from that text that ``b_k (u - kappa_k)^2 - log a_k`` exceeds
+        :data:`EXACT_ZERO_EXPONENT` for every component (eq 46), ``phi`` there is exactly 0 in
+        float32, ``w`` (eq 47) does not depend on the text, and one line's steps are every line's.
+        """
+        first_text = np.float32(position + 1)
+        ids = bound.ids[:1, :position]
+        work = Workspace(self.network, self.network.bind(ids, np.ones_like(ids, np.float32)),
+                         self.network.initial_state(1))
+        work.x[...] = 0.0
+        for t in range(len(offsets)):
+            before = work.state()
+            work.advance(output=False)
+            gap = first_text - work.kappa
+            exponent = -work.neg_b * gap * gap - np.log(np.maximum(work.a, np.float32(1e-30)))
+            if not ((gap > 0).all() and (exponent > EXACT_ZERO_EXPONENT).all()):
+                return t, before
+            work.x[...] = offsets[t]
+        return len(offsets), work.state()
 
     def _loop(self, work: Workspace, spec: LineSpec, draws: Draws,
               return_attention: bool) -> tuple[np.ndarray, LineState, np.ndarray | None, np.ndarray]:
@@ -288,6 +316,12 @@ class _Rule:
 
 
 _controller = None
+
+
+def _repeat(state: NumpyState, batch: int) -> NumpyState:
+    """A one-line state ``[1, ...]`` for each of ``batch`` lines."""
+    rows = lambda a: np.repeat(a, batch, axis=0)  # noqa: E731
+    return NumpyState([rows(h) for h in state.h], [rows(c) for c in state.c], rows(state.kappa), rows(state.w))
 
 
 def _blas_threads(limit: int):
