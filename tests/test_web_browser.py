@@ -186,7 +186,7 @@ def test_readme_screenshot(server, browser):
     url, _ = server
     browser.get(url)
     wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#styles .style")) >= 3)
-    browser.find_element(By.CSS_SELECTOR, "#styles .style[data-name='cursive']").click()
+    browser.find_elements(By.CSS_SELECTOR, "#styles .style")[1].click()  # the first named style
     set_value(browser, "text", "Dear Ada,\nthank you for the lovely tea!")
     set_value(browser, "seed", "3")
     set_speed(browser, 8)
