@@ -1,9 +1,12 @@
 """Realism: how well a classifier tells generated lines from human lines with the same texts.
 
-Each line becomes a vector of stroke statistics that do not depend on its size (lengths are
-divided by the line's x-height, :func:`strokes.estimate_x_height`): points and pen lifts per
-character, the spread of step lengths, turning angles and jerk, stroke lengths, letter width,
-the wander of the baseline and the slant. A gradient-boosted classifier (scikit-learn) is
+Each line becomes a vector of statistics of its shape as it is seen, not of how its points were
+sampled: lengths are divided by the line's x-height (:func:`strokes.estimate_x_height`) and
+every stroke is resampled at :data:`RESAMPLE_SPACING` x-heights before measuring, so that the
+pen's sampling rate and the corpus' point spacing (invisible once a line is drawn) tell nothing.
+The statistics: ink length and pen lifts per character, the mean and spread of the turning angle
+and the share of cusps, jerk, stroke lengths, letter width, height, the wander of the baseline,
+the slant and the pen-up jumps. A gradient-boosted classifier (scikit-learn) is
 cross-validated on human against generated lines, with the folds grouped by text so that a
 text's two lines are always on the same side; the figure is the mean ROC AUC over the folds:
 0.5 means the classifier cannot tell them apart, 1.0 that it always can.
@@ -30,8 +33,8 @@ import numpy as np
 from .. import strokes
 from ..errors import HandwritingError
 
-#: Quantiles of the step length kept as features.
-STEP_QUANTILES = (0.1, 0.5, 0.9)
+#: Strokes are resampled at this arc length (x-heights) before their shape is measured.
+RESAMPLE_SPACING = 0.1
 #: A turn sharper than this (radians) counts as a cusp.
 CUSP_ANGLE = np.pi / 2
 #: Folds of the cross-validation (fewer when there are fewer texts).
@@ -39,37 +42,38 @@ DEFAULT_FOLDS = 5
 #: The fewest lines of each kind a realism figure is computed from.
 MIN_LINES = 10
 FEATURE_NAMES = (
-    "points_per_char", "lifts_per_char", "step_mean", "step_cv", "step_q10", "step_q50", "step_q90",
-    "turn_mean", "turn_std", "cusp_fraction", "jerk_mean", "stroke_points_mean", "stroke_points_cv",
-    "width_per_char", "height_ratio", "baseline_wander", "slant", "jump_mean",
+    "ink_per_char", "lifts_per_char", "turn_mean", "turn_std", "cusp_fraction", "jerk_mean",
+    "stroke_length_mean", "stroke_length_cv", "width_per_char", "height_ratio", "baseline_wander", "slant",
+    "jump_mean",
 )
 
 
 def line_features(coords: np.ndarray, text: str) -> np.ndarray:
-    """``[F]`` size-free stroke statistics of one line (``[N, 3]`` absolute coords, y up)."""
+    """``[F]`` size-free shape statistics of one line (``[N, 3]`` absolute coords, y up)."""
     coords = np.asarray(coords, np.float64)
     chars = max(len(text), 1)
     x_height = max(strokes.estimate_x_height(coords), 1e-6)
-    xy = coords[:, :2] / x_height
-    pen_up = coords[:, 2] > 0.5
+    scaled = coords.copy()
+    scaled[:, :2] /= x_height
+    scaled = np.asarray(strokes.resample(scaled, RESAMPLE_SPACING), np.float64)
+    xy, pen_up = scaled[:, :2], scaled[:, 2] > 0.5
     steps = np.diff(xy, axis=0)
     inside = ~pen_up[:-1]  # a step that stays on the paper
     lengths = np.linalg.norm(steps, axis=1)
-    ink = lengths[inside] if inside.any() else np.zeros(1)
     jumps = lengths[~inside] if (~inside).any() else np.zeros(1)
     heading = np.arctan2(steps[:, 1], steps[:, 0])
     turns = np.abs(np.angle(np.exp(1j * np.diff(heading))))
     turns = turns[inside[:-1] & inside[1:]] if len(turns) else np.zeros(1)
     turns = turns if len(turns) else np.zeros(1)
     jerk = np.linalg.norm(np.diff(steps, n=2, axis=0), axis=1) if len(steps) > 2 else np.zeros(1)
-    stroke_sizes = np.array([len(s) for s in strokes.split_strokes(coords)], np.float64)
+    stroke_lengths = np.array([np.linalg.norm(np.diff(s, axis=0), axis=1).sum() if len(s) > 1 else 0.0
+                               for s in strokes.split_strokes(scaled)])
     width = float(np.ptp(xy[:, 0])) if len(xy) else 0.0
-    baseline = _baseline_wander(xy)
     return np.array([
-        len(coords) / chars, pen_up.sum() / chars, ink.mean(), ink.std() / max(ink.mean(), 1e-9),
-        *np.quantile(ink, STEP_QUANTILES), turns.mean(), turns.std(), float(np.mean(turns > CUSP_ANGLE)),
-        jerk.mean(), stroke_sizes.mean(), stroke_sizes.std() / max(stroke_sizes.mean(), 1e-9),
-        width / chars, float(np.ptp(xy[:, 1])), baseline, strokes.estimate_slant(coords), jumps.mean(),
+        lengths[inside].sum() / chars, pen_up.sum() / chars, turns.mean(), turns.std(),
+        float(np.mean(turns > CUSP_ANGLE)), jerk.mean(), stroke_lengths.mean(),
+        stroke_lengths.std() / max(stroke_lengths.mean(), 1e-9), width / chars, float(np.ptp(xy[:, 1])),
+        _baseline_wander(xy), strokes.estimate_slant(scaled), jumps.mean(),
     ])
 
 
