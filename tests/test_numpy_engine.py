@@ -274,3 +274,15 @@ def test_the_shared_start_of_a_prime_draws_what_priming_every_line_draws(default
     for a, b in zip(together.offsets, each.offsets):
         assert a.shape == b.shape
         np.testing.assert_allclose(a, b, atol=1e-3)  # float rounding only
+
+
+def test_a_large_batch_writes_without_numeric_warnings(default_config):
+    import warnings
+
+    sampler = NumpySampler.from_checkpoint(DEFAULT, default_config)
+    for kernel in sampler.network.kernels["exp"]:  # saturated gates: exp(-z) overflows in the sigmoid
+        kernel *= 100.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow would raise here
+        batch = sampler.sample(["Overflow-free sigmoids"] * 24, bias=1.0, seed=0, max_steps=50)
+    assert all(np.isfinite(o).all() for o in batch.offsets)

@@ -153,7 +153,8 @@ class NumpySampler:
         if draws is None:
             draws = LineRandom(seed, range(len(texts)) if line_ids is None else line_ids,
                                self.config.mixture_components)
-        with _blas_threads(BLAS_THREADS):
+        # exp(-z) overflowing to inf in a large batch's sigmoid gives 1 / (1 + inf) = 0, as it should
+        with _blas_threads(BLAS_THREADS), np.errstate(over="ignore"):
             bound = self.network.bind(spec.chars, spec.char_mask, trim=True)
             if prime is not None:
                 work = self.prime(np.asarray(prime[0], np.float32), bound, len(spec.prefix), float(bias))
