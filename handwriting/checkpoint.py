@@ -57,6 +57,9 @@ class CheckpointConfig:
         validation_nll_per_line, validation_nll_per_point: this checkpoint's validation NLL.
         default_style: the style a release writes with unless told otherwise.
         x_height: the handwriting's x-height in normalised units (sets the page size).
+        piece_chars: lines longer than this are written in pieces of at most this many
+            characters, joined on the page (a model trained on short lines loses its way past
+            them); ``None``: whole lines.
         provenance: where the training data came from: source, DOI, licence, attribution.
         release: how a release was made (source run, step, data, note, style selection).
     """
@@ -76,6 +79,7 @@ class CheckpointConfig:
     validation_nll_per_point: float | None = None
     default_style: str | None = None
     x_height: float | None = None
+    piece_chars: int | None = None
     provenance: dict | None = None
     release: dict | None = None
 

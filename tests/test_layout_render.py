@@ -107,3 +107,45 @@ def test_png_and_atomic_writes(tmp_path):
 def test_bad_style_options(kwargs):
     with pytest.raises(HandwritingError):
         render.Page.fit(hand_written_page(), **kwargs)
+
+
+@pytest.mark.parametrize("text, limit, expected", [
+    ("Hello, world! This is my handwriting.", 20, ["Hello, world! This", "is my handwriting."]),
+    ("The quick brown fox jumps over the lazy dog.", 20, ["The quick brown", "fox jumps over", "the lazy dog."]),
+    ("Supercalifragilisticexpialidocious is long", 20, ["Supercalifragilisticexpialidocious", "is long"]),
+    ("fits", 20, ["fits"]),
+    ("a b c", None, ["a b c"]),
+    ("Unbreakablewordlongerthanthelimit", 10, ["Unbreakablewordlongerthanthelimit"]),
+])
+def test_long_lines_split_into_even_pieces_at_spaces(text, limit, expected):
+    pieces = layout.split_pieces(text, limit)
+    assert pieces == expected
+    assert " ".join(pieces) == text
+
+
+def _word(x0: float, width: float, rise: float = 0.0) -> np.ndarray:
+    """A zigzag 'word' of height 1 from x0, ``rise`` above the baseline, as one stroke."""
+    x = np.linspace(x0, x0 + width, 9)
+    return np.stack([x, rise + (np.arange(9) % 2).astype(float)], 1)
+
+
+def test_word_gaps_are_the_widest_gaps_between_overlapping_stroke_groups():
+    line = S.join_strokes([_word(0, 3), _word(2.5, 1), _word(5, 2), _word(9, 2)])  # groups 0-3.5, 5-7, 9-11
+    assert layout.word_gaps(line, 2) == pytest.approx([2.0, 1.5])
+    assert layout.word_gaps(line, 1) == pytest.approx([2.0])
+    assert layout.word_gaps(line, 0) == []
+
+
+def test_pieces_join_on_one_band_a_word_gap_apart():
+    first = S.join_strokes([_word(0, 3), _word(4.5, 3)])  # "ab cd": its own word gap is 1.5
+    second = S.join_strokes([_word(0, 3)])
+    second[:, 1] += 7.0  # written apart, it sits higher
+    line = layout.join_pieces([first, second], ["ab cd", "ef"])
+    a, b = line[: len(first)], line[len(first):]
+    assert b[:, 0].min() - a[:, 0].max() == pytest.approx(1.5, abs=1e-3)  # the hand's own gap
+    band = lambda c: np.mean(S.ink_quantiles(c, S.X_HEIGHT_BAND))  # noqa: E731
+    assert band(b) == pytest.approx(band(a), abs=1e-3)
+    assert line[:, 2].sum() == first[:, 2].sum() + second[:, 2].sum()  # every stroke still ends with a lift
+    alone = layout.join_pieces([second, second.copy()], ["ef", "gh"])  # no spaces: the default gap
+    gap = alone[len(second):, 0].min() - alone[: len(second), 0].max()
+    assert gap == pytest.approx(layout.PIECE_GAP_X_HEIGHTS * S.estimate_x_height(alone), rel=0.05)

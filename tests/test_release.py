@@ -63,6 +63,26 @@ def test_release_copies_weights_and_makes_a_style_per_font(tiny_checkpoint, font
     assert primed.shape != unprimed.shape or not np.array_equal(primed, unprimed)
 
 
+def test_a_release_can_write_long_lines_in_pieces(tiny_checkpoint, tmp_path):
+    import handwriting
+    from handwriting.tools.release import release
+    from handwriting.writing import layout
+
+    out = release(tiny_checkpoint, tmp_path / "pieces", piece_chars=6)
+    assert read_config(out).piece_chars == 6
+    hand = handwriting.load(out)
+    assert hand.piece_chars == 6
+    pieces = layout.split_pieces("ab cd ab dc", 6)
+    assert pieces == ["ab cd", "ab dc"]
+    (joined,), (capped,) = hand.write_lines(["ab cd ab dc"], style=None, seed=4)
+    apart, caps = hand.write_lines(pieces, style=None, seed=4)  # the same random streams, piece by piece
+    np.testing.assert_allclose(joined, layout.join_pieces(apart, pieces), atol=1e-4)
+    assert capped == any(caps)
+    assert handwriting.load(tiny_checkpoint).piece_chars is None  # whole lines unless a release says so
+    with pytest.raises(HandwritingError, match="piece length"):
+        release(tiny_checkpoint, tmp_path / "bad", piece_chars=0)
+
+
 def test_release_rejects_an_unknown_default_style(tiny_checkpoint, font_corpus, tmp_path):
     from handwriting.tools.release import release
 

@@ -193,6 +193,9 @@ def add_release(sub: argparse._SubParsersAction) -> None:
     rel.add_argument("--style-candidates", type=int, default=1, metavar="N",
                      help="try N lines per font (different writers), or per human writer, as its style and keep the "
                           "one the OCR reads best in --selection-prompts (needs the [eval] extra; default: 1, no selection)")
+    rel.add_argument("--piece-chars", type=int, metavar="N",
+                     help="write lines longer than N characters in pieces joined on the page, for a model trained on "
+                          "short lines (recorded in config.json; default: whole lines)")
     rel.add_argument("--style-count", type=int, metavar="N",
                      help="human styles: keep the N writers the OCR reads best (default: all)")
     rel.add_argument("--selection-prompts", type=Path, metavar="FILE",
@@ -219,7 +222,7 @@ def _run_release(args: argparse.Namespace) -> int:
                   style_candidates_per_font=args.style_candidates, selection_prompts=prompts,
                   selection_bias=args.selection_bias, finalists=args.selection_finalists,
                   selection_seeds=args.selection_seeds, style_source=args.style_source,
-                  style_count=args.style_count)
+                  style_count=args.style_count, piece_chars=args.piece_chars)
 
     selection = (read_config(out).release or {}).get("style_selection")
     if selection:

@@ -166,7 +166,7 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
             selection_bias: float | None = None, finalists: int = DEFAULT_FINALISTS,
             selection_seeds: int = DEFAULT_SELECTION_SEEDS,
             score: Callable[[Style, int], float] | None = None, style_source: str = "fonts",
-            style_count: int | None = None) -> Path:
+            style_count: int | None = None, piece_chars: int | None = None) -> Path:
     """Write ``out_dir`` from a run (its ``best/`` if present, else the newest checkpoint).
 
     ``data`` (the training dataset file) supplies the styles; ``default_style`` must name one
@@ -177,12 +177,15 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
     :func:`select_styles`). ``style_source="human"`` takes the candidates from the held-out
     human writers instead (``style_candidates_per_font`` lines per writer, one style per writer,
     the ``style_count`` best kept: :mod:`.human_styles`); ``"fonts"`` one per corpus font.
+    ``piece_chars`` makes the release write longer lines in pieces (``CheckpointConfig.piece_chars``).
     ``out_dir`` is replaced atomically.
     """
     if style_source not in STYLE_SOURCES:
         raise HandwritingError(f"style source must be one of {', '.join(STYLE_SOURCES)}, not {style_source!r}")
     if style_count is not None and (style_source != "human" or style_count < 1):
         raise HandwritingError(f"a style count ({style_count}) is for human styles and must be at least 1")
+    if piece_chars is not None and piece_chars < 1:
+        raise HandwritingError(f"piece length must be at least 1 character, not {piece_chars}")
     if style_candidates_per_font < 1:
         raise HandwritingError(f"style candidates per font must be at least 1, not {style_candidates_per_font}")
     _check_final_round(finalists, selection_seeds)  # before any work, so a bad option costs nothing
@@ -223,6 +226,7 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
     if default_style is not None and default_style not in names:
         raise HandwritingError(f"default style {default_style!r} is not among the styles: {', '.join(names)}")
     config.default_style = default_style
+    config.piece_chars = piece_chars if piece_chars is not None else config.piece_chars
     previous = config.release  # re-releasing a release (new styles, same weights) keeps its history
     config.release = {"from": str(source), "step": config.step, "data": str(data) if data else None, "note": note}
     if previous:

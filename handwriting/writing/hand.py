@@ -145,9 +145,10 @@ class Hand:
     """A loaded model that writes text. Make one with :func:`handwriting.load`."""
 
     def __init__(self, sampler, scale: float, styles: dict[str, Style], checkpoint: Path | None = None,
-                 default_style: str | None = None, x_height: float | None = None):
+                 default_style: str | None = None, x_height: float | None = None, piece_chars: int | None = None):
         """``sampler``: a sampler engine (``NumpySampler`` or the TensorFlow ``Sampler``), or a
-        Keras ``SynthesisModel``, which is given the TensorFlow sampler."""
+        Keras ``SynthesisModel``, which is given the TensorFlow sampler. ``piece_chars``: write
+        longer lines in pieces (the checkpoint's ``piece_chars``, :func:`~.layout.split_pieces`)."""
         if not hasattr(sampler, "sample"):
             from .sample import Sampler
 
@@ -161,6 +162,7 @@ class Hand:
         self.checkpoint = checkpoint
         self.default_style = default_style
         self.px_per_unit = X_HEIGHT_PX / x_height if x_height else PX_PER_UNIT
+        self.piece_chars = piece_chars
 
     def style(self, name: str | None, seed: int | None = None) -> Style | None:
         """The named style, or ``None`` for no priming.
@@ -192,28 +194,38 @@ class Hand:
     ) -> tuple[list[np.ndarray], list[bool]]:
         """Write each text as one line; return per line ``[N, 3]`` coords in px (y up) and hit-cap flags.
 
-        Lines are grouped into balanced batches of similar length, at most ``LINES_PER_BATCH[engine]``
+        A line longer than ``piece_chars`` is written as pieces joined on the page
+        (:func:`~.layout.split_pieces`, :func:`~.layout.join_pieces`). Lines (or pieces) are
+        grouped into balanced batches of similar length, at most ``LINES_PER_BATCH[engine]``
         each (:func:`~.sampling.plan_batches`); every line gets the same style. With the NumPy
-        engine line ``i`` draws from its own random stream ``(seed, i)``, so it does not depend
-        on the other lines; the TensorFlow engine keys a batch's draws by ``seed`` plus its first line.
+        engine piece ``i`` (of all lines' pieces, in order) draws from its own random stream
+        ``(seed, i)``, so it does not depend on the other lines; the TensorFlow engine keys a
+        batch's draws by ``seed`` plus its first line.
         """
         if not np.isfinite(bias) or bias < 0:
             raise HandwritingError(f"bias must be a number >= 0, not {bias}")
         seed = int(np.random.SeedSequence().entropy % (2**31)) if seed is None else int(seed)
         prime = style if isinstance(style, Style) or style is None else self.style(style, seed)
         prime_arg = (prime.offsets, prime.text) if prime is not None else None
-        texts = [alphabet.validate(t, normalise_text=False) for t in lines]
+        per_line = [layout.split_pieces(alphabet.validate(t, normalise_text=False), self.piece_chars) for t in lines]
+        texts = [piece for pieces in per_line for piece in pieces]
         coords: list = [None] * len(texts)
         caps = [False] * len(texts)
         for rows in plan_batches([len(t) for t in texts], LINES_PER_BATCH[self.engine]):
-            # NumPy: line i's own stream (seed, i), whatever batch it lands in; TensorFlow: per batch.
+            # NumPy: piece i's own stream (seed, i), whatever batch it lands in; TensorFlow: per batch.
             options = {"line_ids": rows, "seed": seed} if self.engine == ENGINE_NUMPY else {"seed": seed + rows[0]}
             batch = self.sampler.sample([texts[i] for i in rows], bias=bias, prime=prime_arg, **options)
             for i, offsets, capped in zip(rows, batch.offsets, batch.hit_cap):
                 coords[i] = offsets_to_coords(offsets)
                 coords[i][:, :2] *= self.px_per_unit
                 caps[i] = bool(capped)
-        return coords, caps
+        joined, line_caps, first = [], [], 0
+        for pieces in per_line:
+            end = first + len(pieces)
+            joined.append(coords[first] if len(pieces) == 1 else layout.join_pieces(coords[first:end], pieces))
+            line_caps.append(any(caps[first:end]))
+            first = end
+        return joined, line_caps
 
     def inspect(self, text: str, *, style: str | Style | None = DEFAULT_STYLE, bias: float = DEFAULT_BIAS,
                 seed: int = 0) -> dict:
@@ -377,7 +389,7 @@ def load(checkpoint: str | os.PathLike | None = None, engine: str = DEFAULT_ENGI
         sampler = Sampler(model)
     styles = {**load_user_styles(), **load_styles(directory)}  # a shipped name always wins
     return Hand(sampler, config.scale, styles, checkpoint=directory, default_style=config.default_style,
-                x_height=config.x_height)
+                x_height=config.x_height, piece_chars=config.piece_chars)
 
 
 def default_style_name(checkpoint: str | os.PathLike) -> str | None:

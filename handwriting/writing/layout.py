@@ -11,12 +11,15 @@ from typing import Literal, Sequence
 
 import numpy as np
 
-from ..strokes import align_baseline
+from ..strokes import X_HEIGHT_BAND, align_baseline, estimate_x_height, ink_quantiles, split_strokes
 
 Alignment = Literal["left", "center", "right"]
 ALIGNMENTS: tuple[str, ...] = ("left", "center", "right")
 #: Default line pitch as a multiple of the tallest line's ink height on the page.
 LINE_SPACING = 1.25
+#: The gap between joined pieces, in x-heights, when no piece shows a word gap of its own (the
+#: median ink gap between words of 2,000 UNIPEN lines is 1.58 x-heights).
+PIECE_GAP_X_HEIGHTS = 1.5
 
 
 def wrap_text(text: str, max_line_chars: int | None = None) -> list[str]:
@@ -48,6 +51,64 @@ def wrap_text(text: str, max_line_chars: int | None = None) -> list[str]:
     while lines and not lines[-1]:
         lines.pop()
     return lines
+
+
+def split_pieces(text: str, max_chars: int | None) -> list[str]:
+    """One line of text as the pieces a model writes apart: at most ``max_chars`` characters each,
+    cut at spaces into as few pieces of as even a length as fit (a longer word is a piece of its
+    own); the whole line when it fits or ``max_chars`` is ``None``.
+
+    Example:
+        >>> split_pieces("Hello, world! This is my handwriting.", 20)
+        ['Hello, world! This', 'is my handwriting.']
+    """
+    if max_chars is None or len(text) <= max_chars or " " not in text.strip():
+        return [text]
+    count = -(-len(text) // max_chars)
+    for width in range(-(-len(text) // count), max_chars + 1):
+        pieces = textwrap.wrap(text, width=width, break_long_words=False, break_on_hyphens=False)
+        if len(pieces) <= count:
+            return pieces
+    return textwrap.wrap(text, width=max_chars, break_long_words=False, break_on_hyphens=False)
+
+
+def word_gaps(coords: np.ndarray, count: int) -> list[float]:
+    """The ``count`` widest horizontal gaps between a line's ink (strokes whose x-extents overlap
+    are one group): its word gaps, for a line of ``count`` spaces; fewer if the ink has fewer."""
+    extents = sorted((float(s[:, 0].min()), float(s[:, 0].max())) for s in split_strokes(coords) if len(s))
+    groups: list[list[float]] = []
+    for start, end in extents:
+        if groups and start <= groups[-1][1]:
+            groups[-1][1] = max(groups[-1][1], end)
+        else:
+            groups.append([start, end])
+    gaps = sorted((b[0] - a[1] for a, b in zip(groups, groups[1:])), reverse=True)
+    return gaps[:count] if count > 0 else []
+
+
+def join_pieces(pieces: Sequence[np.ndarray], texts: Sequence[str]) -> np.ndarray:
+    """One line of ``[N, 3]`` coords from pieces written apart (:func:`split_pieces`).
+
+    Each piece is levelled, its central band of ink (the x-height band, :data:`~handwriting.strokes.X_HEIGHT_BAND`:
+    ascenders and descenders move it little, unlike the low points a baseline is found from)
+    put at the height of the first piece's, and placed one word gap after the previous piece's
+    ink. The gap is the median of the pieces' own word gaps (:func:`word_gaps`), so a
+    wide hand stays wide; :data:`PIECE_GAP_X_HEIGHTS` x-heights when no piece has a space.
+    """
+    levelled = [align_baseline(p) for p in pieces]
+    gaps = [g for c, t in zip(levelled, texts) for g in word_gaps(c, t.count(" "))]
+    x_height = estimate_x_height(np.concatenate(levelled))
+    gap = float(np.median(gaps)) if gaps else PIECE_GAP_X_HEIGHTS * x_height
+    middle = lambda c: float(np.mean(ink_quantiles(c, X_HEIGHT_BAND)))  # noqa: E731
+    height = middle(levelled[0])
+    placed, x = [], 0.0
+    for c in levelled:
+        c = c.copy()
+        c[:, 0] += x - c[:, 0].min()
+        c[:, 1] += height - middle(c)
+        placed.append(c)
+        x = float(c[:, 0].max()) + gap
+    return np.concatenate(placed)
 
 
 def ink_height(coords: np.ndarray) -> float:
