@@ -143,8 +143,10 @@ def select_styles(candidates: dict[str, list[Style]], score: Callable[[Style, in
     return styles, record
 
 
-def ocr_style_score(source: Path, prompts: Sequence[str], *, bias: float) -> Callable[[Style, int], float]:
-    """A :func:`select_styles` score: mean OCR CER of ``prompts`` written by ``source``'s model in a style."""
+def ocr_style_score(source: Path, prompts: Sequence[str], *, bias: float,
+                    piece_chars: int | None = None) -> Callable[[Style, int], float]:
+    """A :func:`select_styles` score: mean OCR CER of ``prompts`` written by ``source``'s model in a
+    style, in pieces of ``piece_chars`` as the release will write them."""
     import numpy as np
 
     from .evaluate import OcrReader, score_lines
@@ -152,6 +154,7 @@ def ocr_style_score(source: Path, prompts: Sequence[str], *, bias: float) -> Cal
 
     reader = OcrReader()
     hand = load(source)
+    hand.piece_chars = piece_chars
 
     def score(style: Style, seed: int) -> float:
         coords, _ = hand.write_lines(list(prompts), style=style, bias=bias, seed=seed)
@@ -212,7 +215,8 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
 
         dataset = load_dataset(data)
         if selecting and score is None:
-            score = ocr_style_score(source, selection_prompts, bias=selection_bias)
+            score = ocr_style_score(source, selection_prompts, bias=selection_bias,
+                                    piece_chars=piece_chars if piece_chars is not None else config.piece_chars)
         chosen, selection = _choose_styles(dataset, config, style_source, style_candidates_per_font, score,
                                            finalists=finalists, seeds=selection_seeds, count=style_count)
         styles += chosen
