@@ -1,4 +1,5 @@
-"""The shipped default model: small, self-describing, with styles, and it writes what it is asked."""
+"""The shipped models: the default (human, UNIPEN) and the font model, small, self-describing, with
+styles, and they write what they are asked."""
 
 from pathlib import Path
 
@@ -108,3 +109,25 @@ def test_the_font_model_ships_by_name(tmp_path):
     assert result.returncode == 0 and (tmp_path / "f.svg").read_text().startswith("<svg")
     missing = run_cli("write", "x", "--checkpoint", "nonesuch", "-o", tmp_path / "g.svg")
     assert missing.returncode == 2 and "the shipped models are default, fonts" in missing.stderr
+
+
+def test_the_default_model_is_the_human_one_and_credits_its_data():
+    import re
+
+    config = read_config(DEFAULT)
+    (unipen,) = [s for s in config.provenance["sources"] if s.get("part") == "unipen"]
+    assert unipen["doi"] == "10.5281/zenodo.1195803" and unipen["license"] == "CC BY 4.0"
+    assert "research" in unipen["terms"] and unipen["attribution"]
+    styles = sorted(p.stem for p in (DEFAULT / "styles").glob("*.json"))
+    assert len(styles) >= 12
+    look = re.compile(r"^(backhand|upright|slanted)-(joined|part-joined|print)(-(narrow|wide))?(-\d+)?$")
+    assert all(look.match(name) for name in styles), styles  # named by the hand, never the writer
+    assert config.piece_chars == 20  # trained on short lines: longer ones are written in pieces
+
+
+def test_a_long_line_is_written_in_pieces_that_read_as_one_line(default_hand):
+    text = "Dear Ada, thank you for the lovely tea and the walk."
+    (coords,), (capped,) = default_hand.write_lines([text], seed=2)
+    assert not capped and np.isfinite(coords).all()
+    levelled = coords[:, 1] - np.median(coords[:, 1])
+    assert np.ptp(coords[:, 0]) > 12 * np.ptp(np.quantile(levelled, [0.25, 0.75]))  # one wide line, not a stack
