@@ -168,11 +168,17 @@ def one_writer_reference(dataset, validation_fraction: float, seed: int = 0,
             "writers": len(aucs)}
 
 
+#: A writer's prime for :func:`matched_pairs`: of their first lines (seeded order), this many are
+#: looked at, and the one nearest :data:`MATCHED_PRIME_CHARS` characters is taken.
+MATCHED_PRIME_CHOICES = 5
+MATCHED_PRIME_CHARS = 30
+
+
 def matched_pairs(dataset, validation_fraction: float, seed: int, limit: int) -> list[tuple[int, int]]:
     """Up to ``limit`` ``(prime line, target line)`` pairs of held-out lines by the same writer.
 
-    Each writer's prime is the line of their first five (seeded order) nearest 30 characters;
-    every other line of theirs is a target. Pairs in a seeded random order.
+    Each writer's prime is the line of their first :data:`MATCHED_PRIME_CHOICES` (seeded order)
+    nearest :data:`MATCHED_PRIME_CHARS` characters; every other line of theirs is a target. Pairs in a seeded random order.
     """
     held_out = held_out_indices(dataset, validation_fraction, seed)
     rng = np.random.default_rng(seed)
@@ -182,7 +188,7 @@ def matched_pairs(dataset, validation_fraction: float, seed: int, limit: int) ->
     pairs = []
     for lines in by_writer.values():
         lines = [int(i) for i in rng.permutation(lines)]
-        prime = min(lines[:5], key=lambda i: abs(len(dataset.texts[i]) - 30))
+        prime = min(lines[:MATCHED_PRIME_CHOICES], key=lambda i: abs(len(dataset.texts[i]) - MATCHED_PRIME_CHARS))
         pairs += [(prime, i) for i in lines if i != prime]
     return [pairs[k] for k in rng.permutation(len(pairs))[:limit]]
 

@@ -207,6 +207,7 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
     source = run_dir / ckpt.BEST_DIR if (run_dir / ckpt.BEST_DIR / ckpt.WEIGHTS_FILE).is_file() else run_dir
     source = ckpt.resolve(source)
     config = ckpt.read_config(source)
+    config.piece_chars = piece_chars if piece_chars is not None else config.piece_chars
     styles = list(styles or [])
     selection = None
     if data is not None:
@@ -215,8 +216,7 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
 
         dataset = load_dataset(data)
         if selecting and score is None:
-            score = ocr_style_score(source, selection_prompts, bias=selection_bias,
-                                    piece_chars=piece_chars if piece_chars is not None else config.piece_chars)
+            score = ocr_style_score(source, selection_prompts, bias=selection_bias, piece_chars=config.piece_chars)
         chosen, selection = _choose_styles(dataset, config, style_source, style_candidates_per_font, score,
                                            finalists=finalists, seeds=selection_seeds, count=style_count)
         styles += chosen
@@ -230,7 +230,6 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
     if default_style is not None and default_style not in names:
         raise HandwritingError(f"default style {default_style!r} is not among the styles: {', '.join(names)}")
     config.default_style = default_style
-    config.piece_chars = piece_chars if piece_chars is not None else config.piece_chars
     previous = config.release  # re-releasing a release (new styles, same weights) keeps its history
     config.release = {"from": str(source), "step": config.step, "data": str(data) if data else None, "note": note}
     if previous:

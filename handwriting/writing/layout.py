@@ -97,8 +97,7 @@ def join_pieces(pieces: Sequence[np.ndarray], texts: Sequence[str]) -> np.ndarra
     """
     levelled = [align_baseline(p) for p in pieces]
     gaps = [g for c, t in zip(levelled, texts) for g in word_gaps(c, t.count(" "))]
-    x_height = estimate_x_height(np.concatenate(levelled))
-    gap = float(np.median(gaps)) if gaps else PIECE_GAP_X_HEIGHTS * x_height
+    gap = float(np.median(gaps)) if gaps else PIECE_GAP_X_HEIGHTS * estimate_x_height(np.concatenate(levelled))
     middle = lambda c: float(np.mean(ink_quantiles(c, X_HEIGHT_BAND)))  # noqa: E731
     height = middle(levelled[0])
     placed, x = [], 0.0
