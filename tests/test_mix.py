@@ -43,10 +43,31 @@ def test_parts_must_be_of_one_size_and_named_apart():
         mix_datasets([MixPart("a", a), MixPart("a", a)])
 
 
-@pytest.mark.parametrize("text, expected", [("data/u.npz", ("data/u.npz", None)), ("f.npz:500", ("f.npz", 500)),
-                                            ("c:/x.npz", ("c:/x.npz", None))])
+@pytest.mark.parametrize("text, expected", [("data/u.npz", ("data/u.npz", None, "")),
+                                            ("f.npz:500", ("f.npz", 500, "")),
+                                            ("f.npz:500+0123456789", ("f.npz", 500, "0123456789")),
+                                            ("c:/x.npz", ("c:/x.npz", None, ""))])
 def test_parse_part(text, expected):
     assert parse_part(text) == expected
+
+
+@pytest.mark.parametrize("text", ["f.npz+12", "f.npz:500+"])
+def test_parse_part_refuses_characters_without_a_sample(text):
+    with pytest.raises(HandwritingError, match="CHARS"):
+        parse_part(text)
+
+
+def test_a_sampled_part_may_also_take_every_line_with_some_characters():
+    human = _with(make_tiny_dataset(n=6, seed=1), x_height_units=20.0)
+    fonts = _with(make_tiny_dataset(n=30, seed=2), x_height_units=20.0)
+    fonts.texts = [f"line {i}" if i % 5 == 0 else f"words {'abcdefghijklmnopqrstuvwxyz'[i % 26]}{'ab'[i // 26]}" for i in range(30)]
+    plain = mix_datasets([MixPart("unipen", human), MixPart("fonts", fonts, lines=8)], seed=3)
+    more = mix_datasets([MixPart("unipen", human), MixPart("fonts", fonts, lines=8, also_with="0123456789")], seed=3)
+    with_digits = {t for t in fonts.texts if any(c.isdigit() for c in t)}
+    assert with_digits <= set(more.texts)
+    assert set(plain.texts) <= set(more.texts)  # the same sample, then the lines with digits
+    assert len(more) == len(plain) + len(with_digits - set(plain.texts))
+    assert len(set(more.texts[len(human):])) == len(more) - len(human)  # nothing taken twice
 
 
 def test_provenance_completes_a_known_source_from_its_current_record():

@@ -164,6 +164,20 @@ def test_a_stroke_begun_after_the_window_left_the_text_is_cut():
     assert sampling.trim_after_text(dot_below, np.array([0, 0.1, 0.5, 2.0, 2.0, 0.5], np.float32)) == 6
 
 
+def test_a_stroke_after_the_final_dot_is_cut_while_the_window_is_still_on_it():
+    # "a." then a "1" (the human model's habit), the window still on the "." throughout.
+    dot = [(3, 0), (3.1, 0.1)]
+    offsets = _strokes([(0, 0), (1, 1), (2, 0)], dot, [(5, 0), (5, 2)])
+    on_it = np.array([0, 0.1, 0.5, 2.0, 2.0, 2.0, 1.9], np.float32)
+    assert sampling.trim_after_text(offsets, on_it, ".") == 5
+    assert sampling.trim_after_text(offsets, on_it, "?") == 5
+    assert sampling.trim_after_text(offsets, on_it, '"') == 7  # no dot ending: a second bar may follow
+    ellipsis = _strokes([(0, 0), (1, 1), (2, 0)], dot, [(4, 0), (4.1, 0)], [(5, 0), (5, 0.1)])
+    assert sampling.trim_after_text(ellipsis, np.full(9, 2.0, np.float32), ".") == 9  # dots after a dot stay
+    early_dot = _strokes([(0, 0), (0.1, 0.1)], [(1, 0), (1, 1)], [(3, 0), (3, 1)])  # an "i" dot, then ink
+    assert sampling.trim_after_text(early_dot, np.array([0, 0, 0, 0.6, 0.6, 1.0], np.float32), ".") == 6
+
+
 def test_a_line_whose_window_passes_the_end_between_strokes_ends_there():
     b = 3
     lines = sampling.initial_line_state(np.zeros(b, np.int64), np.zeros(b, bool))

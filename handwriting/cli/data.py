@@ -33,8 +33,9 @@ def add_prepare(sub: argparse._SubParsersAction) -> None:
     _add_prepare_unipen(sources)
 
     mix = sources.add_parser("mix", help="mix dataset files: all lines of some, a random sample of others")
-    mix.add_argument("parts", nargs="+", metavar="NAME=DATA.npz[:LINES]",
-                     help="a dataset and the name its writers get; ':LINES' takes a random sample of that many")
+    mix.add_argument("parts", nargs="+", metavar="NAME=DATA.npz[:LINES[+CHARS]]",
+                     help="a dataset and the name its writers get; ':LINES' takes a random sample of that many, "
+                          "'+CHARS' also every other line holding one of CHARS (e.g. :4000+0123456789)")
     mix.add_argument("-o", "--output", type=Path, required=True, help="dataset file to write (.npz)")
     mix.add_argument("--seed", type=int, default=0, help="which lines are sampled (default: 0)")
     mix.set_defaults(run=_run_prepare_mix)
@@ -84,9 +85,9 @@ def _run_prepare_mix(args: argparse.Namespace) -> int:
     for text in args.parts:
         name, sep, rest = text.partition("=")
         if not sep or not name:
-            raise HandwritingError(f"{text!r}: give each dataset as NAME=DATA.npz[:LINES]")
-        path, lines = parse_part(rest)
-        parts.append(MixPart(name, load_dataset(path), lines))
+            raise HandwritingError(f"{text!r}: give each dataset as NAME=DATA.npz[:LINES[+CHARS]]")
+        path, lines, also_with = parse_part(rest)
+        parts.append(MixPart(name, load_dataset(path), lines, also_with))
     dataset = mix_datasets(parts, seed=args.seed)
     save_dataset(dataset, args.output)
     for source in dataset.metadata["data_source"]:

@@ -2,7 +2,9 @@
 
 The human corpus has few digits, capitals Q, X, Z and some punctuation; the font corpus has
 them all. A mix takes every line of some datasets and a seeded random sample of lines from
-others. Writer names are prefixed with the part's name (``unipen:dar/isk``, ``fonts:cursive#3``)
+others; a sampled part may also take every line holding one of some characters (the font
+corpus' lines with digits, say), which gives the human corpus' rare characters more weight
+without new writers. Writer names are prefixed with the part's name (``unipen:dar/isk``, ``fonts:cursive#3``)
 so the writer-disjoint split stays disjoint. The parts must share the x-height units (they
 are written at one size), and the mix's scale is estimated anew over all its lines. Where the
 data came from is kept: ``metadata["data_source"]`` lists each part's source and line count.
@@ -21,21 +23,28 @@ from .format import StrokeDataset
 
 @dataclass(frozen=True)
 class MixPart:
-    """One dataset of a mix: all its lines (``lines=None``) or a random sample of ``lines``."""
+    """One dataset of a mix: all its lines (``lines=None``) or a random sample of ``lines``,
+    plus, when sampled, every other line that holds one of the characters ``also_with``."""
 
     name: str
     dataset: StrokeDataset
     lines: int | None = None
+    also_with: str = ""
 
 
-def parse_part(text: str) -> tuple[str, int | None]:
-    """``"PATH"`` or ``"PATH:LINES"`` -> ``(path, lines)``."""
-    path, sep, count = text.rpartition(":")
+def parse_part(text: str) -> tuple[str, int | None, str]:
+    """``"PATH"``, ``"PATH:LINES"`` or ``"PATH:LINES+CHARS"`` -> ``(path, lines, also_with)``."""
+    head, plus, also_with = text.partition("+")
+    if plus and not also_with:
+        raise HandwritingError(f"{text!r}: '+CHARS' needs characters after the '+' (e.g. +0123456789)")
+    path, sep, count = head.rpartition(":")
     if not sep or not count.isdigit():
-        return text, None
+        if plus:
+            raise HandwritingError(f"{text!r}: '+CHARS' goes with a sample, as in DATA.npz:LINES+CHARS")
+        return text, None, ""
     if int(count) < 1:
         raise HandwritingError(f"{text!r}: the number of lines must be positive")
-    return path, int(count)
+    return path, int(count), also_with
 
 
 def source_of(dataset: StrokeDataset, name: str) -> dict:
@@ -62,6 +71,9 @@ def mix_datasets(parts: list[MixPart], seed: int = 0) -> StrokeDataset:
         chosen = np.arange(len(data))
         if part.lines is not None and part.lines < len(data):
             chosen = np.sort(np.random.default_rng([seed, k]).choice(len(data), part.lines, replace=False))
+            if part.also_with:
+                holding = [i for i, text in enumerate(data.texts) if set(text) & set(part.also_with)]
+                chosen = np.union1d(chosen, holding)
         offsets += [data.offsets[i] for i in chosen]
         texts += [data.texts[i] for i in chosen]
         writer_names += [f"{part.name}:{data.writers[data.writer_ids[i]]}" for i in chosen]

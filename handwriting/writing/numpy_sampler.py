@@ -161,7 +161,7 @@ class NumpySampler:
             else:
                 work = Workspace(self.network, bound, self.network.initial_state(len(texts)), float(bias))
             points, lines, phi, last = self._loop(work, spec, _prepared(draws), return_attention)
-        offsets, trimmed, phis = finish_lines(points, lines.counts, lines.text_from, phi, spec.lengths, last)
+        offsets, trimmed, phis = finish_lines(points, lines.counts, lines.text_from, phi, spec, last)
         return SampleBatch(offsets, np.asarray(lines.hit_cap, bool), phis, trimmed)
 
     def prime(self, offsets: np.ndarray, bound: BoundChars, position: int, bias: float = 0.0) -> Workspace:

@@ -123,7 +123,7 @@ class Sampler:
             self._max_total(int(spec.caps.max())), return_attention,
         )
         offsets, trimmed, phis = finish_lines(points.numpy(), counts.numpy(), text_from.numpy(),
-                                              phi.numpy() if return_attention else None, spec.lengths, last.numpy())
+                                              phi.numpy() if return_attention else None, spec, last.numpy())
         return SampleBatch(offsets, hit_cap.numpy().astype(bool), phis, trimmed)
 
     def outputs(self, x: np.ndarray, text: str) -> np.ndarray:

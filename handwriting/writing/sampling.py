@@ -23,6 +23,7 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 
 from .. import alphabet
+from ..strokes import estimate_x_height, offsets_to_coords
 
 #: Guard: at most this many points per character (plus ``CAP_BASE_STEPS``) for one line.
 CAP_STEPS_PER_CHAR = 60
@@ -42,6 +43,10 @@ TEXT_START_WEIGHT = 0.5
 LEAVE_FRACTION = 0.75
 #: ... provided that the window weighed the last character at least this much at some point.
 MIN_LAST_WEIGHT = 0.5
+#: Last characters whose final stroke is a dot: once the dot is down, the line is done.
+DOT_ENDINGS = ".!?"
+#: A stroke no wider and no taller than this many of the line's x-heights is a dot.
+DOT_X_HEIGHTS = 0.4
 #: Lines per batch at most (both engines); more lines are split into balanced batches.
 MAX_BATCH_LINES = 64
 
@@ -86,27 +91,38 @@ def trim_before_text(offsets: np.ndarray, text_from: int) -> int:
     return int(lifts[-1] + 1)
 
 
-def trim_after_text(offsets: np.ndarray, last_weight: np.ndarray) -> int:
+def trim_after_text(offsets: np.ndarray, last_weight: np.ndarray, last_char: str = "") -> int:
     """How many points of ``[N, 3]`` offsets to keep: up to the first stroke written after the text.
 
     ``last_weight`` ``[N]`` is the window's weight on the line's last character at each point
     (phi(t, U)). After the last character the network (never trained past a line's end) often
     starts another letter, a "1" or "/" after the full stop, before Graves' rule sees the
-    window past the end. Such a stroke starts when the window is leaving the last character
-    (its weight below ``LEAVE_FRACTION`` of its peak so far) and lies wholly to the right of
-    the ink before it; a late stroke of the last character itself (the dot of ``?``, the second
-    bar of ``"``) starts while the window is still on it, or lies over it. Measured on the
-    shipped model: 232 of 440 public-prompt lines (4 styles, 2 seeds) had such a stroke.
+    window past the end. Such a stroke lies wholly to the right of the ink before it, and
+    either starts when the window is leaving the last character (its weight below
+    ``LEAVE_FRACTION`` of its peak so far) or, when ``last_char`` is one of ``DOT_ENDINGS``,
+    follows the line's final dot (a stroke within ``DOT_X_HEIGHTS`` begun with the window on
+    the last character) and is no dot itself. A late stroke of the last character itself (the
+    dot of ``?``, the second bar of ``"``, the dots of an ellipsis) is kept. Measured on the
+    font model: 232 of 440 public-prompt lines (4 styles, 2 seeds) had a stroke after the text
+    that the window had left; on the human model the full stop's "1" or "(" comes while the
+    window is still on it.
     """
     lifts = np.flatnonzero(offsets[:, 2] > 0.5)
     if len(lifts) < 2:
         return len(offsets)
     peak = np.maximum.accumulate(last_weight[: len(offsets)])
-    x = np.cumsum(offsets[:, 0])
-    for start, end in zip(lifts[:-1] + 1, lifts[1:]):
-        leaving = peak[start] >= MIN_LAST_WEIGHT and last_weight[start] < LEAVE_FRACTION * peak[start]
-        if leaving and x[start: end + 1].min() > x[:start].max():
-            return int(start)
+    coords = offsets_to_coords(offsets)
+    xy, x = coords[:, :2], coords[:, 0]
+    dot_size = DOT_X_HEIGHTS * estimate_x_height(coords) if last_char and last_char in DOT_ENDINGS else 0.0
+    after_dot = False
+    for first, (start, end) in enumerate(zip(np.r_[0, lifts[:-1] + 1], lifts)):
+        extent = np.ptp(xy[start: end + 1], axis=0)
+        is_dot = dot_size > 0 and bool((extent <= dot_size).all())
+        if first and x[start: end + 1].min() > x[:start].max():
+            leaving = peak[start] >= MIN_LAST_WEIGHT and last_weight[start] < LEAVE_FRACTION * peak[start]
+            if leaving or (after_dot and not is_dot):
+                return int(start)
+        after_dot |= is_dot and last_weight[start] >= MIN_LAST_WEIGHT
     return len(offsets)
 
 
@@ -206,8 +222,8 @@ def advance_lines(where: Callable, lines: LineState, t, past_end, lift, pen_was_
 
 
 def finish_lines(points: np.ndarray, counts: np.ndarray, text_from: np.ndarray, phi: np.ndarray | None,
-                 lengths: np.ndarray, last_weight: np.ndarray) -> tuple[list[np.ndarray], np.ndarray,
-                                                                        list[np.ndarray] | None]:
+                 spec: LineSpec, last_weight: np.ndarray) -> tuple[list[np.ndarray], np.ndarray,
+                                                                   list[np.ndarray] | None]:
     """Cut ``[B, T, 3]`` points to each line: its count, without strokes after its text
     (``trim_after_text`` with ``last_weight`` ``[B, T]``) or before it (``trim_before_text``).
 
@@ -215,11 +231,12 @@ def finish_lines(points: np.ndarray, counts: np.ndarray, text_from: np.ndarray, 
     movement is kept in the first remaining step so the line starts where it would have.
     """
     offsets, trimmed = [], np.zeros(len(counts), np.int64)
-    counts = np.array(counts)
+    counts, lengths = np.array(counts), spec.lengths
     for i in range(len(counts)):
         line = np.array(points[i, : counts[i]], np.float32)
         if lengths[i] > 0:
-            counts[i] = trim_after_text(line, last_weight[i])
+            last_char = alphabet.decode(spec.chars[i, lengths[i] - 1: lengths[i]])
+            counts[i] = trim_after_text(line, last_weight[i], last_char)
             line = line[: counts[i]]
         if len(line):
             line[-1, 2] = 1.0  # the last point lifts the pen
