@@ -91,6 +91,20 @@ def test_strokes_finished_before_the_window_reaches_the_text_are_trimmed():
     assert trim_before_text(offsets, 10) == 0  # never all of the line
 
 
+def test_a_stray_dot_before_a_letter_is_trimmed():
+    from handwriting.writing.sampling import trim_before_text
+
+    # a dot (the prime's late i-dot), then a "Q" one x-height tall, then an "u"
+    coords = np.array([[0, 1, 0], [0.1, 1, 1], [1, 0, 0], [2, 1, 0], [1, 2, 0], [0.5, 1, 1], [3, 0, 0], [3, 1, 1]],
+                      np.float32)
+    offsets = coords.copy()
+    offsets[1:, :2] = np.diff(coords[:, :2], axis=0)
+    assert trim_before_text(offsets, 0, "Q") == 2
+    assert trim_before_text(offsets, 0, "i") == 0  # an "i" may begin with its dot
+    assert trim_before_text(offsets, 0, '"') == 0  # and a quote with a short bar
+    assert trim_before_text(offsets, 0, "") == 0
+
+
 def test_trimmed_lines_keep_their_shape_and_report_it(any_hand):
     style = any_hand.style("toy")
     batch = any_hand.sampler.sample(["bad cab", "dab"], bias=1.0, seed=3, prime=(style.offsets, style.text),

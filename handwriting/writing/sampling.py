@@ -74,21 +74,36 @@ def step_cap(text_length: int) -> int:
     return CAP_BASE_STEPS + CAP_STEPS_PER_CHAR * text_length
 
 
-def trim_before_text(offsets: np.ndarray, text_from: int) -> int:
+def trim_before_text(offsets: np.ndarray, text_from: int, first_char: str = "") -> int:
     """How many leading points of ``[N, 3]`` offsets to drop: the strokes finished before step
-    ``text_from``, when the window first weighed the line's own text (``-1``: never).
+    ``text_from``, when the window first weighed the line's own text (``-1``: never), and then
+    any dots (strokes within ``DOT_X_HEIGHTS`` of the line's x-height) before a ``first_char``
+    that is a letter or a digit without one (not ``i`` or ``j``).
 
     After a prime the network sometimes first adds a late stroke to the prime's last word (a dot
     or a cross, drawn back over it) and only then moves on to the new text; written alone, that
-    stroke is a stray mark before the line. Whole strokes only: a stroke that is still being
-    drawn when the window reaches the text is part of it.
+    stroke is a stray mark before the line. The window often weighs the new text at once (its
+    first character is next to the prime's last), so a late i-dot of the prime may come after
+    ``text_from``: a dot is never how such a character starts. Whole strokes only: a stroke
+    that is still being drawn when the window reaches the text is part of it.
     """
-    if text_from <= 0:
+    lifts = np.flatnonzero(offsets[:, 2] > 0.5)
+    if lifts.size == 0:
         return 0
-    lifts = np.flatnonzero(offsets[:text_from, 2] > 0.5)
-    if lifts.size == 0 or lifts[-1] + 1 >= len(offsets):
-        return 0
-    return int(lifts[-1] + 1)
+    drop = 0
+    if text_from > 0:
+        before = lifts[lifts < text_from]
+        drop = int(before[-1] + 1) if before.size else 0
+    if first_char.isalnum() and first_char not in "ij":
+        coords = offsets_to_coords(offsets)
+        dot_size = DOT_X_HEIGHTS * estimate_x_height(coords)
+        dots = drop
+        for end in lifts[lifts >= drop]:
+            if (np.ptp(coords[dots: end + 1, :2], axis=0) > dot_size).any():
+                drop = dots  # dots before a letter's first stroke
+                break
+            dots = int(end + 1)
+    return drop if drop < len(offsets) else 0
 
 
 def trim_after_text(offsets: np.ndarray, last_weight: np.ndarray, last_char: str = "") -> int:
@@ -234,13 +249,15 @@ def finish_lines(points: np.ndarray, counts: np.ndarray, text_from: np.ndarray, 
     counts, lengths = np.array(counts), spec.lengths
     for i in range(len(counts)):
         line = np.array(points[i, : counts[i]], np.float32)
+        capped = counts[i] >= spec.caps[i]  # kept as the cap left it (a counted failure): no stray dots cut
         if lengths[i] > 0:
             last_char = alphabet.decode(spec.chars[i, lengths[i] - 1: lengths[i]])
             counts[i] = trim_after_text(line, last_weight[i], last_char)
             line = line[: counts[i]]
         if len(line):
             line[-1, 2] = 1.0  # the last point lifts the pen
-        trimmed[i] = k = trim_before_text(line, int(text_from[i]))
+        first_char = "" if capped else alphabet.decode(spec.chars[i, len(spec.prefix): len(spec.prefix) + 1])
+        trimmed[i] = k = trim_before_text(line, int(text_from[i]), first_char)
         if k:
             line[k, :2] += line[:k, :2].sum(axis=0)
         offsets.append(line[k:])
