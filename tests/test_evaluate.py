@@ -193,3 +193,13 @@ def test_class_error_rates_pool_by_character_class():
     assert rates["capitals"] == 0.0  # "C" read as "c" is the right letter
     assert rates["punctuation"] == pytest.approx(1 / 2)  # "-" kept, "$" read as "S"
     assert rates["lowercase"] == 0.0
+
+
+@pytest.mark.parametrize("prompt, reading, added", [
+    ("Keep calm.", "Keep calm.", 0), ("Keep calm.", "keep calm.1", 1), ("Keep calm.", "Keep calmi", 1),
+    ("jugs!", "jugsl", 0), ("jugs!", "jugsi", 0), ("jugs!", "jugsll", 2), ("Is it?", "Is it2", 0),
+    ("Is it?", "Is itx", 1), ("Room 12", "Room 121", 1)])
+def test_characters_read_after_the_text(prompt, reading, added):
+    from handwriting.tools.evaluate import trailing_insertions
+
+    assert trailing_insertions(prompt, reading) == added

@@ -58,6 +58,9 @@ FAILURE_CER = 0.5
 #: A line flatter than this (width / height) is scaled by its width instead (a dash, a dot).
 FLAT_LINE_ASPECT = 60
 
+#: What the OCR reads a line's final mark as, when it reads it as a letter or digit (case folded).
+PUNCTUATION_LOOKALIKES = {"!": "il1", "?": "27"}
+
 _KEEP = re.compile(r"[^a-z0-9 ]+")
 _SPACES = re.compile(r" +")
 
@@ -134,7 +137,12 @@ def _edit_costs(reference: str, hypothesis: str) -> np.ndarray:
 
 def trailing_insertions(reference: str, hypothesis: str) -> int:
     """How many characters the reading adds after the prompt's last character (normalised texts),
-    in the minimal edit script of :func:`aligned_errors`: a sign of ink after the text."""
+    in the minimal edit script of :func:`aligned_errors`: a sign of ink after the text.
+
+    Punctuation is normalised away, so a prompt's final ``!`` or ``?`` that the OCR reads as a
+    letter or digit (``"jugs!"`` read ``"jugsl"``) would count as one character after the text:
+    a single such character among :data:`PUNCTUATION_LOOKALIKES` of the prompt's final mark does not.
+    """
     ref, hyp = normalise_for_cer(reference), normalise_for_cer(hypothesis)
     cost = _edit_costs(ref, hyp)
     i, j = len(ref), len(hyp)
@@ -142,7 +150,11 @@ def trailing_insertions(reference: str, hypothesis: str) -> int:
         if cost[i, j] == cost[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1]) or cost[i, j] == cost[i - 1, j] + 1:
             break  # the last prompt character is paired or deleted: what follows it is counted
         j -= 1
-    return len(hyp) - j if i > 0 else len(hyp)
+    added = len(hyp) - j if i > 0 else len(hyp)
+    final_mark = reference.rstrip()[-1:]
+    if added == 1 and hyp[-1] in PUNCTUATION_LOOKALIKES.get(final_mark, ""):
+        return 0
+    return added
 
 
 def character_error_rate(reference: str, hypothesis: str) -> float:
