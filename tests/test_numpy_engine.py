@@ -14,7 +14,8 @@ import pytest
 from handwriting.checkpoint import read_config
 from handwriting.errors import HandwritingError
 from handwriting.writing import sampling
-from handwriting.writing.numpy_engine import NumpyNetwork, draw_points
+from handwriting.writing.numpy_engine import NumpyNetwork
+from handwriting.writing.numpy_mixture import draw_points
 from handwriting.writing.numpy_sampler import NumpySampler
 from handwriting.writing.weights import (NUMPY_WEIGHTS_FILE, expected_shapes, load_weights, read_h5_weights,
                                          read_numpy_weights)

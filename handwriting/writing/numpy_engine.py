@@ -36,11 +36,17 @@ so the layout is chosen to need few of them:
 * The output layer's columns are reordered so that a mixture component's five numbers are
   adjacent (:data:`COMPONENT_PARTS`), and the pen-up column is negated, so that a draw picks the
   chosen component with one index and needs no negation for ``sigmoid``.
+* A call's fixed cost is kept low (about 0.4 us for a ufunc on one line): outputs passed by
+  position, constants as arrays of the operand's shape (a NumPy scalar or a broadcast costs about
+  as much again, or more). For one line the products are ``numpy.dot`` on 2-D and 1-D views (no
+  ``__array_function__`` dispatch), and eq 46's two broadcasts are small products, each exact
+  (:meth:`Workspace._single_views`): the same numbers as the batched form, bit for bit.
 
 Sampling (eqs 61-62 bias, then one draw of the mixture) is :meth:`Workspace.draw`, fed explicit
-random numbers so that both engines can be compared draw for draw; :func:`draw_points` is the
-same draw as a plain function of ``y``. A single line is drawn in Python floats (a NumPy call on
-five numbers costs more than the arithmetic), rounded to float32 once.
+random numbers so that both engines can be compared draw for draw; :func:`~.numpy_mixture.draw_points`
+is the same draw as a plain function of ``y``. A single line is drawn in Python floats
+(:meth:`Workspace.draw_one`: a NumPy call on five numbers costs more than the arithmetic),
+rounded to float32 once.
 
 Shapes: B lines, U characters, V alphabet size, K window components, M mixture components,
 H LSTM units, N layers.
@@ -54,13 +60,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import ModelConfig
+# draw_points, gumbel_log, mixture_params and MIN_UNIFORM are also importable from here, as they were.
+from .numpy_mixture import MIN_UNIFORM, RHO_LIMIT, draw_points, gumbel_log, mixture_params, softplus  # noqa: F401
 from .weights import LSTM_VARIABLES, OUTPUT_LAYER, WINDOW_LAYER, lstm_name
 
 INPUT_SIZE = 3  # (dx, dy, pen_up)
-#: Correlations are clipped to ``[-RHO_LIMIT, RHO_LIMIT]`` (as ``nn.mixture.RHO_LIMIT``).
-RHO_LIMIT = 1.0 - 1e-5
-#: The smallest uniform number fed to the Gumbel-max draw (as the TensorFlow sampler's).
-MIN_UNIFORM = 1e-20
 #: The position of padding characters (and of a line's end where it has none): ``exp(-b (kappa -
 #: FAR)^2)`` is exactly 0 in float32 for any ``b`` from ``1e-16`` to ``1e20`` (no overflow), as
 #: multiplying by the mask gave.
@@ -69,18 +73,21 @@ FAR = 1e9
 #: log sigma2, rho before tanh (eqs 18-22).
 COMPONENT_PARTS = 5
 _F32 = np.float32
-_ONE, _HALF = _F32(1.0), _F32(0.5)
+_ONE = _F32(1.0)
 _RHO_LIMIT32, _MAX_EXP = float(_F32(RHO_LIMIT)), 700.0
 #: How a layer's sigmoid gates (f, i, o) are computed, by the factor their weights are stored
 #: times: ``"tanh"``, ``sigmoid(z) = (1 + tanh(z / 2)) / 2`` with one ``tanh`` over all four gates
 #: (fewer operations: small batches); ``"exp"``, ``sigmoid(z) = 1 / (1 + exp(-z))`` (``exp`` is
 #: cheaper than ``tanh`` per number: large batches). Both factors are exact in binary floating point.
 GATE_FORMS = {"tanh": 0.5, "exp": -1.0}
+#: ``numpy.dot`` without its ``__array_function__`` dispatch (a third of a small product's cost);
+#: only ``numpy.ndarray`` arguments are passed to it.
+_dot = getattr(np.dot, "__wrapped__", np.dot)
 #: Batches of at least this many lines use the ``"exp"`` gates and the histogram form of eq 47.
 LARGE_BATCH = 8
 MAX_BIASED_KERNELS = 4  # output weights kept with a sampling bias applied, for as many biases
-#: Graves' stop test is skipped for a single line while phi at its end is below this fraction of
-#: phi on its last character (a necessary condition, with a margin for rounding).
+#: Graves' stop test is skipped for a single line while phi at its end is 0 or below this fraction
+#: of phi on its last character (necessary conditions, the second with a margin for rounding).
 END_MARGIN = 0.999
 
 
@@ -127,7 +134,7 @@ class NumpyNetwork:
     def __init__(self, config: ModelConfig, arrays: dict[str, np.ndarray]):
         self.config = config
         h, v, n_layers = config.lstm_units, config.vocabulary_size, config.lstm_layers
-        self.act = np.exp if config.window_activation == "exp" else _softplus
+        self.act = np.exp if config.window_activation == "exp" else softplus
         # Columns of a workspace row: [h1, 1, x, w, h2, ..., hN].
         w0 = h + 1 + INPUT_SIZE
         self.one, self.x_cols, self.w_cols = h, (h + 1, w0), (w0, w0 + v)
@@ -141,6 +148,9 @@ class NumpyNetwork:
             k = config.window_components
             window_bias = window_bias.copy()
             window_bias[2 * k:] += np.float32(np.log(config.kappa_step_scale))
+        # The scale applied after the activation where it is not folded (softplus), else None.
+        self.kappa_scale = None if self.scaled_kappa_step or config.kappa_step_scale == 1.0 else \
+            _F32(config.kappa_step_scale)
         self.window_kernel = self._stack([(0, arrays[f"{WINDOW_LAYER}/kernel"]), (self.one, window_bias[None])],
                                          0, h + 1)
         m = config.mixture_components
@@ -297,8 +307,12 @@ class Workspace:
         """Every slice a step uses, made once (a slice costs as much as a small operation)."""
         net, cfg, row = self.network, self.network.config, self.row
         h, k, m, batch = cfg.lstm_units, cfg.window_components, cfg.mixture_components, row.shape[0]
-        self.x, self.large = row[:, slice(*net.x_cols)], batch >= LARGE_BATCH
+        self.x, self.large, self.single = row[:, slice(*net.x_cols)], batch >= LARGE_BATCH, batch == 1
+        # One line: np.dot (less overhead than np.matmul; its output must be contiguous, as one row is).
+        self.product = _dot if self.single else np.matmul
         kernels = net.kernels["exp" if self.large else "tanh"]
+        # 1/2 for "tanh" gates as an array of their shape: for a few lines, a scalar or row costs more.
+        self.half = None if self.large else np.full((batch, 3 * h), 0.5, np.float32)
         self.layers = []
         for n, gates in enumerate(self.gates):
             products = np.empty((batch, 2 * h), np.float32)
@@ -308,7 +322,7 @@ class Workspace:
                                 row[:, slice(*net.h_cols[n])]))
         self.h1_one = row[:, : h + 1]
         self.a, self.b, self.step_k = self.window[:, :k], self.window[:, k: 2 * k], self.window[:, 2 * k:]
-        self.a3 = self.a[:, None, :]
+        self.a3, self.b_in, self.neg_b_out = self.a[:, None, :], self.b, self.neg_b
         self.kappa3, self.neg_b3, self.positions3 = self.kappa[:, :, None], self.neg_b[:, :, None], \
             self.bound.positions[:, None, :]
         self.distance = np.empty((batch, k, self.u + 2), np.float32)
@@ -329,6 +343,30 @@ class Workspace:
         self.lines, self.scores = np.arange(batch), np.empty((batch, m), np.float32)
         self.pen = np.empty(batch, np.float32)
         self.dx_dy, self.pen_up = self.x[:, :2], self.x[:, 2]
+        if self.single:
+            self._single_views()
+
+    def _single_views(self) -> None:
+        """One line's buffers for :meth:`read` and :meth:`draw_one`: 1-D and 2-D views, and eq 46's
+        two broadcasts (which cost more than small matrix products) as products that round once, as
+        the broadcasts did: ``kappa_k - u = (kappa_k, -1) . (1, u)`` and ``-b_k d_ku = (diag(-b) d)_ku``
+        (the other terms are exact zeros). ``kappa``, ``neg_b`` and ``bound.positions`` become views
+        into those matrices."""
+        k, u = self.network.config.window_components, self.u
+        self.kappa_minus = np.empty((k, 2), np.float32, order="F")
+        self.kappa_minus[:, 0], self.kappa_minus[:, 1] = self.kappa[0], -1.0
+        self.kappa = self.kappa_minus.T[:1]
+        self.one_u = np.ones((2, u + 2), np.float32)
+        self.one_u[1] = self.bound.positions[0]
+        self.bound = BoundChars(self.bound.ids, self.bound.mask, self.one_u[1:], self.bound.vocabulary_size)
+        self.neg_b_diag = np.zeros((k, k), np.float32)
+        self.neg_b = self.neg_b_diag.reshape(1, k * k)[:, :: k + 1]
+        self.b_in, self.neg_b_out = self.b[0], self.neg_b[0]  # a strided 1-D view costs less than 2-D
+        self.squares = np.empty((k, u + 2), np.float32)
+        self.a_vec, self.distance_mat, self.phi_vec = self.a[0], self.distance[0], self.phi_all[0]
+        self.phi_chars_vec, self.onehot_mat, self.w_vec = self.phi_all[0, :u], self.onehot[0], self.w[0]
+        self.pi_hat_vec, self.scores_vec, self.component_rows = self.pi_hat[0], self.scores[0], self.components[0]
+        self.x_vec, self.y_vec = self.x[0], self.y[0]
 
     def take(self, rows: np.ndarray) -> None:
         """Keep only the lines ``rows`` (indices or a boolean mask)."""
@@ -352,44 +390,55 @@ class Workspace:
     def advance(self, output: bool = True) -> None:
         """One point of the network for input ``x``: all layers, the window, and (unless
         ``output`` is false, as when priming) the output layer (eqs 7-11, 46-53, 17)."""
+        # Outputs are passed by position: a keyword costs about as much as a small operation.
+        product, tanh, multiply, add, large, half = self.product, np.tanh, np.multiply, np.add, self.large, self.half
         for n, (inputs, kernel, pre, g, sig, fi, cg, products, fc, ig, c, o, h_out) in enumerate(self.layers):
-            np.matmul(inputs, kernel, out=pre)  # [g, f, i, o] pre-activations (GATE_FORMS), bias included
-            if self.large:
-                np.tanh(g, out=g)
-                np.exp(sig, out=sig)
-                np.add(sig, _ONE, out=sig)
-                np.divide(_ONE, sig, out=sig)
+            product(inputs, kernel, pre)  # [g, f, i, o] pre-activations (GATE_FORMS), bias included
+            if large:
+                tanh(g, g)
+                np.exp(sig, sig)
+                add(sig, _ONE, sig)
+                np.divide(_ONE, sig, sig)
             else:
-                np.tanh(pre, out=pre)
-                np.multiply(sig, _HALF, out=sig)
-                np.add(sig, _HALF, out=sig)  # f, i, o = sigmoid (eqs 7, 8, 10)
-            np.multiply(fi, cg, out=products)  # f c_{t-1}, i g
-            np.add(fc, ig, out=c)  # eq 9
-            np.tanh(c, out=fc)
-            np.multiply(o, fc, out=h_out)  # eq 11
+                tanh(pre, pre)
+                multiply(sig, half, sig)
+                add(sig, half, sig)  # f, i, o = sigmoid (eqs 7, 8, 10)
+            multiply(fi, cg, products)  # f c_{t-1}, i g
+            add(fc, ig, c)  # eq 9
+            tanh(c, fc)
+            multiply(o, fc, h_out)  # eq 11
             if n == 0:
                 self._window()
         if output:
-            np.matmul(self.row, self.output_kernel, out=self.y)
+            product(self.row, self.output_kernel, self.y)
 
     def _window(self) -> None:
         """Eqs 46-51 from ``h1``: the new kappa, phi at every position, and ``w`` written into the row."""
-        net = self.network
-        np.matmul(self.h1_one, net.window_kernel, out=self.window)
-        net.act(self.window, out=self.window)
-        if not net.scaled_kappa_step and net.config.kappa_step_scale != 1.0:
-            np.multiply(self.step_k, _F32(net.config.kappa_step_scale), out=self.step_k)
-        np.add(self.kappa, self.step_k, out=self.kappa)
-        np.negative(self.b, out=self.neg_b)
+        net, window = self.network, self.window
+        self.product(self.h1_one, net.window_kernel, window)
+        net.act(window, window)
+        if net.kappa_scale is not None:
+            np.multiply(self.step_k, net.kappa_scale, self.step_k)
+        np.add(self.kappa, self.step_k, self.kappa)
+        np.negative(self.b_in, self.neg_b_out)
         self.read()
 
     def read(self) -> None:
         """Eqs 46-47 at the current kappa, ``a`` and ``b``: ``phi_all`` and ``w``."""
+        if self.single:  # the same operations as below, as products (see _single_views)
+            d = self.distance_mat
+            _dot(self.kappa_minus, self.one_u, d)
+            np.square(d, self.squares)
+            _dot(self.neg_b_diag, self.squares, d)
+            np.exp(d, d)
+            _dot(self.a_vec, d, self.phi_vec)
+            _dot(self.phi_chars_vec, self.onehot_mat, self.w_vec)
+            return
         d = self.distance
-        np.subtract(self.kappa3, self.positions3, out=d)
-        np.square(d, out=d)
-        np.multiply(d, self.neg_b3, out=d)
-        np.exp(d, out=d)
+        np.subtract(self.kappa3, self.positions3, d)
+        np.square(d, d)
+        np.multiply(d, self.neg_b3, d)
+        np.exp(d, d)
         np.matmul(self.a3, d, out=self.phi3)
         if self.large:
             weights = np.bincount(self.bins, self.phi_all.ravel(), self.w.size + 1)[:-1]
@@ -399,9 +448,10 @@ class Workspace:
 
     def end_near(self) -> bool:
         """Whether Graves' stop test may hold for some line (always true for batches of lines)."""
-        if len(self.row) != 1:
+        if not self.single:
             return True
-        return float(self.phi_all[0, self.u + 1]) >= END_MARGIN * float(self.phi_all[0, self.u])
+        end = self.phi_vec.item(self.u + 1)  # past the end needs phi there > max phi >= 0 (0 while far from it)
+        return end > 0.0 and end >= END_MARGIN * self.phi_vec.item(self.u)
 
     def draw(self, log_u: np.ndarray, normal: np.ndarray, uniform_pen: np.ndarray) -> None:
         """Write into ``x`` one point per line from the biased mixture (eqs 17-22, 61-62).
@@ -412,9 +462,10 @@ class Workspace:
             normal: ``[B, 2]`` standard normals, correlated by ``rho`` (eq 22).
             uniform_pen: ``[B]`` uniforms; the pen lifts when ``u < sigmoid(e_hat)``.
         """
+        if self.single:
+            n0, n1 = np.ravel(normal).tolist()
+            return self.draw_one(np.ravel(log_u), n0, n1, float(uniform_pen[0]))
         scores = np.subtract(self.pi_hat, log_u, out=self.scores)
-        if len(scores) == 1:
-            return self._draw_one(self.components[0, int(np.argmax(scores))].tolist(), normal, uniform_pen)
         chosen = self.components[self.lines, np.argmax(scores, axis=1)]  # [B, 5]
         sigma = np.exp(chosen[:, 2:4])
         rho = np.tanh(chosen[:, 4])
@@ -434,67 +485,14 @@ class Workspace:
         np.divide(_ONE, pen, out=pen)  # sigmoid(e_hat)
         np.less(uniform_pen, pen, out=self.pen_up)
 
-    def _draw_one(self, chosen: list[float], normal: np.ndarray, uniform_pen: np.ndarray) -> None:
-        """:meth:`draw` for one line, in Python floats (double precision, rounded to float32 once)."""
-        mu1, mu2, log_s1, log_s2, rho_hat = chosen
-        n0, n1 = normal.ravel().tolist()
+    def draw_one(self, log_u: np.ndarray, n0: float, n1: float, uniform_pen: float) -> None:
+        """:meth:`draw` for a workspace of one line, ``log_u`` ``[M]`` float32 and the other random
+        numbers as Python floats; drawn in Python floats (double precision, rounded to float32 once)."""
+        np.subtract(self.pi_hat_vec, log_u, self.scores_vec)
+        mu1, mu2, log_s1, log_s2, rho_hat = self.component_rows[self.scores_vec.argmax()].tolist()
         rho = min(max(math.tanh(rho_hat), -_RHO_LIMIT32), _RHO_LIMIT32)
-        dx = mu1 + math.exp(log_s1) * n0
-        dy = mu2 + math.exp(log_s2) * (rho * n0 + math.sqrt(1.0 - rho * rho) * n1)
-        lift = float(uniform_pen[0]) < 1.0 / (1.0 + math.exp(min(float(self.neg_e[0]), _MAX_EXP)))
-        self.x[0] = (dx, dy, float(lift))
+        x = self.x_vec
+        x[0] = mu1 + math.exp(log_s1) * n0
+        x[1] = mu2 + math.exp(log_s2) * (rho * n0 + math.sqrt(1.0 - rho * rho) * n1)
+        x[2] = uniform_pen < 1.0 / (1.0 + math.exp(min(self.y_vec.item(0), _MAX_EXP)))
 
-
-def _softplus(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    return np.logaddexp(np.float32(0), x, out=out)
-
-
-def gumbel_log(uniform: np.ndarray) -> np.ndarray:
-    """``log(-log(max(u, MIN_UNIFORM)))``: minus the Gumbel noise of uniforms ``u`` (float32)."""
-    return np.log(-np.log(np.maximum(uniform, np.float32(MIN_UNIFORM))))
-
-
-def draw_points(y: np.ndarray, mixture_components: int, bias: float, uniform_pi: np.ndarray,
-                normal: np.ndarray, uniform_pen: np.ndarray) -> np.ndarray:
-    """One point per row from the biased mixture (eqs 17-22, 61-62), with given random numbers.
-
-    The same draw as :meth:`Workspace.draw`, from outputs in the model's column order.
-
-    Args:
-        y: ``[B, 1 + 6M]`` outputs.
-        uniform_pi: ``[B, M]`` uniforms in ``(0, 1)`` for the Gumbel-max choice of a component
-            (``argmax(pi_hat (1 + b) - log(-log u))`` is a draw from ``softmax(pi_hat (1 + b))``).
-        normal: ``[B, 2]`` standard normals, correlated by ``rho`` (eq 22).
-        uniform_pen: ``[B]`` uniforms; the pen lifts when ``u < sigmoid(e_hat)``.
-
-    Returns:
-        ``[B, 3]`` ``(dx, dy, pen_up)`` float32 in normalised units.
-    """
-    m = mixture_components
-    rows = np.arange(y.shape[0])
-    pi_hat = y[:, 1: 1 + m] * np.float32(1.0 + bias)
-    component = np.argmax(pi_hat - gumbel_log(uniform_pi), axis=1)
-    pick = lambda part: y[rows, 1 + part * m + component]  # noqa: E731
-    mu1, mu2 = pick(1), pick(2)
-    s1, s2 = np.exp(pick(3) - np.float32(bias)), np.exp(pick(4) - np.float32(bias))
-    rho = np.clip(np.tanh(pick(5)), -RHO_LIMIT, RHO_LIMIT).astype(np.float32)
-    dx = mu1 + s1 * normal[:, 0]
-    dy = mu2 + s2 * (rho * normal[:, 0] + np.sqrt(np.float32(1.0) - rho * rho) * normal[:, 1])
-    lift = uniform_pen < 1.0 / (1.0 + np.exp(-y[:, 0]))
-    return np.stack([dx, dy, lift.astype(np.float32)], axis=1).astype(np.float32)
-
-
-def mixture_params(y: np.ndarray, mixture_components: int, bias: float = 0.0) -> dict:
-    """Constrained parameters of ``[..., 1 + 6M]`` outputs (eqs 18-22, bias of eqs 61-62), float64.
-
-    Returns a dict with ``e`` (pen-up probability), ``pi``, ``mu1``, ``mu2``, ``sigma1``,
-    ``sigma2`` and ``rho`` (as ``nn.mixture.mixture_params_numpy``, without importing Keras).
-    """
-    m = mixture_components
-    y = np.asarray(y, np.float64)
-    part = lambda i: y[..., 1 + i * m: 1 + (i + 1) * m]  # noqa: E731
-    pi_hat = part(0) * (1.0 + bias)
-    pi = np.exp(pi_hat - pi_hat.max(-1, keepdims=True))
-    return {"e": 1.0 / (1.0 + np.exp(-y[..., 0])), "pi": pi / pi.sum(-1, keepdims=True), "mu1": part(1),
-            "mu2": part(2), "sigma1": np.exp(part(3) - bias), "sigma2": np.exp(part(4) - bias),
-            "rho": np.clip(np.tanh(part(5)), -RHO_LIMIT, RHO_LIMIT)}

@@ -31,7 +31,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..config import ModelConfig
-from .numpy_engine import FAR, BoundChars, NumpyNetwork, NumpyState, Workspace, gumbel_log
+from .numpy_engine import FAR, BoundChars, NumpyNetwork, NumpyState, Workspace
+from .numpy_mixture import gumbel_log
 from .sampling import (LineSpec, LineState, SampleBatch, TEXT_START_WEIGHT, advance_lines, finish_lines,
                        initial_line_state, line_spec)
 
@@ -50,13 +51,17 @@ BLAS_THREADS = 1
 #: ``draws(t, rows) -> (uniform_pi [R, M], normal [R, 2], uniform_pen [R])`` for step ``t`` of
 #: the lines ``rows`` (indices into the batch).
 Draws = Callable[[int, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+#: ``single(t, rows) -> (log(-log u) [M], normal_0, normal_1, uniform_pen)`` for step ``t`` of a
+#: working batch of one line, ``rows`` ``[1]`` (the arguments of :meth:`~.numpy_engine.Workspace.draw_one`).
+SingleDraws = Callable[[int, np.ndarray], tuple[np.ndarray, float, float, float]]
 
 
 class LineRandom:
     """Per-line random streams: line ``i`` draws from ``Generator(PCG64(SeedSequence([seed, ids[i]])))``.
 
     Called as a :data:`Draws`, it gives uniforms; :meth:`prepared` gives the same numbers with the
-    Gumbel transform already applied (:func:`~.numpy_engine.gumbel_log`, once per chunk of steps).
+    Gumbel transform already applied (:func:`~.numpy_mixture.gumbel_log`, once per chunk of steps),
+    and :meth:`single` the same again for a working batch of one line.
     """
 
     def __init__(self, seed: int, line_ids: Sequence[int], mixture_components: int):
@@ -67,7 +72,7 @@ class LineRandom:
         self.uniform = np.zeros((batch, RANDOM_CHUNK, mixture_components + 1), np.float32)
         self.normal = np.zeros((batch, RANDOM_CHUNK, 2), np.float32)
         self.log_u = np.zeros((batch, RANDOM_CHUNK, mixture_components), np.float32)
-        self._rows, self._chunk = None, None
+        self._rows, self._chunk, self._single_rows, self._single_chunk = None, None, None, None
 
     def _fill(self, t: int, rows: np.ndarray) -> None:
         if t // RANDOM_CHUNK != self.start:
@@ -77,7 +82,7 @@ class LineRandom:
                 self.uniform[i] = g.random((RANDOM_CHUNK, self.m + 1), dtype=np.float32)
                 self.normal[i] = g.standard_normal((RANDOM_CHUNK, 2), dtype=np.float32)
             self.log_u[rows] = gumbel_log(self.uniform[rows, :, : self.m])
-            self._rows = None
+            self._rows = self._single_rows = None
 
     def __call__(self, t: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         self._fill(t, rows)
@@ -95,6 +100,20 @@ class LineRandom:
         log_u, normal, pen = self._chunk
         return log_u[:, k], normal[:, k], pen[:, k]
 
+    def single(self, t: int, rows: np.ndarray) -> tuple[np.ndarray, float, float, float]:
+        """:meth:`prepared` for the one line ``rows`` ``[1]``, as a :data:`SingleDraws` (Python
+        floats, exactly the float32 numbers, taken from per-chunk lists: cheaper than NumPy indexing)."""
+        if t // RANDOM_CHUNK != self.start:
+            self._fill(t, rows)
+        if rows is not self._single_rows:
+            line = rows[0]
+            self._single_rows = rows
+            self._single_chunk = (self.log_u[line], self.normal[line].tolist(), self.uniform[line, :, self.m].tolist())
+        k = t % RANDOM_CHUNK
+        log_u, normal, pen = self._single_chunk
+        n0, n1 = normal[k]
+        return log_u[k], n0, n1, pen[k]
+
 
 def _prepared(draws: Draws) -> Draws:
     """Explicit uniforms (``draws``) with the Gumbel transform applied, as :meth:`LineRandom.prepared`."""
@@ -106,6 +125,20 @@ def _prepared(draws: Draws) -> Draws:
         return gumbel_log(np.asarray(uniform_pi, np.float32)), normal, uniform_pen
 
     return prepared
+
+
+def _single(draws: Draws) -> SingleDraws:
+    """The :data:`SingleDraws` of ``draws`` (given uniforms or a :class:`LineRandom`)."""
+    if isinstance(draws, LineRandom):
+        return draws.single
+    prepared = _prepared(draws)
+
+    def single(t: int, rows: np.ndarray) -> tuple[np.ndarray, float, float, float]:
+        log_u, normal, uniform_pen = prepared(t, rows)
+        n0, n1 = np.ravel(normal).tolist()
+        return np.ravel(log_u), n0, n1, float(np.ravel(uniform_pen)[0])
+
+    return single
 
 
 class NumpySampler:
@@ -160,7 +193,7 @@ class NumpySampler:
                 work = self.prime(np.asarray(prime[0], np.float32), bound, len(spec.prefix), float(bias))
             else:
                 work = Workspace(self.network, bound, self.network.initial_state(len(texts)), float(bias))
-            points, lines, phi, last = self._loop(work, spec, _prepared(draws), return_attention)
+            points, lines, phi, last = self._loop(work, spec, _prepared(draws), _single(draws), return_attention)
         offsets, trimmed, phis = finish_lines(points, lines.counts, lines.text_from, phi, spec, last)
         return SampleBatch(offsets, np.asarray(lines.hit_cap, bool), phis, trimmed)
 
@@ -209,17 +242,19 @@ class NumpySampler:
             work.x[...] = offsets[t]
         return len(offsets), work.state()
 
-    def _loop(self, work: Workspace, spec: LineSpec, draws: Draws,
+    def _loop(self, work: Workspace, spec: LineSpec, draws: Draws, single: SingleDraws,
               return_attention: bool) -> tuple[np.ndarray, LineState, np.ndarray | None, np.ndarray]:
-        """The step loop; returns ``points [B, T, 3]``, the final :class:`LineState`, ``phi [B, T, U]``
-        (or ``None``) and the window's weight on each line's last character ``[B, T]``."""
+        """The step loop (random numbers from ``draws``, or ``single`` while one line is left); returns
+        ``points [B, T, 3]``, the final :class:`LineState`, ``phi [B, T, U]`` (or ``None``) and the
+        window's weight on each line's last character ``[B, T]``."""
         batch = len(spec.caps)
         history = _History(batch, int(spec.caps.max()), work.u, return_attention)
         rule = _Rule(spec, work.u, work.x[:, 2] > 0.5)
         rows = np.arange(batch)  # the working batch's lines
+        draw, pick = (work.draw_one, single) if batch == 1 else (work.draw, draws)
         for t in range(history.steps):
             work.advance()
-            work.draw(*draws(t, rows))
+            draw(*pick(t, rows))
             due = rule.due(t)
             if due or work.end_near():
                 past_end = np.greater(work.phi_end, np.maximum.reduce(work.phi, axis=1))
@@ -236,6 +271,7 @@ class NumpySampler:
                 work.take(alive)
                 rule.take(alive)
                 history.take(alive)
+                draw, pick = (work.draw_one, single) if len(rows) == 1 else (work.draw, draws)
         else:
             rule.store(rows)
             history.store(rows, history.steps - 1)
@@ -252,10 +288,15 @@ class _History:
         self.last = np.zeros((batch, steps), np.float32)
         self.phis = np.zeros((batch, steps, u), np.float32) if attention else None
         self.work = [np.empty_like(a) for a in (self.points, self.last, self.phis) if a is not None]
+        self.take(slice(None))
 
     def record(self, t: int, work: Workspace) -> None:
-        self.work[0][:, t] = work.x
-        self.work[1][:, t] = work.phi_last
+        if self.one is not None:  # 1-D views and a Python float: less indexing than [:, t]
+            self.one[0][t] = work.x_vec
+            self.one[1][t] = work.phi_vec.item(work.u)
+        else:
+            self.work[0][:, t] = work.x
+            self.work[1][:, t] = work.phi_last
         if self.phis is not None:
             self.work[2][:, t] = work.phi
 
@@ -267,8 +308,9 @@ class _History:
         for full, part in zip((self.points, self.last, self.phis), self.work):
             full[rows, : t + 1] = part[:, : t + 1]
 
-    def take(self, keep: np.ndarray) -> None:
+    def take(self, keep: np.ndarray | slice) -> None:
         self.work = [a[keep] for a in self.work]
+        self.one = (self.work[0][0], self.work[1][0]) if len(self.work[0]) == 1 else None
 
 
 class _Rule:
