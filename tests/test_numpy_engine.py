@@ -179,6 +179,15 @@ def test_a_stroke_after_the_final_dot_is_cut_while_the_window_is_still_on_it():
     assert sampling.trim_after_text(early_dot, np.array([0, 0, 0, 0.6, 0.6, 1.0], np.float32), ".") == 6
 
 
+def test_the_dot_tests_x_height_is_the_strokes_module_s_to_a_few_percent(default_sampler):
+    from handwriting.strokes import estimate_x_height, offsets_to_coords
+
+    batch = default_sampler.sample(["The quick brown fox jumps", "over a lazy cat.", "Room 204"], bias=1.0, seed=5)
+    for offsets in batch.offsets:
+        coords = offsets_to_coords(offsets)
+        assert sampling.line_x_height(coords) == pytest.approx(estimate_x_height(coords), rel=0.08)
+
+
 def test_a_line_whose_window_passes_the_end_between_strokes_ends_there():
     b = 3
     lines = sampling.initial_line_state(np.zeros(b, np.int64), np.zeros(b, bool))
