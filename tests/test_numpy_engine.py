@@ -170,13 +170,28 @@ def test_a_stroke_after_the_final_dot_is_cut_while_the_window_is_still_on_it():
     dot = [(3, 0), (3.1, 0.1)]
     offsets = _strokes([(0, 0), (1, 1), (2, 0)], dot, [(5, 0), (5, 2)])
     on_it = np.array([0, 0.1, 0.5, 2.0, 2.0, 2.0, 1.9], np.float32)
-    assert sampling.trim_after_text(offsets, on_it, ".") == 5
-    assert sampling.trim_after_text(offsets, on_it, "?") == 5
-    assert sampling.trim_after_text(offsets, on_it, '"') == 7  # no dot ending: a second bar may follow
+    assert sampling.trim_after_text(offsets, on_it, ".", x_height=1.0) == 5
+    assert sampling.trim_after_text(offsets, on_it, "?", x_height=1.0) == 5
+    assert sampling.trim_after_text(offsets, on_it, '"', x_height=1.0) == 7  # no dot ending: a second bar may follow
     ellipsis = _strokes([(0, 0), (1, 1), (2, 0)], dot, [(4, 0), (4.1, 0)], [(5, 0), (5, 0.1)])
-    assert sampling.trim_after_text(ellipsis, np.full(9, 2.0, np.float32), ".") == 9  # dots after a dot stay
+    assert sampling.trim_after_text(ellipsis, np.full(9, 2.0, np.float32), ".", x_height=1.0) == 9  # dots after a dot stay
     early_dot = _strokes([(0, 0), (0.1, 0.1)], [(1, 0), (1, 1)], [(3, 0), (3, 1)])  # an "i" dot, then ink
-    assert sampling.trim_after_text(early_dot, np.array([0, 0, 0, 0.6, 0.6, 1.0], np.float32), ".") == 6
+    assert sampling.trim_after_text(early_dot, np.array([0, 0, 0, 0.6, 0.6, 1.0], np.float32), ".", x_height=1.0) == 6
+
+
+def test_a_stroke_after_a_final_dot_may_overlap_the_mark_a_little_and_a_tall_full_stop_is_cut():
+    a = [(0, 0), (1, 1), (2, 0)]
+    # "a?" reduced to its dot, then an "S" that begins a little left of the dot's right edge
+    s_after = _strokes(a, [(2.5, 0), (2.6, 0.1)], [(2.45, 0), (3, 1), (4, 2)])
+    on_it = np.array([0, 0.1, 0.5, 2.0, 2.0, 2.0, 2.0, 2.0], np.float32)
+    assert sampling.trim_after_text(s_after, on_it, "?", x_height=1.0) == 5
+    far_back = _strokes(a, [(2.5, 0), (2.6, 0.1)], [(1.0, 0), (3, 1), (4, 2)])  # over the line: not cut
+    assert sampling.trim_after_text(far_back, on_it, "?", x_height=1.0) == 8
+    # "a" then a tall stroke drawn for the full stop, the window on the "."
+    tall = _strokes(a, [(4, 0), (4, 2)])
+    assert sampling.trim_after_text(tall, np.array([0, 0.1, 0.3, 1.5, 1.5], np.float32), ".", x_height=1.0) == 3
+    assert sampling.trim_after_text(tall, np.array([0, 0.1, 0.3, 0.6, 0.6], np.float32), ".", x_height=1.0) == 5  # not yet on it
+    assert sampling.trim_after_text(tall, np.array([0, 0.1, 0.3, 1.5, 1.5], np.float32), "l", x_height=1.0) == 5  # an "l"
 
 
 def test_the_dot_tests_x_height_is_the_strokes_module_s_to_a_few_percent(default_sampler):
