@@ -46,6 +46,10 @@ def child(args) -> dict:
     from handwriting.config import apply_overrides, preset
 
     model_config, train_config = apply_overrides(*preset(args.config), args.overrides)
+    if args.part == "write":
+        # The NumPy engine is measured first and before any Keras import, as a user's process runs it.
+        engines = sorted(args.engines, key=lambda e: e != "numpy")
+        return {"backend": os.environ.get("KERAS_BACKEND", ""), "engines": [write_part(args, e) for e in engines]}
     if args.part == "train":
         from handwriting.training.optim import apply_thread_settings
 
@@ -69,8 +73,6 @@ def child(args) -> dict:
             r = benchmark.measure_training(model_config, train_config, case, args.steps)
             out["training"].append(r)
             print(json.dumps(r), file=sys.stderr, flush=True)
-    else:
-        out["engines"] = [write_part(args, engine) for engine in args.engines]
     return out
 
 
