@@ -103,6 +103,11 @@ def test_a_stray_dot_before_a_letter_is_trimmed():
     assert trim_before_text(offsets, 0, "i") == 0  # an "i" may begin with its dot
     assert trim_before_text(offsets, 0, '"') == 0  # and a quote with a short bar
     assert trim_before_text(offsets, 0, "") == 0
+    over = coords.copy()
+    over[:2, 0] += 1.2  # the small stroke over the letter, not left of it: a cursive lead-in, kept
+    offsets = over.copy()
+    offsets[1:, :2] = np.diff(over[:, :2], axis=0)
+    assert trim_before_text(offsets, 0, "Q") == 0
 
 
 def test_trimmed_lines_keep_their_shape_and_report_it(any_hand):

@@ -80,8 +80,8 @@ def step_cap(text_length: int) -> int:
 def trim_before_text(offsets: np.ndarray, text_from: int, first_char: str = "", x_height: float | None = None) -> int:
     """How many leading points of ``[N, 3]`` offsets to drop: the strokes finished before step
     ``text_from``, when the window first weighed the line's own text (``-1``: never), and then
-    any dots (strokes within ``DOT_X_HEIGHTS`` of the line's x-height) before a ``first_char``
-    that is a letter or a digit without one (not ``i`` or ``j``); ``x_height``: the line's, when
+    any dots (strokes within ``DOT_X_HEIGHTS`` of the line's x-height) left of the first stroke
+    of a ``first_char`` that is a letter or a digit without one (not ``i`` or ``j``); ``x_height``: the line's, when
     known (:func:`line_x_height`).
 
     After a prime the network sometimes first adds a late stroke to the prime's last word (a dot
@@ -104,7 +104,8 @@ def trim_before_text(offsets: np.ndarray, text_from: int, first_char: str = "", 
         dots = drop
         for end in lifts[lifts >= drop]:
             if (np.ptp(coords[dots: end + 1, :2], axis=0) > dot_size).any():
-                drop = dots  # dots before a letter's first stroke
+                if dots > drop and coords[drop: dots, 0].max() < coords[dots: end + 1, 0].min():
+                    drop = dots  # dots left of a letter's first stroke (one over it may belong to it)
                 break
             dots = int(end + 1)
     return drop if drop < len(offsets) else 0
