@@ -72,7 +72,8 @@ def mix_datasets(parts: list[MixPart], seed: int = 0) -> StrokeDataset:
         if part.lines is not None and part.lines < len(data):
             chosen = np.sort(np.random.default_rng([seed, k]).choice(len(data), part.lines, replace=False))
             if part.also_with:
-                holding = [i for i, text in enumerate(data.texts) if set(text) & set(part.also_with)]
+                wanted = set(part.also_with)
+                holding = [i for i, text in enumerate(data.texts) if wanted.intersection(text)]
                 chosen = np.union1d(chosen, holding)
         offsets += [data.offsets[i] for i in chosen]
         texts += [data.texts[i] for i in chosen]

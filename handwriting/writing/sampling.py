@@ -77,12 +77,18 @@ def step_cap(text_length: int) -> int:
     return CAP_BASE_STEPS + CAP_STEPS_PER_CHAR * text_length
 
 
-def trim_before_text(offsets: np.ndarray, text_from: int, first_char: str = "", x_height: float | None = None) -> int:
+def _starts_without_dot(first_char: str) -> bool:
+    """Whether a line's first character never begins with a dot: a letter or digit but i and j."""
+    return first_char.isalnum() and first_char not in "ij"
+
+
+def trim_before_text(offsets: np.ndarray, text_from: int, first_char: str = "",
+                     x_height: float | None = None) -> int:
     """How many leading points of ``[N, 3]`` offsets to drop: the strokes finished before step
     ``text_from``, when the window first weighed the line's own text (``-1``: never), and then
     any dots (strokes within ``DOT_X_HEIGHTS`` of the line's x-height) left of the first stroke
-    of a ``first_char`` that is a letter or a digit without one (not ``i`` or ``j``); ``x_height``: the line's, when
-    known (:func:`line_x_height`).
+    of a ``first_char`` that never begins with a dot (a letter or digit but ``i`` and ``j``);
+    ``x_height``: the line's, when known (:func:`line_x_height`).
 
     After a prime the network sometimes first adds a late stroke to the prime's last word (a dot
     or a cross, drawn back over it) and only then moves on to the new text; written alone, that
@@ -98,7 +104,7 @@ def trim_before_text(offsets: np.ndarray, text_from: int, first_char: str = "", 
     if text_from > 0:
         before = lifts[lifts < text_from]
         drop = int(before[-1] + 1) if before.size else 0
-    if first_char.isalnum() and first_char not in "ij":
+    if _starts_without_dot(first_char):
         coords = offsets_to_coords(offsets)
         dot_size = DOT_X_HEIGHTS * (line_x_height(coords) if x_height is None else x_height)
         dots = drop
@@ -126,8 +132,8 @@ def trim_after_text(offsets: np.ndarray, last_weight: np.ndarray, last_char: str
     less than a dot (the "S" after a "?", the "/" after a "!"); and after a ".", a taller stroke
     wholly to the right, begun with the window on it (``FULL_STOP_WEIGHT``), is cut as well:
     the human model sometimes draws a "(" for the full stop (``x_height``: the line's, when
-    known). A late stroke of the last character itself (the
-    dot of ``?``, the second bar of ``"``, the dots of an ellipsis) is kept. Measured on the
+    known). A late stroke of the last character itself (the dot of ``?``, the second bar of
+    ``"``, the dots of an ellipsis) is kept. Measured on the
     font model: 232 of 440 public-prompt lines (4 styles, 2 seeds) had a stroke after the text
     that the window had left; on the human model the full stop's "1" or "(" comes while the
     window is still on it.
@@ -286,14 +292,16 @@ def finish_lines(points: np.ndarray, counts: np.ndarray, text_from: np.ndarray, 
     for i in range(len(counts)):
         line = np.array(points[i, : counts[i]], np.float32)
         capped = counts[i] >= spec.caps[i]  # kept as the cap left it (a counted failure): no stray dots cut
-        x_height = line_x_height(offsets_to_coords(line)) if len(line) > 1 and lengths[i] > 0 else None
+        last_char = alphabet.decode(spec.chars[i, lengths[i] - 1: lengths[i]]) if lengths[i] > 0 else ""
+        first_char = "" if capped else alphabet.decode(spec.chars[i, len(spec.prefix): len(spec.prefix) + 1])
+        x_height = None  # measured once, only for a line whose ends the dot tests look at
+        if len(line) > 1 and (last_char in tuple(DOT_ENDINGS) or _starts_without_dot(first_char)):
+            x_height = line_x_height(offsets_to_coords(line))
         if lengths[i] > 0:
-            last_char = alphabet.decode(spec.chars[i, lengths[i] - 1: lengths[i]])
             counts[i] = trim_after_text(line, last_weight[i], last_char, x_height)
             line = line[: counts[i]]
         if len(line):
             line[-1, 2] = 1.0  # the last point lifts the pen
-        first_char = "" if capped else alphabet.decode(spec.chars[i, len(spec.prefix): len(spec.prefix) + 1])
         trimmed[i] = k = trim_before_text(line, int(text_from[i]), first_char, x_height)
         if k:
             line[k, :2] += line[:k, :2].sum(axis=0)
