@@ -205,8 +205,8 @@ def rotate(coords: np.ndarray, angle: float) -> np.ndarray:
 
 def baseline_height(coords: np.ndarray) -> float:
     """A robust baseline y: a low quantile of the strokes' lowest points (descenders aside)."""
-    lows = [s[:, 1].min() for s in split_strokes(coords)]
-    return float(np.quantile(lows, BASELINE_QUANTILE)) if lows else 0.0
+    lows = stroke_extents(coords)[0][:, 1]
+    return float(np.quantile(lows, BASELINE_QUANTILE)) if len(lows) else 0.0
 
 
 def align_baseline(coords: np.ndarray) -> np.ndarray:
@@ -247,23 +247,94 @@ def deslant(coords: np.ndarray) -> np.ndarray:
     return shear(coords, -estimate_slant(coords))
 
 
+def ragged_linspace(starts: np.ndarray, spans: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``linspace(starts[k], starts[k] + spans[k], counts[k])`` for every k, concatenated ``[sum(counts)]``."""
+    first = np.repeat(np.cumsum(counts) - counts, counts)
+    step = np.arange(int(counts.sum())) - first
+    return np.repeat(starts, counts) + np.repeat(spans, counts) * step / np.repeat(np.maximum(counts - 1, 1), counts)
+
+
+def stroke_ends(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the first and of the last point of each stroke, given points per stroke ``[S]``."""
+    last = np.cumsum(counts) - 1
+    return last - counts + 1, last
+
+
+def steps_within(counts: np.ndarray) -> np.ndarray:
+    """``[sum(counts) - 1]`` bool: which steps between consecutive points stay in one stroke."""
+    inside = np.ones(int(counts.sum()) - 1, bool)
+    inside[np.cumsum(counts)[:-1] - 1] = False
+    return inside
+
+
+def resample_strokes(points: np.ndarray, counts: np.ndarray, progress: np.ndarray, step: float,
+                     at_most: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Resample strokes at equal steps of a per-point ``progress`` (arc length or time).
+
+    Args:
+        points: ``[P, 2]`` the strokes' points, concatenated.
+        counts: ``[S]`` points per stroke.
+        progress: ``[P]`` non-decreasing; strictly increasing from one stroke to the next.
+        step: the wanted progress between samples (rounded so samples are equally spaced).
+        at_most: make the samples at most ``step`` apart (round the count of steps up).
+
+    Returns:
+        ``[Q, 2]`` the new points, both ends of each stroke kept, and ``[S]`` their counts
+        (one point for a stroke with no progress).
+    """
+    first, last = stroke_ends(counts)
+    start, span = progress[first], progress[last] - progress[first]
+    steps = np.ceil(span / step) if at_most else np.round(span / step)
+    new_counts = np.where(span > 0, np.maximum(steps, 1) + 1, 1).astype(np.int64)
+    at = ragged_linspace(start, span, new_counts)
+    return np.stack([np.interp(at, progress, points[:, 0]), np.interp(at, progress, points[:, 1])], 1), new_counts
+
+
+def arc_progress(points: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``[P]`` arc length along the strokes, with a unit jump between strokes."""
+    steps = np.linalg.norm(np.diff(points, axis=0), axis=1)
+    steps[~steps_within(counts)] = 1.0
+    return np.concatenate([[0.0], np.cumsum(steps)])
+
+
+def stroke_counts(coords: np.ndarray) -> np.ndarray:
+    """``[S]`` points per stroke of ``[N, 3]`` coords (split as :func:`split_strokes` splits)."""
+    ends = np.flatnonzero(np.asarray(coords)[:, 2] > 0.5) + 1
+    bounds = np.concatenate([[0], ends[ends < len(coords)], [len(coords)]])
+    return np.diff(bounds)
+
+
+def stroke_extents(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(low, high)`` ``[S, 2]``: each stroke's smallest and largest x and y (strokes as
+    :func:`split_strokes` splits them)."""
+    coords = np.asarray(coords)
+    if not len(coords):
+        return np.zeros((0, 2), coords.dtype), np.zeros((0, 2), coords.dtype)
+    starts = np.concatenate([[0], np.cumsum(stroke_counts(coords))[:-1]])
+    return np.minimum.reduceat(coords[:, :2], starts), np.maximum.reduceat(coords[:, :2], starts)
+
+
 def resample_stroke(stroke: np.ndarray, spacing: float) -> np.ndarray:
-    """Resample one ``[n, 2]`` stroke at equal arc-length ``spacing``, keeping both ends."""
-    stroke = np.asarray(stroke, np.float64).reshape(-1, 2)
-    if len(stroke) < 2:
-        return stroke.astype(np.float32)
-    seg = np.linalg.norm(np.diff(stroke, axis=0), axis=1)
-    arc = np.concatenate([[0.0], np.cumsum(seg)])
-    if arc[-1] <= 0:
-        return stroke[:1].astype(np.float32)
-    n = max(int(np.ceil(arc[-1] / spacing)), 1) + 1
-    at = np.linspace(0.0, arc[-1], n)
-    return np.stack([np.interp(at, arc, stroke[:, d]) for d in range(2)], 1).astype(np.float32)
+    """Resample one ``[n, 2]`` stroke at equal arc-length steps of at most ``spacing``, keeping both ends."""
+    stroke = np.asarray(stroke, np.float32).reshape(-1, 2)
+    pen = np.zeros((len(stroke), 1), np.float32)
+    pen[-1:] = 1.0
+    return resample(np.hstack([stroke, pen]), spacing)[:, :2]
 
 
 def resample(coords: np.ndarray, spacing: float) -> np.ndarray:
-    """Resample every stroke of ``[N, 3]`` coords at equal arc-length ``spacing``."""
-    return join_strokes([resample_stroke(s, spacing) for s in split_strokes(coords)])
+    """Resample every stroke of ``[N, 3]`` coords at equal arc-length steps of at most ``spacing``
+    (both ends of each stroke kept; a stroke without length becomes its first point)."""
+    coords = np.asarray(coords, np.float32)
+    if not len(coords):
+        return np.zeros((0, 3), np.float32)
+    counts = stroke_counts(coords)
+    points = coords[:, :2].astype(np.float64)
+    new, new_counts = resample_strokes(points, counts, arc_progress(points, counts), spacing, at_most=True)
+    out = np.zeros((len(new), 3), np.float32)
+    out[:, :2] = new
+    out[np.cumsum(new_counts) - 1, 2] = 1.0
+    return out
 
 
 #: Quantiles of a line's ink heights whose distance measures its x-height (the central band).
@@ -272,27 +343,53 @@ X_HEIGHT_BAND = (0.25, 0.75)
 #: known (300 ``prepare fonts`` lines: band / x-height has a median of 0.68, and 0.45-0.92
 #: from the 10th to the 90th percentile, the simulated writers' 15% spread of size included).
 X_HEIGHT_PER_BAND = 1.48
-#: Steps per ink height at which :func:`ink_quantiles` resamples the ink.
-INK_QUANTILE_STEPS = 200
+#: A stroke without length (a dot) weighs as much ink as this fraction of the ink's height.
+DOT_INK_FRACTION = 1.0 / 200.0
 
 
 def ink_quantiles(coords: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
     """Quantiles of the heights of the ink of ``[N, 3]`` coords, weighted by ink length.
 
-    The strokes are resampled at equal arc-length steps of 1/:data:`INK_QUANTILE_STEPS` of the
-    ink's height before the quantiles are taken, so the result depends on the drawn shape, not
-    on how densely a device sampled it; a dot (a stroke of one point) counts as one step.
+    Each pen-down segment spreads its length evenly over the heights it spans (the limit of
+    resampling the strokes at ever finer equal arc-length steps), so the result depends on the
+    drawn shape, not on how densely a device sampled it; a dot (a stroke without length) weighs
+    :data:`DOT_INK_FRACTION` of the ink's height. Computed exactly from the segments' piecewise
+    linear distribution: no resampling.
 
     Returns:
         ``[len(quantiles)]`` float64 heights.
     """
-    coords = np.asarray(coords, np.float32)
+    coords = np.asarray(coords, np.float64)
     if not len(coords):
         raise ValueError("ink quantiles of an empty stroke array")
-    height = float(coords[:, 1].max() - coords[:, 1].min())
-    if height > 0:
-        coords = resample(coords, height / INK_QUANTILE_STEPS)
-    return np.quantile(coords[:, 1].astype(np.float64), np.asarray(quantiles, np.float64))
+    y, counts = coords[:, 1], stroke_counts(coords)
+    inside = steps_within(counts)
+    steps = np.diff(coords[:, :2], axis=0)
+    length = np.where(inside, np.hypot(steps[:, 0], steps[:, 1]), 0.0)
+    low, high = np.minimum(y[:-1], y[1:]), np.maximum(y[:-1], y[1:])
+    first, last = stroke_ends(counts)
+    arc = np.concatenate([[0.0], np.cumsum(length)])
+    dots = arc[last] - arc[first] <= 0
+    spread = (high > low) & (length > 0)
+    flat = ~spread & (length > 0)
+    density = length[spread] / (high - low)[spread]
+    dot_weight = max(float(np.ptp(y)), 1e-12) * DOT_INK_FRACTION
+    # Breakpoints of the cumulative distribution: where a segment's spread starts (+density) and
+    # ends (-density), and point masses (level segments, dots).
+    at = np.concatenate([low[spread], high[spread], y[:-1][flat], y[first][dots]])
+    slope_change = np.concatenate([density, -density, np.zeros(int(flat.sum()) + int(dots.sum()))])
+    mass = np.concatenate([np.zeros(2 * len(density)), length[flat], np.full(int(dots.sum()), dot_weight)])
+    order = np.argsort(at, kind="stable")
+    at, slope_change, mass = at[order], slope_change[order], mass[order]
+    slope = np.maximum(np.cumsum(slope_change), 0.0)  # on (at[i], at[i + 1])
+    after = np.cumsum(mass + np.concatenate([[0.0], slope[:-1] * np.diff(at)]))  # up to and with at[i]
+    targets = np.asarray(quantiles, np.float64) * after[-1]
+    i = np.minimum(np.searchsorted(after, targets), len(at) - 1)
+    before = after[i] - mass[i]  # up to at[i], its own mass not included
+    previous = np.maximum(i - 1, 0)
+    within = (targets < before) & (i > 0)
+    rise = np.where(within, (targets - after[previous]) / np.maximum(slope[previous], 1e-300), 0.0)
+    return np.where(within, np.minimum(at[previous] + rise, at[i]), at[i])
 
 
 def estimate_x_height(coords: np.ndarray) -> float:

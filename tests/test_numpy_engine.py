@@ -194,15 +194,6 @@ def test_a_stroke_after_a_final_dot_may_overlap_the_mark_a_little_and_a_tall_ful
     assert sampling.trim_after_text(tall, np.array([0, 0.1, 0.3, 1.5, 1.5], np.float32), "l", x_height=1.0) == 5  # an "l"
 
 
-def test_the_dot_tests_x_height_is_the_strokes_module_s_to_a_few_percent(default_sampler):
-    from handwriting.strokes import estimate_x_height, offsets_to_coords
-
-    batch = default_sampler.sample(["The quick brown fox jumps", "over a lazy cat.", "Room 204"], bias=1.0, seed=5)
-    for offsets in batch.offsets:
-        coords = offsets_to_coords(offsets)
-        assert sampling.line_x_height(coords) == pytest.approx(estimate_x_height(coords), rel=0.08)
-
-
 def test_a_line_whose_window_passes_the_end_between_strokes_ends_there():
     b = 3
     lines = sampling.initial_line_state(np.zeros(b, np.int64), np.zeros(b, bool))

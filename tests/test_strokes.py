@@ -123,6 +123,25 @@ def test_ink_quantiles_follow_the_ink_not_the_sampling():
         S.ink_quantiles(np.zeros((0, 3)), [0.5])
 
 
+def test_ink_quantiles_match_a_fine_resampling_of_random_strokes():
+    rng = np.random.default_rng(4)
+    coords = S.join_strokes([np.cumsum(rng.normal(size=(n, 2)), axis=0) for n in (2, 7, 30, 15)])
+    coords = np.vstack([coords, [[3.0, 1.0, 1.0]]]).astype(np.float32)  # and a dot
+    # reference: points every 1e-4 along each segment (no dot weight needed at that density)
+    points = [np.linspace(a, b, max(int(np.hypot(*(b - a)) / 1e-4), 2))[:, 1]
+              for stroke in S.split_strokes(coords) for a, b in zip(stroke[:-1].astype(np.float64), stroke[1:])]
+    quantiles = [0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0]
+    np.testing.assert_allclose(S.ink_quantiles(coords, quantiles), np.quantile(np.concatenate(points), quantiles),
+                               atol=2e-3 * np.ptp(coords[:, 1]))
+
+
+def test_ink_quantiles_of_dots_and_level_strokes_are_their_heights():
+    dots = np.array([[0, 0, 1], [1, 2, 1], [2, 4, 1]], np.float32)
+    np.testing.assert_allclose(S.ink_quantiles(dots, [0.0, 0.5, 1.0]), [0, 2, 4])
+    level = np.array([[0, 1, 0], [5, 1, 1]], np.float32)
+    np.testing.assert_allclose(S.ink_quantiles(level, [0.1, 0.9]), [1, 1])
+
+
 def test_estimate_x_height_scales_and_shrugs_off_an_ascender():
     band = _band(1.0, 0.02)
     base = S.estimate_x_height(band)

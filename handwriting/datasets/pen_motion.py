@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..strokes import arc_progress, resample_strokes, stroke_ends, steps_within  # noqa: F401 (used by the readers)
+
 #: Spacing of the dense resampling between corner rounding and timing.
 DENSE_STEP = 0.03
 #: Radius of curvature below which the pen slows (two-thirds power law).
@@ -37,54 +39,6 @@ def round_corners(stroke: np.ndarray, passes: int) -> np.ndarray:
     return stroke
 
 
-def _ragged_linspace(starts: np.ndarray, spans: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """``linspace(starts[k], starts[k] + spans[k], counts[k])`` for every k, concatenated ``[sum(counts)]``."""
-    first = np.repeat(np.cumsum(counts) - counts, counts)
-    step = np.arange(int(counts.sum())) - first
-    return np.repeat(starts, counts) + np.repeat(spans, counts) * step / np.repeat(np.maximum(counts - 1, 1), counts)
-
-
-def _stroke_ends(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index of the first and of the last point of each stroke, given points per stroke ``[S]``."""
-    last = np.cumsum(counts) - 1
-    return last - counts + 1, last
-
-
-def _within(counts: np.ndarray) -> np.ndarray:
-    """``[sum(counts) - 1]`` bool: which steps between consecutive points stay in one stroke."""
-    inside = np.ones(int(counts.sum()) - 1, bool)
-    inside[np.cumsum(counts)[:-1] - 1] = False
-    return inside
-
-
-def resample_strokes(points: np.ndarray, counts: np.ndarray, progress: np.ndarray,
-                     step: float) -> tuple[np.ndarray, np.ndarray]:
-    """Resample strokes at equal steps of a per-point ``progress`` (arc length or time).
-
-    Args:
-        points: ``[P, 2]`` the strokes' points, concatenated.
-        counts: ``[S]`` points per stroke.
-        progress: ``[P]`` non-decreasing; strictly increasing from one stroke to the next.
-        step: the wanted progress between samples (rounded so samples are equally spaced).
-
-    Returns:
-        ``[Q, 2]`` the new points, both ends of each stroke kept, and ``[S]`` their counts
-        (one point for a stroke with no progress).
-    """
-    first, last = _stroke_ends(counts)
-    start, span = progress[first], progress[last] - progress[first]
-    new_counts = np.where(span > 0, np.maximum(np.round(span / step), 1) + 1, 1).astype(np.int64)
-    at = _ragged_linspace(start, span, new_counts)
-    return np.stack([np.interp(at, progress, points[:, 0]), np.interp(at, progress, points[:, 1])], 1), new_counts
-
-
-def arc_progress(points: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """``[P]`` arc length along the strokes, with a unit jump between strokes."""
-    steps = np.linalg.norm(np.diff(points, axis=0), axis=1)
-    steps[~_within(counts)] = 1.0
-    return np.concatenate([[0.0], np.cumsum(steps)])
-
-
 def pen_speed(points: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Relative pen speed ``[P - 1]`` on each step of densely sampled strokes (1 between strokes).
 
@@ -93,8 +47,8 @@ def pen_speed(points: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """
     d = np.diff(points, axis=0)
     seg = np.linalg.norm(d, axis=1)
-    inside = _within(counts)
-    first, last = _stroke_ends(counts)
+    inside = steps_within(counts)
+    first, last = stroke_ends(counts)
     arc = np.concatenate([[0.0], np.cumsum(np.where(inside, seg, 0.0))])
     stroke_of_step = np.repeat(np.arange(len(counts)), counts)[:-1]
     mid = 0.5 * (arc[:-1] + arc[1:]) - arc[first][stroke_of_step]
@@ -113,5 +67,5 @@ def pen_speed(points: np.ndarray, counts: np.ndarray) -> np.ndarray:
 def time_progress(points: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """``[P]`` time along densely sampled strokes at the :func:`pen_speed`, a unit jump between strokes."""
     seg = np.linalg.norm(np.diff(points, axis=0), axis=1)
-    steps = np.where(_within(counts), seg, 1.0) / pen_speed(points, counts)
+    steps = np.where(steps_within(counts), seg, 1.0) / pen_speed(points, counts)
     return np.concatenate([[0.0], np.cumsum(steps)])

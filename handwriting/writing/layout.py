@@ -11,7 +11,7 @@ from typing import Literal, Sequence
 
 import numpy as np
 
-from ..strokes import X_HEIGHT_BAND, align_baseline, estimate_x_height, ink_quantiles, split_strokes
+from ..strokes import X_HEIGHT_BAND, align_baseline, estimate_x_height, ink_quantiles, stroke_extents
 
 Alignment = Literal["left", "center", "right"]
 ALIGNMENTS: tuple[str, ...] = ("left", "center", "right")
@@ -75,7 +75,8 @@ def split_pieces(text: str, max_chars: int | None) -> list[str]:
 def word_gaps(coords: np.ndarray, count: int) -> list[float]:
     """The ``count`` widest horizontal gaps between a line's ink (strokes whose x-extents overlap
     are one group): its word gaps, for a line of ``count`` spaces; fewer if the ink has fewer."""
-    extents = sorted((float(s[:, 0].min()), float(s[:, 0].max())) for s in split_strokes(coords) if len(s))
+    low, high = stroke_extents(coords)
+    extents = sorted(zip(low[:, 0].tolist(), high[:, 0].tolist()))
     groups: list[list[float]] = []
     for start, end in extents:
         if groups and start <= groups[-1][1]:

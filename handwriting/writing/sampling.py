@@ -23,7 +23,7 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 
 from .. import alphabet
-from ..strokes import X_HEIGHT_BAND, X_HEIGHT_PER_BAND, estimate_x_height, offsets_to_coords
+from ..strokes import estimate_x_height, offsets_to_coords, stroke_extents
 
 #: Guard: at most this many points per character (plus ``CAP_BASE_STEPS``) for one line.
 CAP_STEPS_PER_CHAR = 60
@@ -88,7 +88,7 @@ def trim_before_text(offsets: np.ndarray, text_from: int, first_char: str = "",
     ``text_from``, when the window first weighed the line's own text (``-1``: never), and then
     any dots (strokes within ``DOT_X_HEIGHTS`` of the line's x-height) left of the first stroke
     of a ``first_char`` that never begins with a dot (a letter or digit but ``i`` and ``j``);
-    ``x_height``: the line's, when known (:func:`line_x_height`).
+    ``x_height``: the line's, when known (:func:`~handwriting.strokes.estimate_x_height`).
 
     After a prime the network sometimes first adds a late stroke to the prime's last word (a dot
     or a cross, drawn back over it) and only then moves on to the new text; written alone, that
@@ -106,7 +106,7 @@ def trim_before_text(offsets: np.ndarray, text_from: int, first_char: str = "",
         drop = int(before[-1] + 1) if before.size else 0
     if _starts_without_dot(first_char):
         coords = offsets_to_coords(offsets)
-        dot_size = DOT_X_HEIGHTS * (line_x_height(coords) if x_height is None else x_height)
+        dot_size = DOT_X_HEIGHTS * (estimate_x_height(coords) if x_height is None else x_height)
         dots = drop
         for end in lifts[lifts >= drop]:
             if (np.ptp(coords[dots: end + 1, :2], axis=0) > dot_size).any():
@@ -143,44 +143,28 @@ def trim_after_text(offsets: np.ndarray, last_weight: np.ndarray, last_char: str
         return len(offsets)
     peak = np.maximum.accumulate(last_weight[: len(offsets)])
     coords = offsets_to_coords(offsets)
-    xy, x = coords[:, :2], coords[:, 0]
     dot_size = 0.0
     if last_char and last_char in DOT_ENDINGS:
-        dot_size = DOT_X_HEIGHTS * (line_x_height(coords) if x_height is None else x_height)
+        dot_size = DOT_X_HEIGHTS * (estimate_x_height(coords) if x_height is None else x_height)
+    starts = np.r_[0, lifts[:-1] + 1]
+    low, high = stroke_extents(coords[: lifts[-1] + 1])
+    dots = ((high - low) <= dot_size).all(axis=1) & (dot_size > 0)
+    ink_right = np.maximum.accumulate(high[:, 0])
+    gaps = np.r_[-np.inf, low[1:, 0] - ink_right[:-1]]  # > 0: wholly right of the ink before it
+    weights, peaks = last_weight[starts], peak[starts]
     after_dot = False
-    for first, (start, end) in enumerate(zip(np.r_[0, lifts[:-1] + 1], lifts)):
-        extent = np.ptp(xy[start: end + 1], axis=0)
-        is_dot = dot_size > 0 and bool((extent <= dot_size).all())
-        gap = x[start: end + 1].min() - x[:start].max() if first else -np.inf  # > 0: wholly to the right
-        leaving = peak[start] >= MIN_LAST_WEIGHT and last_weight[start] < LEAVE_FRACTION * peak[start]
-        if gap > 0 and leaving:
-            return int(start)
+    for start, is_dot, gap, weight, peak_so_far in zip(starts.tolist(), dots.tolist(), gaps.tolist(),
+                                                         weights.tolist(), peaks.tolist()):
+        if gap > 0 and peak_so_far >= MIN_LAST_WEIGHT and weight < LEAVE_FRACTION * peak_so_far:
+            return start  # begun as the window leaves the last character
         # after the final dot, a stroke that is no dot and overlaps the ink before it by less than one
         if after_dot and not is_dot and gap > -dot_size:
-            return int(start)
+            return start
         # a full stop is a dot: a taller stroke begun on it, to the right of the line, is none
-        if last_char == "." and not is_dot and gap > 0 and last_weight[start] >= FULL_STOP_WEIGHT:
-            return int(start)
-        after_dot |= is_dot and last_weight[start] >= MIN_LAST_WEIGHT
+        if last_char == "." and not is_dot and gap > 0 and weight >= FULL_STOP_WEIGHT:
+            return start
+        after_dot |= is_dot and weight >= MIN_LAST_WEIGHT
     return len(offsets)
-
-
-def line_x_height(coords: np.ndarray) -> float:
-    """The x-height of one written line of ``[N, 3]`` coords for the dot tests.
-
-    :func:`~handwriting.strokes.estimate_x_height`'s band of ink heights, with each pen-down
-    segment's midpoint weighted by its length instead of resampling the strokes (which cost 15%
-    of writing a line): the same measure to within a few percent, which is all a dot test needs.
-    """
-    steps = np.diff(coords[:, :2].astype(np.float64), axis=0)
-    weights = np.hypot(steps[:, 0], steps[:, 1]) * (coords[:-1, 2] < 0.5)
-    if len(weights) == 0 or weights.sum() <= 0:
-        return estimate_x_height(coords)
-    heights = (coords[1:, 1] + coords[:-1, 1]) / 2.0
-    order = np.argsort(heights)
-    share = np.cumsum(weights[order]) / weights.sum()
-    low, high = heights[order][np.searchsorted(share, X_HEIGHT_BAND)]
-    return float(high - low) * X_HEIGHT_PER_BAND
 
 
 @dataclass
@@ -296,7 +280,7 @@ def finish_lines(points: np.ndarray, counts: np.ndarray, text_from: np.ndarray, 
         first_char = "" if capped else alphabet.decode(spec.chars[i, len(spec.prefix): len(spec.prefix) + 1])
         x_height = None  # measured once, only for a line whose ends the dot tests look at
         if len(line) > 1 and (last_char in tuple(DOT_ENDINGS) or _starts_without_dot(first_char)):
-            x_height = line_x_height(offsets_to_coords(line))
+            x_height = estimate_x_height(offsets_to_coords(line))
         if lengths[i] > 0:
             counts[i] = trim_after_text(line, last_weight[i], last_char, x_height)
             line = line[: counts[i]]
