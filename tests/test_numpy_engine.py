@@ -286,24 +286,37 @@ def test_an_unknown_engine_is_one_line(tmp_path):
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_the_shared_start_of_a_prime_draws_what_priming_every_line_draws(default_sampler, monkeypatch):
+def test_a_style_is_primed_once_and_its_state_does_not_depend_on_the_new_text(default_sampler):
     from handwriting.writing.hand import load_styles
 
     style = load_styles(DEFAULT)[sorted(load_styles(DEFAULT))[0]]
     prime = (style.offsets, style.text)
     texts = ["The quick brown fox", "Hmm... maybe.", 'She said: "yes".']
-    position = len(style.text) + 1
-    ids = np.ones((1, position + 4), np.int64)
-    shared, _ = default_sampler._shared_prime(style.offsets, default_sampler.network.bind(ids, np.ones_like(ids)),
-                                              position)
-    assert 0 < shared < len(style.offsets)  # the window nears the text before the prime ends
+    default_sampler._primed.clear()
     together = default_sampler.sample(texts, bias=0.75, seed=3, prime=prime)
-    monkeypatch.setattr(NumpySampler, "_shared_prime",
-                        lambda self, offsets, bound, position: (0, self.network.initial_state(1)))
-    each = default_sampler.sample(texts, bias=0.75, seed=3, prime=prime)
-    for a, b in zip(together.offsets, each.offsets):
-        assert a.shape == b.shape
-        np.testing.assert_allclose(a, b, atol=1e-3)  # float rounding only
+    assert len(default_sampler._primed) == 1  # one prime for the whole batch
+    for i, text in enumerate(texts):  # alone (the cached state), each line draws what it drew in the batch
+        alone = default_sampler.sample([text], bias=0.75, seed=3, prime=prime, line_ids=[i])
+        np.testing.assert_allclose(alone.offsets[0], together.offsets[i], atol=1e-3)  # BLAS rounding only
+    assert len(default_sampler._primed) == 1
+    default_sampler._primed.clear()  # and a fresh prime draws the same again
+    again = default_sampler.sample(texts[:1], bias=0.75, seed=3, prime=prime)
+    np.testing.assert_array_equal(again.offsets[0], default_sampler.sample(texts[:1], bias=0.75, seed=3,
+                                                                           prime=prime).offsets[0])
+
+
+def test_a_batch_split_across_threads_draws_what_one_batch_draws(default_sampler, monkeypatch):
+    import handwriting.writing.numpy_sampler as numpy_sampler
+
+    texts = ["Hi", "The quick brown fox", "Room 204.", "over a lazy cat", "Zq"]
+    whole = default_sampler.sample(texts, bias=1.0, seed=7)
+    monkeypatch.setattr(numpy_sampler, "parallel_parts", lambda lines: 2 if lines >= 4 else 1)
+    split = default_sampler.sample(texts, bias=1.0, seed=7, return_attention=True)
+    assert len(split.offsets) == len(texts) and len(split.phi) == len(texts)
+    for a, b, phi in zip(whole.offsets, split.offsets, split.phi):  # in the callers' order
+        assert a.shape == b.shape and phi.shape[0] == len(b)
+        np.testing.assert_allclose(a, b, atol=1e-3)  # BLAS rounding by batch shape only
+    np.testing.assert_array_equal(whole.hit_cap, split.hit_cap)
 
 
 def test_a_large_batch_writes_without_numeric_warnings(default_config):

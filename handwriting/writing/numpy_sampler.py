@@ -5,8 +5,10 @@ in :mod:`.sampling` — and imports nothing but NumPy: a first line is written a
 second after the process starts.
 
 * Priming (Graves section 5.5): the network runs teacher-forced over a style's strokes with the
-  characters ``prime_text + " " + text``; the window is then moved to peak on the space before
-  the new text (:meth:`NumpySampler.prime`, as the TensorFlow sampler's ``_prime_impl``).
+  characters ``prime_text + " "``; the window is then moved to peak on that space and read over
+  ``prime_text + " " + text`` (:meth:`NumpySampler.prime`, as the TensorFlow sampler's
+  ``_prime_impl``). The primed state does not depend on the new text: it is computed once per
+  style and shared by every line.
 * Each step draws from the biased mixture (eqs 61-62, :meth:`~.numpy_engine.Workspace.draw`).
 * Randomness: each line has its own ``numpy.random.Generator`` seeded by ``(seed, line id)``
   (:class:`LineRandom`), so the same seed, text and checkpoint give the same drawing, and a
@@ -25,6 +27,8 @@ Shapes: B lines, U characters, T points, M mixture components.
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -40,14 +44,27 @@ from .sampling import (LineSpec, LineState, SampleBatch, TEXT_START_WEIGHT, adva
 RANDOM_CHUNK = 256
 #: The working batch is compacted when its unfinished lines are at most this fraction of it.
 COMPACT_FRACTION = 0.75
-#: ``exp(-z)`` is exactly 0 in float32 for ``z`` above about 103.97 (the smallest subnormal is
-#: ``exp(-103.28)``): where the window's exponent exceeds this, ``phi`` is 0 (see ``_shared_prime``).
-EXACT_ZERO_EXPONENT = 110.0
+#: Primed states kept per sampler (one per style and prime text; the oldest is dropped first).
+PRIMED_CACHE = 32
 #: BLAS threads while sampling. A step's products are small (64 x 341 against 341 x 512 for the
 #: shipped model); on the 2-core development machine, shared with other work, OpenBLAS' default
 #: two threads made one such product 6 times slower than one thread (docs/performance.md).
 BLAS_THREADS = 1
+#: A batch of at least this many lines is split into parts written at once, one per CPU core
+#: (up to :data:`MAX_PARTS`), each in a thread of its own with one-thread products: NumPy lets go
+#: of the GIL in them, and unlike BLAS threads, which wait for each other at every product, a
+#: part that loses its core to other work slows only itself. Smaller batches are not split: their
+#: steps are short and the threads would mostly wait for the GIL (docs/performance.md).
+PARALLEL_MIN_LINES = 128
+MAX_PARTS = 2
 
+
+def parallel_parts(lines: int) -> int:
+    """How many threads write a batch of ``lines``: see :data:`PARALLEL_MIN_LINES`."""
+    if lines < PARALLEL_MIN_LINES:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, MAX_PARTS))
 #: ``draws(t, rows) -> (uniform_pi [R, M], normal [R, 2], uniform_pen [R])`` for step ``t`` of
 #: the lines ``rows`` (indices into the batch).
 Draws = Callable[[int, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
@@ -147,6 +164,8 @@ class NumpySampler:
     def __init__(self, network: NumpyNetwork):
         self.network = network
         self.config = network.config
+        self._primed: dict[tuple[bytes, bytes], tuple[NumpyState, np.ndarray, np.ndarray]] = {}
+        self._priming = threading.Lock()
 
     @classmethod
     def from_checkpoint(cls, directory: str | os.PathLike, config: ModelConfig | None = None) -> "NumpySampler":
@@ -182,65 +201,88 @@ class NumpySampler:
         """
         if not texts:
             return SampleBatch([], np.zeros(0, bool), [] if return_attention else None, np.zeros(0, np.int64))
+        ids = list(range(len(texts)) if line_ids is None else line_ids)
+        parts = 1 if draws is not None else parallel_parts(len(texts))
+        # Part k takes every parts-th line, so that lines sorted by length share the work evenly.
+        write = lambda k: self._write(texts[k::parts], float(bias), int(seed), prime, max_steps,  # noqa: E731
+                                      return_attention, ids[k::parts], draws)
+        with _blas_threads(BLAS_THREADS):
+            if parts == 1:
+                return write(0)
+            with ThreadPoolExecutor(parts) as pool:
+                batches = list(pool.map(write, range(parts)))
+        order = np.argsort(np.concatenate([np.arange(k, len(texts), parts) for k in range(parts)]), kind="stable")
+        pick = lambda items: [items[i] for i in order]  # noqa: E731
+        return SampleBatch(pick([o for b in batches for o in b.offsets]), np.concatenate([b.hit_cap for b in batches])[order],
+                           pick([p for b in batches for p in b.phi]) if return_attention else None,
+                           np.concatenate([b.trimmed for b in batches])[order])
+
+    def _write(self, texts: list[str], bias: float, seed: int, prime: tuple[np.ndarray, str] | None,
+               max_steps: int | None, return_attention: bool, line_ids: Sequence[int],
+               draws: Draws | None) -> SampleBatch:
+        """:meth:`sample` for one working batch, in the calling thread."""
         spec = line_spec(texts, prime[1] if prime is not None else None, max_steps)
         if draws is None:
-            draws = LineRandom(seed, range(len(texts)) if line_ids is None else line_ids,
-                               self.config.mixture_components)
-        # exp(-z) overflowing to inf in a large batch's sigmoid gives 1 / (1 + inf) = 0, as it should
-        with _blas_threads(BLAS_THREADS), np.errstate(over="ignore"):
+            draws = LineRandom(seed, line_ids, self.config.mixture_components)
+        # exp(-z) overflowing to inf in a large batch's sigmoid gives 1 / (1 + inf) = 0, as it
+        # should (np.errstate holds in its own thread only)
+        with np.errstate(over="ignore"):
             bound = self.network.bind(spec.chars, spec.char_mask, trim=True)
             if prime is not None:
-                work = self.prime(np.asarray(prime[0], np.float32), bound, len(spec.prefix), float(bias))
+                work = self.prime(np.asarray(prime[0], np.float32), bound, len(spec.prefix), bias)
             else:
-                work = Workspace(self.network, bound, self.network.initial_state(len(texts)), float(bias))
+                work = Workspace(self.network, bound, self.network.initial_state(len(texts)), bias)
             points, lines, phi, last = self._loop(work, spec, _prepared(draws), _single(draws), return_attention)
         offsets, trimmed, phis = finish_lines(points, lines.counts, lines.text_from, phi, spec, last)
         return SampleBatch(offsets, np.asarray(lines.hit_cap, bool), phis, trimmed)
 
     def prime(self, offsets: np.ndarray, bound: BoundChars, position: int, bias: float = 0.0) -> Workspace:
-        """Teacher-force every line over the ``[P, 3]`` prime offsets; return the workspace, its
-        ``x`` the prime's last offset (the next input).
+        """A workspace for every line of ``bound``, primed on the ``[P, 3]`` prime offsets; its ``x``
+        is the prime's last offset (the next input).
 
-        The window is then moved to peak on ``position`` (1-based: the space between the prime's
-        text and the new text), every kappa_k shifted by the same whole number, and phi (hence
-        ``w``, eq 47) recomputed there — see the TensorFlow sampler's ``_prime_impl``. The output
-        layer is not needed while priming and is not computed.
+        The prime is read with its own text and the space after it (positions ``1..position``)
+        and nothing of the new text (as the TensorFlow sampler's ``_prime_impl``), so the primed
+        state is the style's alone: it is computed once (:meth:`primed_state`) and every line,
+        of this batch and of later ones, starts from it; only ``phi`` and ``w`` (eqs 46-47) are
+        then read again over each line's whole text.
         """
         batch = bound.mask.shape[0]
-        start, state = self._shared_prime(offsets, bound, position)
+        state, a, b = self.primed_state(offsets, bound.ids[0, :position])
         work = Workspace(self.network, bound, _repeat(state, batch), bias)
-        work.x[...] = offsets[start - 1] if start > 0 else 0.0
-        for t in range(start, len(offsets)):
-            work.advance(output=False)
-            work.x[...] = offsets[t]
-        peak = np.argmax(work.phi, axis=1).astype(np.float32) + 1
-        np.add(work.kappa, (np.float32(position) - peak)[:, None], out=work.kappa)
+        work.a[...], work.neg_b[...] = a, -b
+        work.x[...] = offsets[-1]
         work.read()
         return work
 
-    def _shared_prime(self, offsets: np.ndarray, bound: BoundChars, position: int) -> tuple[int, NumpyState]:
-        """The prime's first steps, run once for the whole batch: ``(steps done, state [1, ...])``.
+    def primed_state(self, offsets: np.ndarray, prefix_ids: np.ndarray) -> tuple[NumpyState, np.ndarray, np.ndarray]:
+        """``(state, a, b)`` ``[1, ...]`` after teacher-forcing one line over the prime ``offsets``
+        with the characters ``prefix_ids`` ``[position]`` (the prime's text and a space); cached
+        per prime (:data:`PRIMED_CACHE` of them).
 
-        Every line of a batch is primed on the same strokes and the same prefix (the prime's text
-        and a space, positions ``1..position``); the lines differ only in the text after it. While
-        the window is still so far from that text that ``b_k (u - kappa_k)^2 - log a_k`` exceeds
-        :data:`EXACT_ZERO_EXPONENT` for every component (eq 46), ``phi`` there is exactly 0 in
-        float32, ``w`` (eq 47) does not depend on the text, and one line's steps are every line's.
+        The window is then moved to peak on ``position`` (1-based: the space between the prime's
+        text and the new text), every kappa_k shifted by the same whole number; ``a`` and ``b``
+        are the window's last parameters, from which ``phi`` is read at the shifted kappa. The
+        output layer is not needed while priming and is not computed.
         """
-        first_text = np.float32(position + 1)
-        ids = bound.ids[:1, :position]
+        key = (offsets.tobytes(), prefix_ids.tobytes())
+        with self._priming:  # a sampler may be shared by threads
+            if key not in self._primed:
+                self._primed[key] = self._run_prime(offsets, prefix_ids)
+                if len(self._primed) > PRIMED_CACHE:
+                    self._primed.pop(next(iter(self._primed)))
+            return self._primed[key]
+
+    def _run_prime(self, offsets: np.ndarray, prefix_ids: np.ndarray) -> tuple[NumpyState, np.ndarray, np.ndarray]:
+        ids = np.asarray(prefix_ids, np.int64)[None]
         work = Workspace(self.network, self.network.bind(ids, np.ones_like(ids, np.float32)),
                          self.network.initial_state(1))
         work.x[...] = 0.0
         for t in range(len(offsets)):
-            before = work.state()
             work.advance(output=False)
-            gap = first_text - work.kappa
-            exponent = -work.neg_b * gap * gap - np.log(np.maximum(work.a, np.float32(1e-30)))
-            if not ((gap > 0).all() and (exponent > EXACT_ZERO_EXPONENT).all()):
-                return t, before
             work.x[...] = offsets[t]
-        return len(offsets), work.state()
+        peak = np.float32(np.argmax(work.phi[0]) + 1)
+        np.add(work.kappa, np.float32(ids.shape[1]) - peak, out=work.kappa)
+        return work.state(), work.a.copy(), -work.neg_b.copy()
 
     def _loop(self, work: Workspace, spec: LineSpec, draws: Draws, single: SingleDraws,
               return_attention: bool) -> tuple[np.ndarray, LineState, np.ndarray | None, np.ndarray]:

@@ -8,8 +8,9 @@ lifted; from then on it adds no points while the others go on. A per-line step c
 proportional to the text length is only a guard: lines that reach it are counted.
 
 Priming (Graves section 5.5): the network first runs teacher-forced over a style sample's
-strokes with the character sequence ``prime_text + " " + text``; sampling then continues from
-that state, its window placed on the space before the new text (see ``_prime_impl``). Strokes
+strokes with the characters ``prime_text + " "``; sampling then continues from that state over
+``prime_text + " " + text``, its window placed on the space before the new text (see
+``_prime_impl``). Strokes
 the network finishes before its window reaches the new text (a late dot or cross for the
 prime's last word) are dropped (``trim_before_text``).
 
@@ -146,7 +147,9 @@ class Sampler:
     def _prime_impl(self, prime_offsets, chars, char_mask, onehot, position):
         """Teacher-force the network over ``[B, P, 3]`` prime offsets; return (next x, state).
 
-        The window is then moved so that it peaks on ``position`` (``[]`` int, 1-based: the space
+        The prime is read with its own text and the space after it (positions ``1..position``),
+        none of the new text: the primed state is the style's alone, so the NumPy engine computes
+        it once per style. The window is then moved so that it peaks on ``position`` (``[]`` int, 1-based: the space
         between the prime's text and the new text), every kappa_k shifted by the same whole
         number (eq 51's positions, their spread kept) and ``w`` recomputed there (eq 47). That is
         where a line's window stands after its last character, and where a fresh line's starts
@@ -158,11 +161,12 @@ class Sampler:
         import tensorflow as tf
 
         x = tf.concat([tf.zeros_like(prime_offsets[:, :1]), prime_offsets[:, :-1]], axis=1)
-        out = self.model({"x": x, "chars": chars, "char_mask": char_mask}, return_state=True)
+        prefix_mask = char_mask * tf.cast(tf.range(tf.shape(char_mask)[1]) < position, char_mask.dtype)[None]
+        out = self.model({"x": x, "chars": chars, "char_mask": prefix_mask}, return_state=True)
         state = out["state"]
         window = self.model.window
         a, b, _ = window.window_parameters(state["h"][0])
-        _, phi = window.read(a, b, state["kappa"], onehot, char_mask)
+        _, phi = window.read(a, b, state["kappa"], onehot, prefix_mask)
         peak = tf.cast(tf.argmax(phi, axis=1) + 1, tf.float32)
         kappa = state["kappa"] + (tf.cast(position, tf.float32) - peak)[:, None]
         w, _ = window.read(a, b, kappa, onehot, char_mask)
