@@ -41,7 +41,7 @@ ENGINE_NUMPY = "numpy"
 ENGINE_TENSORFLOW = "tensorflow"
 #: Lines written per batch, at most, by engine. The NumPy loop drops finished lines as it goes,
 #: so one large batch (larger products, fewer steps at small sizes) costs least: the 157 pieces
-#: of 65 prompts wrote about 15% faster in one batch than as 78 + 79, and a batch of 128 or more
+#: of 65 prompts wrote about 15% faster in one batch than as 78 + 79, and a batch of 64 or more
 #: is split across the CPU cores (numpy_sampler.PARALLEL_MIN_LINES); the compiled TensorFlow
 #: loop keeps its batch shape.
 LINES_PER_BATCH = {ENGINE_NUMPY: 4 * MAX_BATCH_LINES, ENGINE_TENSORFLOW: MAX_BATCH_LINES}
