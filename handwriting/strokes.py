@@ -242,9 +242,33 @@ def shear(coords: np.ndarray, slant: float) -> np.ndarray:
     return out
 
 
+#: :func:`set_slant` measures at most this many times, and stops within ``SLANT_TOLERANCE`` radians.
+SLANT_PASSES = 10
+SLANT_TOLERANCE = 1e-4
+
+
+def set_slant(coords: np.ndarray, slant: float) -> np.ndarray:
+    """Shear so that :func:`estimate_slant` reads ``slant`` radians.
+
+    A shear adds its tangent to every steep segment's ``dx/dy``, and so to the slant's tangent;
+    but segments near 45 degrees change sides of the steepness test, so the shear is corrected
+    until the slant reads right (3 passes took a shipped line from 0.44 to -10.00 degrees; a
+    random scrawl sheared by 30 degrees took 8).
+    """
+    tangent, target = 0.0, float(np.tan(slant))
+    out = np.array(coords, np.float32, copy=True)
+    for _ in range(SLANT_PASSES):
+        now = estimate_slant(out)
+        if abs(now - slant) <= SLANT_TOLERANCE:
+            break
+        tangent += target - float(np.tan(now))
+        out = shear(coords, float(np.arctan(tangent)))
+    return out
+
+
 def deslant(coords: np.ndarray) -> np.ndarray:
     """Remove the slant measured by :func:`estimate_slant`."""
-    return shear(coords, -estimate_slant(coords))
+    return set_slant(coords, 0.0)
 
 
 def ragged_linspace(starts: np.ndarray, spans: np.ndarray, counts: np.ndarray) -> np.ndarray:

@@ -55,6 +55,20 @@ def test_the_default_model_writes_wider_for_longer_text(default_hand):
     assert width(long) > 4 * width(short)
 
 
+def test_lines_lean_as_the_style_s_writer_leans(default_hand):
+    from handwriting.strokes import estimate_slant
+
+    text = "Backhand, as its writer wrote it"
+    for name in ("backhand-print", "upright-print-wide-2"):  # the network leans these 8-16 degrees right
+        style = default_hand.style(name)
+        kept = default_hand.write(text, style=name, seed=2).lines[0]
+        drawn = default_hand.write(text, style=name, seed=2, slant="model").lines[0]
+        assert np.degrees(estimate_slant(kept)) == pytest.approx(np.degrees(style.slant), abs=0.1)
+        assert estimate_slant(drawn) > style.slant + np.radians(2)
+    upright = default_hand.write(text, style="backhand-print", seed=2, slant=0).lines[0]
+    assert np.degrees(estimate_slant(upright)) == pytest.approx(0.0, abs=0.1)
+
+
 def test_primed_writing_starts_at_the_start_of_the_text(default_hand):
     # For each style the window's first peaks are on the space before the new text or its first
     # character, not words into it.

@@ -97,6 +97,13 @@ def test_deslant_undoes_a_shear():
     np.testing.assert_allclose(S.deslant(slanted), upright, atol=1e-4)
 
 
+def test_set_slant_reads_back_the_slant_it_set():
+    rng = np.random.default_rng(5)
+    coords = S.join_strokes([np.cumsum(rng.normal(size=(40, 2)) * [0.5, 1.0], axis=0) for _ in range(4)])
+    for degrees in (-20.0, 0.0, 12.5, 30.0):
+        assert np.degrees(S.estimate_slant(S.set_slant(coords, np.radians(degrees)))) == pytest.approx(degrees, abs=0.01)
+
+
 def test_resample_by_arc_length_gives_even_spacing_and_keeps_ends():
     stroke = np.array([[0, 0], [10, 0], [10, 5]], np.float32)
     out = S.resample_stroke(stroke, spacing=1.0)

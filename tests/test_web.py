@@ -70,6 +70,9 @@ def test_write_returns_lines_and_the_svg_of_hand_write(client, web_hand):
     assert data["svg"] == expected.svg()
     np.testing.assert_allclose(np.array(data["lines"][0]), expected.lines[0], atol=1e-3)
     assert client.post("/api/write", json=body).json()["lines"] == data["lines"]  # same seed, same drawing
+    upright = client.post("/api/write", json={**body, "slant": 0}).json()
+    expected = web_hand.write("ab cd", style="toy", bias=1.0, seed=7, slant=0, max_line_chars=limits.DEFAULT_MAX_LINE_CHARS)
+    np.testing.assert_allclose(np.array(upright["lines"][0]), expected.lines[0], atol=1e-3)
 
 
 def test_long_text_is_wrapped_into_lines(client):
@@ -152,6 +155,9 @@ MALFORMED = [
     ("/api/write", {"text": "ab", "bias": "high"}),
     ("/api/write", {"text": "ab", "bias": -1}),
     ("/api/write", {"text": "ab", "bias": 1e9}),
+    ("/api/write", {"text": "ab", "slant": "sideways"}),
+    ("/api/write", {"text": "ab", "slant": 90}),
+    ("/api/write", {"text": "ab", "slant": True}),
     ("/api/write", {"text": "ab", "seed": -1}),
     ("/api/write", {"text": "ab", "seed": 1.5}),
     ("/api/write", {"text": "ab", "seed": True}),

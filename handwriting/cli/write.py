@@ -16,7 +16,7 @@ from ..writing.hand import OUTPUT_FORMATS
 
 
 def add_write(sub: argparse._SubParsersAction) -> None:
-    from ..writing.hand import DEFAULT_BIAS
+    from ..writing.hand import DEFAULT_BIAS, DEFAULT_SLANT, SLANT_MODEL, SLANT_STYLE
     from ..writing.layout import ALIGNMENTS
     from ..writing.render import DEFAULT_COLOR, DEFAULT_MARGIN, DEFAULT_WIDTH
 
@@ -34,6 +34,9 @@ def add_write(sub: argparse._SubParsersAction) -> None:
     write.add_argument("--bias", type=float, default=DEFAULT_BIAS,
                        help=f"legibility: 0 is the trained distribution, higher is neater (default: {DEFAULT_BIAS})")
     write.add_argument("--seed", type=int, help="random seed: the same seed gives the same drawing")
+    write.add_argument("--slant", default=DEFAULT_SLANT,
+                       help=f"'{SLANT_STYLE}': lean as the style's writer leans (the default); '{SLANT_MODEL}': as the "
+                            f"network drew it; or degrees, positive leaning right (0: upright)")
     write.add_argument("--color", default=DEFAULT_COLOR, help=f"stroke colour, a CSS name or #hex (default: {DEFAULT_COLOR})")
     write.add_argument("--width", type=float, default=DEFAULT_WIDTH, help=f"stroke width in px (default: {DEFAULT_WIDTH})")
     write.add_argument("--max-line-chars", type=int, help="wrap lines longer than this many characters")
@@ -87,9 +90,11 @@ def _run_write(args: argparse.Namespace) -> int:
         Style,
         load,
         resolve_checkpoint,
+        slant_radians,
         text_lines,
     )
 
+    slant_radians(args.slant)
     for number, text in enumerate(texts, 1):  # fail on bad text before the model loads
         text_lines(text, normalise_text=args.normalise_text, max_line_chars=args.max_line_chars, number=number)
     checkpoint = resolve_checkpoint(args.checkpoint)
@@ -98,7 +103,8 @@ def _run_write(args: argparse.Namespace) -> int:
     if isinstance(style, str):
         hand.style(style, args.seed)  # an unknown style fails before any writing
     drawings = hand.write_many(
-        texts, style=style, bias=args.bias, seed=args.seed, max_line_chars=args.max_line_chars, align=args.align,
+        texts, style=style, bias=args.bias, seed=args.seed, slant=args.slant, max_line_chars=args.max_line_chars,
+        align=args.align,
         color=args.color, width=args.width, line_height=args.line_height, page_width=args.page_width,
         margin=args.margin, normalise_text=args.normalise_text)
     if args.input is not None:

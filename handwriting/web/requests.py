@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from ..writing import layout, render
-from ..writing.hand import DEFAULT_BIAS, DEFAULT_STYLE, OUTPUT_FORMATS
+from ..errors import HandwritingError
+from ..writing.hand import DEFAULT_BIAS, DEFAULT_SLANT, DEFAULT_STYLE, OUTPUT_FORMATS, slant_radians
 
 #: Largest request body accepted (bytes): a style sample of ``MAX_SAMPLE_POINTS`` points fits.
 MAX_BODY_BYTES = 2_000_000
@@ -87,6 +88,18 @@ def _string(data: dict, key: str, default: str | None, max_length: int) -> str |
     return value
 
 
+def _slant(data: dict) -> str | float:
+    """``"style"``, ``"model"`` or degrees (see :meth:`Hand.write`)."""
+    value = data.get("slant", DEFAULT_SLANT)
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ApiError(f"'slant' must be 'style', 'model' or a number of degrees, not {type(value).__name__}")
+    try:
+        slant_radians(value)
+    except HandwritingError as exc:
+        raise ApiError(str(exc)) from None
+    return value
+
+
 def _color(data: dict) -> str:
     color = _string(data, "color", render.DEFAULT_COLOR, 40)
     try:
@@ -121,6 +134,7 @@ class WriteRequest:
         options = dict(
             style=DEFAULT_STYLE if style is None else style,
             bias=_number(data, "bias", DEFAULT_BIAS, 0.0, MAX_BIAS),
+            slant=_slant(data),
             max_line_chars=_number(data, "max_line_chars", DEFAULT_MAX_LINE_CHARS, 1, MAX_LINE_CHARS,
                                    allow_none=True, integer=True),
             align=align,

@@ -24,7 +24,7 @@ from . import layout, render
 from ..errors import HandwritingError
 from ..fileio import output_format
 from ..resources import SHIPPED_CHECKPOINTS, default_checkpoint_dir, shipped_checkpoint_dir
-from ..strokes import offsets_to_coords
+from ..strokes import estimate_slant, offsets_to_coords, set_slant
 from .sampling import MAX_BATCH_LINES, plan_batches
 
 #: Where the shipped default model lives (a checkout's ``checkpoints/default``).
@@ -50,6 +50,16 @@ DEFAULT_ENGINE = ENGINE_NUMPY
 #: Measured with ``handwriting evaluate`` on the shipped model (3 seeds, default style): mean CER
 #: 0.166 at bias 0.75, 0.121 at 1.5, 0.107 at 2.5, 0.111 at 4 (docs/training.md).
 DEFAULT_BIAS = 2.5
+#: ``slant="style"``: each line leans as its style's writer leans (the prime's slant). The network
+#: drifts towards its training data's lean as it writes, more the higher the bias: at bias 2.5 the
+#: shipped styles leaned 2-16 degrees further right than their writers, the "backhand" ones to the
+#: right (docs/training.md); sheared back, the public-prompt CER of every style moved by 0.005 at most.
+SLANT_STYLE = "style"
+#: ``slant="model"``: the lines as the network drew them.
+SLANT_MODEL = "model"
+DEFAULT_SLANT = SLANT_STYLE
+#: A slant given in degrees must lie within this many degrees of upright.
+MAX_SLANT_DEGREES = 45.0
 #: What :meth:`Drawing.save` (and ``handwriting write --format``) can write.
 OUTPUT_FORMATS = ("svg", "png", "animated-svg")
 RANDOM_STYLE = "random"
@@ -92,6 +102,11 @@ class Style:
             raise HandwritingError(f"style file {path} holds no usable strokes")
         alphabet.validate(style.text, normalise_text=False)
         return style
+
+    @property
+    def slant(self) -> float:
+        """The writer's slant in radians, positive leaning right (:func:`~handwriting.strokes.estimate_slant`)."""
+        return estimate_slant(offsets_to_coords(self.offsets))
 
     def to_json(self) -> str:
         """The style file's contents."""
@@ -193,6 +208,7 @@ class Hand:
         style: str | Style | None = DEFAULT_STYLE,
         bias: float = DEFAULT_BIAS,
         seed: int | None = None,
+        slant: str | float = DEFAULT_SLANT,
     ) -> tuple[list[np.ndarray], list[bool]]:
         """Write each text as one line; return per line ``[N, 3]`` coords in px (y up) and hit-cap flags.
 
@@ -202,10 +218,12 @@ class Hand:
         each (:func:`~.sampling.plan_batches`); every line gets the same style. With the NumPy
         engine piece ``i`` (of all lines' pieces, in order) draws from its own random stream
         ``(seed, i)``, so it does not depend on the other lines; the TensorFlow engine keys a
-        batch's draws by ``seed`` plus its first line.
+        batch's draws by ``seed`` plus its first line. Each line is then sheared to ``slant``
+        (see :meth:`write`).
         """
         if not np.isfinite(bias) or bias < 0:
             raise HandwritingError(f"bias must be a number >= 0, not {bias}")
+        target = slant_radians(slant)
         seed = int(np.random.SeedSequence().entropy % (2**31)) if seed is None else int(seed)
         prime = style if isinstance(style, Style) or style is None else self.style(style, seed)
         prime_arg = (prime.offsets, prime.text) if prime is not None else None
@@ -222,9 +240,12 @@ class Hand:
                 coords[i][:, :2] *= self.px_per_unit
                 caps[i] = bool(capped)
         joined, line_caps, first = [], [], 0
+        if target is None and slant == SLANT_STYLE and prime is not None:
+            target = prime.slant
         for pieces in per_line:
             end = first + len(pieces)
-            joined.append(coords[first] if len(pieces) == 1 else layout.join_pieces(coords[first:end], pieces))
+            line = coords[first] if len(pieces) == 1 else layout.join_pieces(coords[first:end], pieces)
+            joined.append(line if target is None else set_slant(line, target))
             line_caps.append(any(caps[first:end]))
             first = end
         return joined, line_caps
@@ -264,6 +285,11 @@ class Hand:
             bias: legibility, Graves eqs 61-62: 0 samples the trained distribution; higher
                 values are neater and less varied (default ``DEFAULT_BIAS``).
             seed: the same seed, text and checkpoint give the same drawing.
+            slant: ``"style"`` (the default) leans every line as the style's writer leans (the
+                network drifts to its training data's lean as it writes; unprimed lines are
+                left as drawn), ``"model"`` leaves the lines as the network drew them, and a
+                number sets the slant in degrees (positive leans right, at most
+                ``MAX_SLANT_DEGREES``; 0 is upright).
             max_line_chars: wrap long lines at this many characters.
             align: ``left``, ``center`` or ``right``.
             color, width: stroke colour and width, for all lines or one per line.
@@ -285,6 +311,7 @@ class Hand:
         style: str | Style | None = DEFAULT_STYLE,
         bias: float = DEFAULT_BIAS,
         seed: int | None = None,
+        slant: str | float = DEFAULT_SLANT,
         max_line_chars: int | None = None,
         align: layout.Alignment = "left",
         color: str | Sequence[str] = render.DEFAULT_COLOR,
@@ -301,7 +328,7 @@ class Hand:
         pages = [text_lines(text, normalise_text=normalise_text, max_line_chars=max_line_chars, number=number)
                  for number, text in enumerate(texts, 1)]
         flat = [line for lines in pages for line in lines if line.strip()]
-        coords, caps = self.write_lines(flat, style=style, bias=bias, seed=seed)
+        coords, caps = self.write_lines(flat, style=style, bias=bias, seed=seed, slant=slant)
         drawings, k = [], 0
         for lines in pages:
             per_line: list[np.ndarray | None] = []
@@ -319,6 +346,24 @@ class Hand:
                                    margin=margin, page_width=page_width)
             drawings.append(Drawing(lines=list(page.lines), texts=list(lines), page=page, hit_cap=page_caps))
         return drawings
+
+
+def slant_radians(slant: str | float) -> float | None:
+    """The slant every line is sheared to, in radians, for a number of degrees; ``None`` for
+    ``"style"`` and ``"model"`` (see :meth:`Hand.write`).
+
+    Raises:
+        HandwritingError: anything else, or more than ``MAX_SLANT_DEGREES`` from upright.
+    """
+    if isinstance(slant, str) and slant in (SLANT_STYLE, SLANT_MODEL):
+        return None
+    try:
+        degrees = float(slant)
+    except (TypeError, ValueError):
+        raise HandwritingError(f"slant must be {SLANT_STYLE!r}, {SLANT_MODEL!r} or degrees, not {slant!r}") from None
+    if not abs(degrees) <= MAX_SLANT_DEGREES:
+        raise HandwritingError(f"slant must be within {MAX_SLANT_DEGREES:g} degrees of upright, not {slant!r}")
+    return float(np.radians(degrees))
 
 
 def text_lines(text: str | Sequence[str], *, normalise_text: bool = True, max_line_chars: int | None = None,
