@@ -223,16 +223,14 @@ def estimate_slant(coords: np.ndarray) -> float:
     The length-weighted mean of ``dx/dy`` over segments steeper than 45 degrees, with the
     sign of ``dy`` removed so up- and down-strokes agree.
     """
-    slants, weights = [], []
-    for stroke in split_strokes(coords):
-        d = np.diff(stroke.astype(np.float64), axis=0)
-        steep = np.abs(d[:, 1]) > np.abs(d[:, 0])
-        if steep.any():
-            slants.append(d[steep, 0] * np.sign(d[steep, 1]))
-            weights.append(np.abs(d[steep, 1]))
-    if not slants:
+    coords = np.asarray(coords)
+    if len(coords) < 2:
         return 0.0
-    return float(np.arctan(np.concatenate(slants).sum() / np.concatenate(weights).sum()))
+    d = np.diff(coords[:, :2].astype(np.float64), axis=0)[steps_within(stroke_counts(coords))]
+    steep = np.abs(d[:, 1]) > np.abs(d[:, 0])
+    if not steep.any():
+        return 0.0
+    return float(np.arctan((d[steep, 0] * np.sign(d[steep, 1])).sum() / np.abs(d[steep, 1]).sum()))
 
 
 def shear(coords: np.ndarray, slant: float) -> np.ndarray:
