@@ -226,7 +226,7 @@ def estimate_slant(coords: np.ndarray) -> float:
     coords = np.asarray(coords)
     if len(coords) < 2:
         return 0.0
-    d = np.diff(coords[:, :2].astype(np.float64), axis=0)[steps_within(stroke_counts(coords))]
+    d = np.diff(coords[:, :2].astype(np.float64), axis=0)[pen_down_steps(coords)]
     steep = np.abs(d[:, 1]) > np.abs(d[:, 0])
     if not steep.any():
         return 0.0
@@ -319,6 +319,12 @@ def arc_progress(points: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(steps)])
 
 
+def pen_down_steps(coords: np.ndarray) -> np.ndarray:
+    """``[N - 1]`` bool: which steps of ``[N, 3]`` coords are drawn (their first point does not
+    lift the pen), as :func:`steps_within` of :func:`stroke_counts`, from the pen column at once."""
+    return np.asarray(coords)[:-1, 2] <= 0.5
+
+
 def stroke_counts(coords: np.ndarray) -> np.ndarray:
     """``[S]`` points per stroke of ``[N, 3]`` coords (split as :func:`split_strokes` splits)."""
     ends = np.flatnonzero(np.asarray(coords)[:, 2] > 0.5) + 1
@@ -385,7 +391,7 @@ def ink_quantiles(coords: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
     if not len(coords):
         raise ValueError("ink quantiles of an empty stroke array")
     y, counts = coords[:, 1], stroke_counts(coords)
-    inside = steps_within(counts)
+    inside = pen_down_steps(coords)
     steps = np.diff(coords[:, :2], axis=0)
     length = np.where(inside, np.hypot(steps[:, 0], steps[:, 1]), 0.0)
     low, high = np.minimum(y[:-1], y[1:]), np.maximum(y[:-1], y[1:])

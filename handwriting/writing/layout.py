@@ -99,13 +99,12 @@ def join_pieces(pieces: Sequence[np.ndarray], texts: Sequence[str]) -> np.ndarra
     levelled = [align_baseline(p) for p in pieces]
     gaps = [g for c, t in zip(levelled, texts) for g in word_gaps(c, t.count(" "))]
     gap = float(np.median(gaps)) if gaps else PIECE_GAP_X_HEIGHTS * estimate_x_height(np.concatenate(levelled))
-    middle = lambda c: float(np.mean(ink_quantiles(c, X_HEIGHT_BAND)))  # noqa: E731
-    height = middle(levelled[0])
+    middles = [float(np.mean(ink_quantiles(c, X_HEIGHT_BAND))) for c in levelled]
     placed, x = [], 0.0
-    for c in levelled:
+    for c, middle in zip(levelled, middles):
         c = c.copy()
         c[:, 0] += x - c[:, 0].min()
-        c[:, 1] += height - middle(c)
+        c[:, 1] += middles[0] - middle
         placed.append(c)
         x = float(c[:, 0].max()) + gap
     return np.concatenate(placed)
