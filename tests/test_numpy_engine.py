@@ -175,6 +175,9 @@ def test_a_stroke_after_the_final_dot_is_cut_while_the_window_is_still_on_it():
     assert sampling.trim_after_text(offsets, on_it, '"', x_height=1.0) == 7  # no dot ending: a second bar may follow
     ellipsis = _strokes([(0, 0), (1, 1), (2, 0)], dot, [(4, 0), (4.1, 0)], [(5, 0), (5, 0.1)])
     assert sampling.trim_after_text(ellipsis, np.full(9, 2.0, np.float32), ".", x_height=1.0) == 9  # dots after a dot stay
+    comma = _strokes([(0, 0), (1, 1), (2, 0)], [(3, 0.1), (2.9, -0.2)], [(5, 0), (5, 2)])  # "a," then a "/"
+    assert sampling.trim_after_text(comma, np.array([0, 0.1, 0.5, 2.0, 2.0, 2.0, 1.9], np.float32), ",",
+                                    x_height=1.0) == 5
     early_dot = _strokes([(0, 0), (0.1, 0.1)], [(1, 0), (1, 1)], [(3, 0), (3, 1)])  # an "i" dot, then ink
     assert sampling.trim_after_text(early_dot, np.array([0, 0, 0, 0.6, 0.6, 1.0], np.float32), ".", x_height=1.0) == 6
 
@@ -243,11 +246,13 @@ def test_a_lines_drawing_does_not_depend_on_how_the_others_are_batched(monkeypat
 
 
 def test_no_ink_after_the_last_character(default_sampler):
-    # Prompts ending in . ! ? " and digits, 3 seeds, the default style: every written line's last
-    # stroke was begun while the window was still on the text (before this rule, 232 of 440
+    # Prompts ending in . ! ? " , ; : and digits, 3 seeds, the default style: no rule of trim_after_text
+    # cuts anything more from a written line; every line's last stroke was begun while the window was
+    # still on the text and is no stroke after a final dot (before these rules, 232 of 440
     # public-prompt lines had a stroke after it, e.g. the "1" after 'Hmm... maybe.').
     prompts = ["Hmm... maybe.", 'She said: "yes".', "The fox hops!!", "Is it 42?", "Call me at 9.",
-               "Done in 1999", "Really?!", 'Go "now"', "Sphinx of black quartz, judge my vow.", "Room 204"]
+               "Done in 1999", "Really?!", 'Go "now"', "Sphinx of black quartz, judge my vow.", "Room 204",
+               "Dear Ada,", "Items: pens;", "Note:"]
     style = read_config(DEFAULT).default_style
     from handwriting.writing.hand import load_styles
 
@@ -257,7 +262,7 @@ def test_no_ink_after_the_last_character(default_sampler):
                                        return_attention=True)
         for text, offsets, phi in zip(prompts, batch.offsets, batch.phi):
             last = phi[:, len(prime.text) + len(text)]
-            assert sampling.trim_after_text(offsets, last) == len(offsets), (seed, text)
+            assert sampling.trim_after_text(offsets, last, text[-1]) == len(offsets), (seed, text)
             assert offsets[-1, 2] == 1 and not batch.hit_cap.any()
 
 

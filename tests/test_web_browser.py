@@ -156,6 +156,13 @@ def test_the_page_writes_shows_errors_and_learns_a_hand(server, browser):
     assert len(paths) >= 5 and all(d.startswith("M") and " L" in d for d in paths)
     assert browser.find_element(By.ID, "download-svg").is_enabled()
 
+    from selenium.webdriver.support.ui import Select
+
+    Select(browser.find_element(By.ID, "slant")).select_by_value("0")
+    upright = write_and_wait(browser)  # the same seed, the lines sheared upright
+    assert len(upright) == len(paths) and upright != paths
+    Select(browser.find_element(By.ID, "slant")).select_by_value("style")
+
     set_value(browser, "text", "Price: 5\u20ac \u6f22")
     browser.find_element(By.ID, "write").click()
     wait_for(browser, lambda d: d.find_element(By.ID, "error").is_displayed())
@@ -186,8 +193,7 @@ def test_readme_screenshot(server, browser):
     url, _ = server
     browser.get(url)
     wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#styles .style")) >= 3)
-    browser.find_elements(By.CSS_SELECTOR, "#styles .style")[1].click()  # the first named style
-    set_value(browser, "text", "Dear Ada,\nthank you for the lovely tea!")
+    set_value(browser, "text", "Dear Ada,\nthank you for the lovely tea!")  # in the default style
     set_value(browser, "seed", "3")
     set_speed(browser, 8)
     write_and_wait(browser)

@@ -43,8 +43,10 @@ TEXT_START_WEIGHT = 0.5
 LEAVE_FRACTION = 0.75
 #: ... provided that the window weighed the last character at least this much at some point.
 MIN_LAST_WEIGHT = 0.5
-#: Last characters whose final stroke is a dot: once the dot is down, the line is done.
-DOT_ENDINGS = ".!?"
+#: Last characters whose final stroke is a dot (a comma's is a short one): once the dot is down,
+#: the line is done. The comma joined the list when the web page's sample "Dear Ada," came out as
+#: "Dear Ada, /": a tall stroke after the comma, begun with the window still on it.
+DOT_ENDINGS = ".!?,;:"
 #: A stroke no wider and no taller than this many of the line's x-heights is a dot (or the short
 #: tick a hand makes for one).
 DOT_X_HEIGHTS = 0.55

@@ -80,6 +80,7 @@ function writeRequest() {
     text: $("text").value,
     style: selectedStyle || "default",
     bias: Number($("bias").value),
+    slant: ["style", "model"].includes($("slant").value) ? $("slant").value : Number($("slant").value),
     seed: seed === "" ? null : Number(seed),
     color: $("color").value,
     width: Number($("width").value),
