@@ -315,7 +315,10 @@ def test_a_batch_split_across_threads_draws_what_one_batch_draws(default_sampler
 
     texts = ["Hi", "The quick brown fox", "Room 204.", "over a lazy cat", "Zq"]
     whole = default_sampler.sample(texts, bias=1.0, seed=7)
-    monkeypatch.setattr(numpy_sampler, "parallel_parts", lambda lines: 2 if lines >= 4 else 1)
+    for i in (0, 3):  # and a batch of two lines is written line by line: as in any batch
+        alone = default_sampler.sample([texts[i], texts[4]], bias=1.0, seed=7, line_ids=[i, 4]).offsets[0]
+        np.testing.assert_allclose(alone, whole.offsets[i], atol=1e-3)
+    monkeypatch.setattr(numpy_sampler, "batch_parts", lambda lines: (2, True) if lines >= 4 else (1, False))
     split = default_sampler.sample(texts, bias=1.0, seed=7, return_attention=True)
     assert len(split.offsets) == len(texts) and len(split.phi) == len(texts)
     for a, b, phi in zip(whole.offsets, split.offsets, split.phi):  # in the callers' order

@@ -11,9 +11,8 @@ strokes are identical for the same random draws). Per point ``t``:
 * layers n > 1 (eqs 52-53): ``hn_t = LSTMn([x_t, w_t, h(n-1)_t], hn_{t-1})``;
 * output (eqs 17-22): ``y_t = W [h1_t, ..., hN_t] + b``, ``1 + 6M`` numbers.
 
-A step is about 35 NumPy calls (about 80 before this layout), all writing into buffers made once per batch (a
-:class:`Workspace`); for the shipped 3 x 128 network a call costs about as much as its arithmetic,
-so the layout is chosen to need few of them:
+A step is about 35 NumPy calls writing into buffers made once per batch (a :class:`Workspace`); a
+call costs about as much as its arithmetic for the 3 x 128 network, so the layout needs few:
 
 * One row per line holds ``[h1, 1, x, w, h2, ..., hN]``. Every product reads a contiguous slice
   of it: layer 1 ``[h1, 1, x, w]``, layer 2 ``[h1, 1, x, w, h2]``, layer 3 ``[1, x, w, h2, h3]``,
@@ -21,11 +20,9 @@ so the layout is chosen to need few of them:
   (input and recurrent kernels, the bias as the row of the constant 1, zero rows for what a
   layer does not read), so a layer is one matrix product, bias included, and the new ``h`` and
   ``w`` are written where the next product reads them: no concatenation.
-* Sigmoid gates (:data:`GATE_FORMS`): for a few lines ``sigmoid(z) = (1 + tanh(z / 2)) / 2``, one
-  ``tanh`` over a layer's four gates (the i, f, o weights halved once, exact in binary floating
-  point); for many lines ``1 / (1 + exp(-z))`` (the weights negated), as ``exp`` costs less than
-  ``tanh`` per number. A layer's gates sit beside its cell state, ``[c, g, f, i, o]``, so
-  ``f c`` and ``i g`` are one product.
+* Sigmoid gates (:data:`GATE_FORMS`): ``(1 + tanh(z / 2)) / 2`` for a few lines (one ``tanh``
+  over a layer's four gates), ``1 / (1 + exp(-z))`` for many. A layer's gates sit beside its
+  cell state, ``[c, g, f, i, o]``, so ``f c`` and ``i g`` are one product.
 * The kappa step's scale (eq 51) is folded into the window's bias (``s exp(z) = exp(z + log s)``)
   and the sampling bias (eqs 61-62) into the output weights (:meth:`NumpyNetwork.biased_output_kernel`).
 * For many lines, ``w`` (eq 47) is a histogram of ``phi`` over each line's character ids
@@ -33,20 +30,16 @@ so the layout is chosen to need few of them:
 * The window is read at each line's positions ``1..U``, then at its last character and just
   past its end (Graves' stop rule, ``phi(t, U + 1)``): one set of operations gives all three.
   Padding characters sit at :data:`FAR`, where ``phi`` is exactly 0.
-* The output layer's columns are reordered so that a mixture component's five numbers are
-  adjacent (:data:`COMPONENT_PARTS`), and the pen-up column is negated, so that a draw picks the
-  chosen component with one index and needs no negation for ``sigmoid``.
-* A call's fixed cost is kept low (about 0.4 us for a ufunc on one line): outputs passed by
-  position, constants as arrays of the operand's shape (a NumPy scalar or a broadcast costs about
-  as much again, or more). For one line the products are ``numpy.dot`` on 2-D and 1-D views (no
-  ``__array_function__`` dispatch), and eq 46's two broadcasts are small products, each exact
-  (:meth:`Workspace._single_views`): the same numbers as the batched form, bit for bit.
+* The output layer's columns are reordered, a component's five numbers adjacent
+  (:data:`COMPONENT_PARTS`), the pen-up column negated: a draw needs one index, ``sigmoid`` no negation.
+* A call's fixed cost is kept low: outputs passed by position, constants as arrays of the
+  operand's shape. One line's products are ``numpy.dot`` without ``__array_function__`` dispatch,
+  and eq 46's two broadcasts small exact products (:meth:`Workspace._single_views`); two or three
+  lines take one vector product each (:data:`ROW_PRODUCTS_MAX`).
 
-Sampling (eqs 61-62 bias, then one draw of the mixture) is :meth:`Workspace.draw`, fed explicit
-random numbers so that both engines can be compared draw for draw; :func:`~.numpy_mixture.draw_points`
-is the same draw as a plain function of ``y``. A single line is drawn in Python floats
-(:meth:`Workspace.draw_one`: a NumPy call on five numbers costs more than the arithmetic),
-rounded to float32 once.
+Sampling (eqs 61-62 bias, one draw of the mixture) is :meth:`Workspace.draw`, fed explicit random
+numbers so that both engines can be compared draw for draw (:func:`~.numpy_mixture.draw_points`: the
+same as a plain function of ``y``); one line is drawn in Python floats (:meth:`Workspace.draw_one`).
 
 Shapes: B lines, U characters, V alphabet size, K window components, M mixture components,
 H LSTM units, N layers.
@@ -85,10 +78,19 @@ GATE_FORMS = {"tanh": 0.5, "exp": -1.0}
 _dot = getattr(np.dot, "__wrapped__", np.dot)
 #: Batches of at least this many lines use the ``"exp"`` gates and the histogram form of eq 47.
 LARGE_BATCH = 8
+#: Batches of at most this many lines take one vector product per line (OpenBLAS' matrix product
+#: of 2 or 3 rows by a layer's weights took 2-2.5x as long); from 4 lines, one matrix product.
+ROW_PRODUCTS_MAX = 3
 MAX_BIASED_KERNELS = 4  # output weights kept with a sampling bias applied, for as many biases
 #: Graves' stop test is skipped for a single line while phi at its end is 0 or below this fraction
 #: of phi on its last character (necessary conditions, the second with a margin for rounding).
 END_MARGIN = 0.999
+
+
+def _row_products(inputs: np.ndarray, kernel: np.ndarray, out: np.ndarray) -> None:
+    """``out = inputs @ kernel`` as one vector product per row (each row of ``out`` contiguous)."""
+    for i in range(len(inputs)):
+        _dot(inputs[i], kernel, out[i])
 
 
 @dataclass
@@ -309,7 +311,7 @@ class Workspace:
         h, k, m, batch = cfg.lstm_units, cfg.window_components, cfg.mixture_components, row.shape[0]
         self.x, self.large, self.single = row[:, slice(*net.x_cols)], batch >= LARGE_BATCH, batch == 1
         # One line: np.dot (less overhead than np.matmul; its output must be contiguous, as one row is).
-        self.product = _dot if self.single else np.matmul
+        self.product = _dot if self.single else _row_products if batch <= ROW_PRODUCTS_MAX else np.matmul
         kernels = net.kernels["exp" if self.large else "tanh"]
         # 1/2 for "tanh" gates as an array of their shape: for a few lines, a scalar or row costs more.
         self.half = None if self.large else np.full((batch, 3 * h), 0.5, np.float32)

@@ -58,14 +58,23 @@ BLAS_THREADS = 1
 #: 32 lines or fewer gained nothing, their steps too short for the GIL to be free often enough.
 PARALLEL_MIN_LINES = 64
 MAX_PARTS = 2
+#: A batch of at most this many lines is written one line at a time: one line takes the engine's
+#: single-line path (1-D products, a draw in Python floats), 90 us a point against 140 for each of
+#: two lines written together (a 41-character line on the development machine).
+ALONE_MAX_LINES = 3
 
 
-def parallel_parts(lines: int) -> int:
-    """How many threads write a batch of ``lines``: see :data:`PARALLEL_MIN_LINES`."""
+def batch_parts(lines: int) -> tuple[int, bool]:
+    """``(parts, in threads)``: how a batch of ``lines`` is written. Part ``k`` takes every
+    ``parts``-th line; see :data:`ALONE_MAX_LINES` and :data:`PARALLEL_MIN_LINES`."""
+    if 2 <= lines <= ALONE_MAX_LINES:
+        return lines, False
     if lines < PARALLEL_MIN_LINES:
-        return 1
+        return 1, False
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(cores, MAX_PARTS))
+    return max(1, min(cores, MAX_PARTS)), True
+
+
 #: ``draws(t, rows) -> (uniform_pi [R, M], normal [R, 2], uniform_pen [R])`` for step ``t`` of
 #: the lines ``rows`` (indices into the batch).
 Draws = Callable[[int, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
@@ -203,15 +212,18 @@ class NumpySampler:
         if not texts:
             return SampleBatch([], np.zeros(0, bool), [] if return_attention else None, np.zeros(0, np.int64))
         ids = list(range(len(texts)) if line_ids is None else line_ids)
-        parts = 1 if draws is not None else parallel_parts(len(texts))
+        parts, threads = (1, False) if draws is not None else batch_parts(len(texts))
         # Part k takes every parts-th line, so that lines sorted by length share the work evenly.
         write = lambda k: self._write(texts[k::parts], float(bias), int(seed), prime, max_steps,  # noqa: E731
                                       return_attention, ids[k::parts], draws)
         with _blas_threads(BLAS_THREADS):
             if parts == 1:
                 return write(0)
-            with ThreadPoolExecutor(parts) as pool:
-                batches = list(pool.map(write, range(parts)))
+            if not threads:
+                batches = [write(k) for k in range(parts)]
+            else:
+                with ThreadPoolExecutor(parts) as pool:
+                    batches = list(pool.map(write, range(parts)))
         order = np.argsort(np.concatenate([np.arange(k, len(texts), parts) for k in range(parts)]), kind="stable")
         pick = lambda items: [items[i] for i in order]  # noqa: E731
         return SampleBatch(pick([o for b in batches for o in b.offsets]), np.concatenate([b.hit_cap for b in batches])[order],
