@@ -109,6 +109,9 @@ def table(results: list[dict]) -> str:
             for name in ("one_line", "batch"):
                 rows.append(f"| {r['backend']} | {engine}: write {w[name]['lines']} x {w['line_chars']} chars | - | "
                             f"step loop | - | {w[name]['points_per_s']:,.0f} | {w[name]['seconds']:.2f} s | - | - |")
+            if "hand_write" in w:
+                rows.append(f"| {r['backend']} | {engine}: hand.write of the line (default style, pieces, page) | - | "
+                            f"- | - | {w['hand_write']['points_per_s']:,.0f} | {w['hand_write']['seconds']:.2f} s | - | - |")
             rows.append(f"| {r['backend']} | {engine}: {p['prompts']} prompts (write --input, after start-up) | - | "
                         f"- | - | {p['points_per_s']:,.0f} | {p['seconds']:.2f} s | - | - |")
             rows.append(f"| {r['backend']} | {engine}: cold import {c['import_s']:.2f} s, import + load "

@@ -93,7 +93,8 @@ def measure_training(model_config: ModelConfig, train_config: TrainConfig, case:
 
 def measure_writing(checkpoint, line: str, batch_lines: int, repeats: int, engine: str = "tensorflow") -> dict:
     """Latency and points/s of writing one line, and ``batch_lines`` lines in one batch, after
-    warm-up, with the sampler ``engine`` (``numpy`` or ``tensorflow``)."""
+    warm-up, with the sampler ``engine`` (``numpy`` or ``tensorflow``): the sampler alone
+    (unprimed, bias 0.75), and the one line as ``Hand.write`` writes it (``hand_write``)."""
     from ..writing.hand import load
 
     t0 = time.perf_counter()
@@ -112,6 +113,16 @@ def measure_writing(checkpoint, line: str, batch_lines: int, repeats: int, engin
         results[name] = {"lines": len(lines), "seconds": median,
                          "points_per_s": float(np.median(np.array(points) / np.array(times))),
                          "points": int(np.median(points))}
+    hand.write(line, seed=0)  # as a user writes it: the default style and bias, pieces, the page
+    times, points = [], []
+    for r in range(repeats):
+        t1 = time.perf_counter()
+        drawing = hand.write(line, seed=r + 1)
+        times.append(time.perf_counter() - t1)
+        points.append(sum(len(c) for c in drawing.lines if c is not None))
+    results["hand_write"] = {"lines": 1, "seconds": float(np.median(times)),
+                             "points_per_s": float(np.median(np.array(points) / np.array(times))),
+                             "points": int(np.median(points))}
     return results
 
 
