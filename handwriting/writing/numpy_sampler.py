@@ -16,6 +16,8 @@ second after the process starts.
   picks kernels by shape). The two engines draw different random numbers.
 * Lines that have finished are dropped from the working batch as it shrinks, so a batch costs
   what its lines need.
+* A batch is written as it runs fastest (:func:`batch_parts`): two or three lines one at a
+  time, 64 or more in two threads (one per core), the rest together.
 * The stop rule (:func:`~.sampling.advance_lines`) runs only at steps where it can change
   something: while a line's text has not begun, while a line waits for its pen to lift, when a
   line's window passes its end, and at a line's step cap. At every other step it would only
@@ -196,7 +198,7 @@ class NumpySampler:
                prime: tuple[np.ndarray, str] | None = None, max_steps: int | None = None,
                return_attention: bool = False, line_ids: Sequence[int] | None = None,
                draws: Draws | None = None) -> SampleBatch:
-        """Write every text of ``texts`` as one line, all in one batch.
+        """Write every text of ``texts`` as one line (in one batch, or in parts: :func:`batch_parts`).
 
         Args:
             texts: the lines (already validated); ``""`` writes a free-running scribble.
