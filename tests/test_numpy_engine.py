@@ -178,6 +178,13 @@ def test_a_stroke_after_the_final_dot_is_cut_while_the_window_is_still_on_it():
     comma = _strokes([(0, 0), (1, 1), (2, 0)], [(3, 0.1), (2.9, -0.2)], [(5, 0), (5, 2)])  # "a," then a "/"
     assert sampling.trim_after_text(comma, np.array([0, 0.1, 0.5, 2.0, 2.0, 2.0, 1.9], np.float32), ",",
                                     x_height=1.0) == 5
+    # "a." then a small "c" after the dot (0.45 x-height: dot-sized, but 4.5 times the dot)
+    small_c = _strokes([(0, 0), (1, 1), (2, 0)], dot, [(4.45, 0.45), (4, 0.2), (4.45, 0)])
+    assert sampling.trim_after_text(small_c, np.full(8, 2.0, np.float32), ".", x_height=1.0) == 5
+    uneven = _strokes([(0, 0), (1, 1), (2, 0)], [(3, 0)], [(4, 0), (4.25, 0.2)])  # "a.." a point, then a blob
+    assert sampling.trim_after_text(uneven, np.full(6, 2.0, np.float32), ".", x_height=1.0) == 6
+    semicolon = _strokes([(0, 0), (1, 1), (2, 0)], [(3, 0.5)], [(3, 0.1), (2.9, -0.4)])  # "a;": its comma is larger
+    assert sampling.trim_after_text(semicolon, np.full(6, 2.0, np.float32), ";", x_height=1.0) == 6
     early_dot = _strokes([(0, 0), (0.1, 0.1)], [(1, 0), (1, 1)], [(3, 0), (3, 1)])  # an "i" dot, then ink
     assert sampling.trim_after_text(early_dot, np.array([0, 0, 0, 0.6, 0.6, 1.0], np.float32), ".", x_height=1.0) == 6
 
