@@ -325,11 +325,15 @@ def pen_down_steps(coords: np.ndarray) -> np.ndarray:
     return np.asarray(coords)[:-1, 2] <= 0.5
 
 
+def stroke_starts(coords: np.ndarray) -> np.ndarray:
+    """``[S]`` index of each stroke's first point in ``[N, 3]`` coords (split as :func:`split_strokes` splits)."""
+    ends = np.flatnonzero(np.asarray(coords)[:, 2] > 0.5) + 1
+    return np.concatenate([[0], ends[ends < len(coords)]])
+
+
 def stroke_counts(coords: np.ndarray) -> np.ndarray:
     """``[S]`` points per stroke of ``[N, 3]`` coords (split as :func:`split_strokes` splits)."""
-    ends = np.flatnonzero(np.asarray(coords)[:, 2] > 0.5) + 1
-    bounds = np.concatenate([[0], ends[ends < len(coords)], [len(coords)]])
-    return np.diff(bounds)
+    return np.diff(np.append(stroke_starts(coords), len(coords)))
 
 
 def stroke_extents(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -338,7 +342,7 @@ def stroke_extents(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     coords = np.asarray(coords)
     if not len(coords):
         return np.zeros((0, 2), coords.dtype), np.zeros((0, 2), coords.dtype)
-    starts = np.concatenate([[0], np.cumsum(stroke_counts(coords))[:-1]])
+    starts = stroke_starts(coords)
     return np.minimum.reduceat(coords[:, :2], starts), np.maximum.reduceat(coords[:, :2], starts)
 
 

@@ -46,7 +46,7 @@ from ..errors import HandwritingError
 from . import texts
 from .format import StrokeDataset
 from .glyphs import ALL_FONTS, Font, load_font
-from .pen_motion import DENSE_STEP, arc_progress, resample_strokes, round_corners, time_progress
+from .pen_motion import DENSE_STEP, round_corners, time_progress
 
 #: Dataset units per x-height for the average hand.
 X_HEIGHT_UNITS = 20.0
@@ -385,9 +385,9 @@ def write_line(text: str, hand: Hand, rng: np.random.Generator, fonts_dir: str =
               for s in place_words(text, hand, rng, fonts_dir, delayed_strokes)]
     counts = np.array([len(s) for s in placed], np.int64)
     points = np.concatenate(placed)
-    points, counts = resample_strokes(points, counts, arc_progress(points, counts), DENSE_STEP)
+    points, counts = strokes.resample_strokes(points, counts, strokes.arc_progress(points, counts), DENSE_STEP)
     points = deform(points, hand, rng)
-    points, counts = resample_strokes(points, counts, time_progress(points, counts), 1.0 / hand.density)
+    points, counts = strokes.resample_strokes(points, counts, time_progress(points, counts), 1.0 / hand.density)
     noise = rng.normal(0.0, hand.tremor, points.shape)
     if len(points) >= len(TREMOR_KERNEL):
         noise = np.stack([np.convolve(noise[:, k], TREMOR_KERNEL, mode="same") for k in range(2)], 1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..strokes import arc_progress, resample_strokes, stroke_ends, steps_within  # noqa: F401 (used by the readers)
+from ..strokes import steps_within, stroke_ends
 
 #: Spacing of the dense resampling between corner rounding and timing.
 DENSE_STEP = 0.03

@@ -68,7 +68,7 @@ from .. import alphabet, strokes
 from ..errors import HandwritingError
 from .fonts import X_HEIGHT_UNITS
 from .format import StrokeDataset
-from .pen_motion import DENSE_STEP, arc_progress, resample_strokes, time_progress
+from .pen_motion import DENSE_STEP, time_progress
 from .unipen_format import (
     INCLUDE_DIR,
     BrokenFile,
@@ -323,9 +323,10 @@ def normalise_line(ink: list[np.ndarray], config: UnipenConfig) -> np.ndarray:
         if len(coords) < MIN_POINTS:
             raise SkippedSegment(NO_INK, "only glitches")
         coords = _to_x_heights(coords)
-    points, counts = _stroke_arrays(coords)
-    points, counts = resample_strokes(points, counts, arc_progress(points, counts), DENSE_STEP)
-    points, counts = resample_strokes(points, counts, time_progress(points, counts), 1.0 / config.points_per_x_height)
+    points, counts = coords[:, :2].astype(np.float64), strokes.stroke_counts(coords)
+    points, counts = strokes.resample_strokes(points, counts, strokes.arc_progress(points, counts), DENSE_STEP)
+    step = 1.0 / config.points_per_x_height
+    points, counts = strokes.resample_strokes(points, counts, time_progress(points, counts), step)
     out = np.zeros((len(points), 3), np.float32)
     out[:, :2] = (points - points[0]) * X_HEIGHT_UNITS
     out[np.cumsum(counts) - 1, 2] = 1.0
@@ -342,12 +343,6 @@ def _to_x_heights(coords: np.ndarray) -> np.ndarray:
     coords = coords.copy()
     coords[:, :2] /= x_height
     return coords
-
-
-def _stroke_arrays(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``[N, 3]`` coords -> (``[N, 2]`` float64 points, ``[S]`` points per stroke)."""
-    pieces = strokes.split_strokes(coords)
-    return np.concatenate(pieces).astype(np.float64), np.array([len(p) for p in pieces], np.int64)
 
 
 # ---------------------------------------------------------------- entry point

@@ -102,28 +102,26 @@ def measure_writing(checkpoint, line: str, batch_lines: int, repeats: int, engin
     load_s = time.perf_counter() - t0
     results = {"engine": engine, "load_s": load_s, "line_chars": len(line)}
     for name, lines in (("one_line", [line]), ("batch", [line] * batch_lines)):
-        hand.sampler.sample(lines, bias=0.75, seed=0)  # trace and warm up
-        times, points = [], []
-        for r in range(repeats):
-            t1 = time.perf_counter()
-            batch = hand.sampler.sample(lines, bias=0.75, seed=r + 1)
-            times.append(time.perf_counter() - t1)
-            points.append(sum(len(o) for o in batch.offsets))
-        median = float(np.median(times))
-        results[name] = {"lines": len(lines), "seconds": median,
-                         "points_per_s": float(np.median(np.array(points) / np.array(times))),
-                         "points": int(np.median(points))}
-    hand.write(line, seed=0)  # as a user writes it: the default style and bias, pieces, the page
-    times, points = [], []
-    for r in range(repeats):
-        t1 = time.perf_counter()
-        drawing = hand.write(line, seed=r + 1)
-        times.append(time.perf_counter() - t1)
-        points.append(sum(len(c) for c in drawing.lines if c is not None))
-    results["hand_write"] = {"lines": 1, "seconds": float(np.median(times)),
-                             "points_per_s": float(np.median(np.array(points) / np.array(times))),
-                             "points": int(np.median(points))}
+        results[name] = _timed(lambda seed: hand.sampler.sample(lines, bias=0.75, seed=seed).offsets, repeats)
+        results[name]["lines"] = len(lines)
+    # as a user writes it: the default style and bias, pieces, the page
+    results["hand_write"] = _timed(lambda seed: hand.write(line, seed=seed).lines, repeats)
+    results["hand_write"]["lines"] = 1
     return results
+
+
+def _timed(write, repeats: int) -> dict:
+    """Median seconds, points/s and points of ``write(seed) -> list of [N, 3] arrays (or None)``
+    over seeds ``1..repeats``, after one call with seed 0 (tracing and warm-up)."""
+    write(0)
+    times, points = [], []
+    for seed in range(1, repeats + 1):
+        t0 = time.perf_counter()
+        lines = write(seed)
+        times.append(time.perf_counter() - t0)
+        points.append(sum(len(c) for c in lines if c is not None))
+    return {"seconds": float(np.median(times)), "points_per_s": float(np.median(np.array(points) / np.array(times))),
+            "points": int(np.median(points))}
 
 
 def measure_prompt_file(checkpoint, prompts: list[str], engine: str, repeats: int = 3) -> dict:

@@ -240,7 +240,7 @@ class Hand:
                 coords[i][:, :2] *= self.px_per_unit
                 caps[i] = bool(capped)
         joined, line_caps, first = [], [], 0
-        if target is None and slant == SLANT_STYLE and prime is not None:
+        if slant == SLANT_STYLE and prime is not None:
             target = prime.slant
         for pieces in per_line:
             end = first + len(pieces)

@@ -152,16 +152,18 @@ def trim_after_text(offsets: np.ndarray, last_weight: np.ndarray, last_char: str
         return len(offsets)
     peak = np.maximum.accumulate(last_weight[: len(offsets)])
     coords = offsets_to_coords(offsets)
-    dot_size = 0.0
     if last_char and last_char in DOT_ENDINGS:
-        dot_size = DOT_X_HEIGHTS * (estimate_x_height(coords) if x_height is None else x_height)
+        x_height = estimate_x_height(coords) if x_height is None else x_height
+    else:
+        x_height = 0.0  # no dot tests
+    dot_size, small_dot = DOT_X_HEIGHTS * x_height, SMALL_DOT_X_HEIGHTS * x_height
     starts = np.r_[0, lifts[:-1] + 1]
     low, high = stroke_extents(coords[: lifts[-1] + 1])
-    dots = ((high - low) <= dot_size).all(axis=1) & (dot_size > 0)
+    sizes = (high - low).max(axis=1)
+    dots = (sizes <= dot_size) & (dot_size > 0)
     ink_right = np.maximum.accumulate(high[:, 0])
     gaps = np.r_[-np.inf, low[1:, 0] - ink_right[:-1]]  # > 0: wholly right of the ink before it
-    weights, peaks, sizes = last_weight[starts], peak[starts], (high - low).max(axis=1)
-    small_dot = SMALL_DOT_X_HEIGHTS / DOT_X_HEIGHTS * dot_size
+    weights, peaks = last_weight[starts], peak[starts]
     after_dot, dot_extent = False, 0.0
     for start, is_dot, gap, weight, peak_so_far, size in zip(starts.tolist(), dots.tolist(), gaps.tolist(),
                                                                weights.tolist(), peaks.tolist(), sizes.tolist()):
