@@ -196,9 +196,14 @@ def test_class_error_rates_pool_by_character_class():
 
 
 @pytest.mark.parametrize("prompt, reading, added", [
-    ("Keep calm.", "Keep calm.", 0), ("Keep calm.", "keep calm.1", 1), ("Keep calm.", "Keep calmi", 1),
-    ("jugs!", "jugsl", 0), ("jugs!", "jugsi", 0), ("jugs!", "jugsll", 2), ("Is it?", "Is it2", 0),
-    ("Is it?", "Is itx", 1), ("Room 12", "Room 121", 1)])
+    ("Keep calm.", "Keep calm.", 0), ("Keep calm.", "keep calm.1", 1), ("Keep calm.", "keep calm. 1", 1),
+    ("Keep calm.", "Keep calmi", 0),  # the full stop read as a letter: the mark misread, nothing after it
+    ("Keep calm.", "Keep calmh.", 0),  # read before the final mark: not after the text
+    ("Keep calm.", "Keep calm", 0), ("pieces.", "pieces.c", 1), ("jugs!", "jugsl", 0), ("jugs!", "jugsd", 0),
+    ("jugs!", "jugsll", 1),  # "!" read as "l" and one more, or "!" missed and two: counted as the fewer
+    ("Is it?", "Is it2", 0), ("Is it?", "Is it?x", 1), ("Is it?", "Is it?.", 0), ("jugs!", "jugsl.", 0),
+    ("jugs.", "jugs..", 1), ("jugs!", "jugsl..", 2),  # a "!" or "?" ends in a dot the OCR may read apart ("Room 12", "Room 121", 1), ("Room 12", "Room 12 ab", 2),
+    ("a", "", 0), ("a", "xyz", 2)])
 def test_characters_read_after_the_text(prompt, reading, added):
     from handwriting.tools.evaluate import trailing_insertions
 

@@ -174,7 +174,9 @@ def test_a_stroke_after_the_final_dot_is_cut_while_the_window_is_still_on_it():
     assert sampling.trim_after_text(offsets, on_it, "?", x_height=1.0) == 5
     assert sampling.trim_after_text(offsets, on_it, '"', x_height=1.0) == 7  # no dot ending: a second bar may follow
     ellipsis = _strokes([(0, 0), (1, 1), (2, 0)], dot, [(4, 0), (4.1, 0)], [(5, 0), (5, 0.1)])
-    assert sampling.trim_after_text(ellipsis, np.full(9, 2.0, np.float32), ".", x_height=1.0) == 9  # dots after a dot stay
+    assert sampling.trim_after_text(ellipsis, np.full(9, 2.0, np.float32), "a...", x_height=1.0) == 9  # its dots stay
+    assert sampling.trim_after_text(ellipsis, np.full(9, 2.0, np.float32), "a..", x_height=1.0) == 7  # one too many
+    assert sampling.trim_after_text(ellipsis, np.full(9, 2.0, np.float32), "a.", x_height=1.0) == 5
     comma = _strokes([(0, 0), (1, 1), (2, 0)], [(3, 0.1), (2.9, -0.2)], [(5, 0), (5, 2)])  # "a," then a "/"
     assert sampling.trim_after_text(comma, np.array([0, 0.1, 0.5, 2.0, 2.0, 2.0, 1.9], np.float32), ",",
                                     x_height=1.0) == 5
@@ -182,11 +184,24 @@ def test_a_stroke_after_the_final_dot_is_cut_while_the_window_is_still_on_it():
     small_c = _strokes([(0, 0), (1, 1), (2, 0)], dot, [(4.45, 0.45), (4, 0.2), (4.45, 0)])
     assert sampling.trim_after_text(small_c, np.full(8, 2.0, np.float32), ".", x_height=1.0) == 5
     uneven = _strokes([(0, 0), (1, 1), (2, 0)], [(3, 0)], [(4, 0), (4.25, 0.2)])  # "a.." a point, then a blob
-    assert sampling.trim_after_text(uneven, np.full(6, 2.0, np.float32), ".", x_height=1.0) == 6
+    assert sampling.trim_after_text(uneven, np.full(6, 2.0, np.float32), "a..", x_height=1.0) == 6
     semicolon = _strokes([(0, 0), (1, 1), (2, 0)], [(3, 0.5)], [(3, 0.1), (2.9, -0.4)])  # "a;": its comma is larger
     assert sampling.trim_after_text(semicolon, np.full(6, 2.0, np.float32), ";", x_height=1.0) == 6
     early_dot = _strokes([(0, 0), (0.1, 0.1)], [(1, 0), (1, 1)], [(3, 0), (3, 1)])  # an "i" dot, then ink
     assert sampling.trim_after_text(early_dot, np.array([0, 0, 0, 0.6, 0.6, 1.0], np.float32), ".", x_height=1.0) == 6
+
+
+def test_a_dot_the_final_mark_does_not_have_is_cut_and_a_late_dot_over_a_letter_stays():
+    a, on_it, dot = [(0, 0), (1, 1), (2, 0)], np.full(7, 2.0, np.float32), [(3, 0), (3.1, 0.05)]
+    # "night. ." as the human model drew it: a second dot (or a dash, "204/B.-") right of the full stop
+    second_dot = _strokes(a, dot, [(3.5, 0.05), (3.6, 0.1)])
+    assert sampling.trim_after_text(second_dot, on_it, "night.", x_height=1.0) == 5
+    assert sampling.trim_after_text(second_dot, on_it, "Note:", x_height=1.0) == 7  # a colon's two dots
+    assert sampling.trim_after_text(second_dot, on_it, "Is it?", x_height=1.0) == 5
+    late_i_dot = _strokes(a, dot, [(1.0, 1.5), (1.05, 1.55)])  # "hi." dotted after the full stop
+    assert sampling.trim_after_text(late_i_dot, on_it, "hi.", x_height=1.0) == 7
+    assert [sampling.final_mark_dots(t) for t in ("a.", "a...", "a?", "a!", "a,", "a:", "a;", "a", '"a."', "")] == \
+        [1, 3, 1, 1, 1, 2, 2, 0, 0, 0]
 
 
 def test_a_stroke_after_a_final_dot_may_overlap_the_mark_a_little_and_a_tall_full_stop_is_cut():
@@ -269,7 +284,7 @@ def test_no_ink_after_the_last_character(default_sampler):
                                        return_attention=True)
         for text, offsets, phi in zip(prompts, batch.offsets, batch.phi):
             last = phi[:, len(prime.text) + len(text)]
-            assert sampling.trim_after_text(offsets, last, text[-1]) == len(offsets), (seed, text)
+            assert sampling.trim_after_text(offsets, last, text) == len(offsets), (seed, text)
             assert offsets[-1, 2] == 1 and not batch.hit_cap.any()
 
 

@@ -14,6 +14,8 @@ Scores, per line and averaged:
   punctuation and case in handwriting is too unreliable to score;
 * failure: a line whose CER exceeds :data:`FAILURE_CER`;
 * whether the sampler's step cap ended the line (it should never);
+* read after text: characters the OCR reads after the prompt's last one, its final mark
+  included (:func:`trailing_insertions`): a sign of ink written after the text;
 * pen lifts per character: a sanity check against the plain font renderings of the ceiling
   (a model that lifts the pen far less often than the fonts draws letters as scribbles);
 * seconds per line (writing only, batched as ``Hand.write_lines`` batches);
@@ -57,9 +59,6 @@ HARDEST_MIN_COUNT = 10
 FAILURE_CER = 0.5
 #: A line flatter than this (width / height) is scaled by its width instead (a dash, a dot).
 FLAT_LINE_ASPECT = 60
-
-#: What the OCR reads a line's final mark as, when it reads it as a letter or digit (case folded).
-PUNCTUATION_LOOKALIKES = {"!": "il1", "?": "27"}
 
 _KEEP = re.compile(r"[^a-z0-9 ]+")
 _SPACES = re.compile(r" +")
@@ -136,25 +135,24 @@ def _edit_costs(reference: str, hypothesis: str) -> np.ndarray:
 
 
 def trailing_insertions(reference: str, hypothesis: str) -> int:
-    """How many characters the reading adds after the prompt's last character (normalised texts),
-    in the minimal edit script of :func:`aligned_errors`: a sign of ink after the text.
+    """How many characters (not spaces) the reading adds after the prompt's last character, in
+    a minimal edit script of the case-folded texts with punctuation kept: a sign of ink after
+    the text.
 
-    Punctuation is normalised away, so a prompt's final ``!`` or ``?`` that the OCR reads as a
-    letter or digit (``"jugs!"`` read ``"jugsl"``) would count as one character after the text:
-    a single such character among :data:`PUNCTUATION_LOOKALIKES` of the prompt's final mark does not.
+    The prompt's final mark is its last character: a reading that puts a letter where that mark
+    is (``"dinner!"`` read ``"dinnerd"``, a looped full stop read ``"e"``) misreads the mark, and
+    only what is read after it counts (``"pieces."`` read ``"pieces.c"``: 1). A ``"!"`` or ``"?"``
+    ends in a dot, which the OCR may read apart (``"dinner!"`` read ``"dinnerl."``): a lone
+    ``"."`` read after either is that dot. A mark the OCR misses altogether (``"pieces"`` + ``"c"``
+    read ``"piecesc"``) hides an added character.
     """
-    ref, hyp = normalise_for_cer(reference), normalise_for_cer(hypothesis)
+    ref, hyp = (_SPACES.sub(" ", text.lower()).strip() for text in (reference, hypothesis))
     cost = _edit_costs(ref, hyp)
     i, j = len(ref), len(hyp)
-    while j > 0 and i > 0:
-        if cost[i, j] == cost[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1]) or cost[i, j] == cost[i - 1, j] + 1:
-            break  # the last prompt character is paired or deleted: what follows it is counted
+    while j > 0 and cost[i, j] == cost[i, j - 1] + 1:  # read after the prompt's end, where a script may
         j -= 1
-    added = len(hyp) - j if i > 0 else len(hyp)
-    final_mark = reference.rstrip()[-1:]
-    if added == 1 and hyp[-1] in PUNCTUATION_LOOKALIKES.get(final_mark, ""):
-        return 0
-    return added
+    added = hyp[j:].replace(" ", "")
+    return 0 if added == "." and ref[-1:] in ("!", "?") else len(added)
 
 
 def character_error_rate(reference: str, hypothesis: str) -> float:

@@ -50,10 +50,12 @@ DOT_ENDINGS = ".!?,;:"
 #: A stroke no wider and no taller than this many of the line's x-heights is a dot (or the short
 #: tick a hand makes for one).
 DOT_X_HEIGHTS = 0.55
-#: After a line's final dot, a further dot (an ellipsis) is at most this many times as large as
-#: the dot before it, or at most ``SMALL_DOT_X_HEIGHTS`` x-heights: anything larger is a letter
-#: begun after the text, such as the small "c" the TensorFlow engine once wrote after "pieces.".
-#: A ";" is exempt: its comma may be larger than its dot.
+#: After a line's final dot, a further dot of its final mark (the next dot of "...", the lower dot
+#: of ":") is at most this many times as large as the dot before it, or at most
+#: ``SMALL_DOT_X_HEIGHTS`` x-heights: anything larger is a letter begun after the text, such as the
+#: small "c" the TensorFlow engine once wrote after "pieces.". A ";" is exempt: its comma may be
+#: larger than its dot. A dot the final mark does not have (a second dot after a single ".") is
+#: ink after the text (see :func:`final_mark_dots`).
 FOLLOWING_DOT_RATIO = 2.5
 SMALL_DOT_X_HEIGHTS = 0.3
 #: A stroke begun with the window weighing a final "." at least this much is meant for it.
@@ -125,26 +127,37 @@ def trim_before_text(offsets: np.ndarray, text_from: int, first_char: str = "",
     return drop if drop < len(offsets) else 0
 
 
-def trim_after_text(offsets: np.ndarray, last_weight: np.ndarray, last_char: str = "",
+def final_mark_dots(text: str) -> int:
+    """How many dots (or dot-sized strokes) a line ending in ``text`` ends with, its final mark's:
+    ``"."``, ``"?"``, ``"!"``, ``","`` 1; ``":"``, ``";"`` 2; ``"..."`` 3; 0 for any other ending."""
+    last = text[-1:]
+    if not last or last not in DOT_ENDINGS:
+        return 0
+    return len(text) - len(text.rstrip(".")) if last == "." else 2 if last in ":;" else 1
+
+
+def trim_after_text(offsets: np.ndarray, last_weight: np.ndarray, text: str = "",
                     x_height: float | None = None) -> int:
     """How many points of ``[N, 3]`` offsets to keep: up to the first stroke written after the text.
 
     ``last_weight`` ``[N]`` is the window's weight on the line's last character at each point
-    (phi(t, U)). After the last character the network (never trained past a line's end) often
-    starts another letter, a "1" or "/" after the full stop, before Graves' rule sees the
-    window past the end. Such a stroke lies wholly to the right of the ink before it, and
-    starts when the window is leaving the last character (its weight below ``LEAVE_FRACTION``
-    of its peak so far). When ``last_char`` is one of ``DOT_ENDINGS``, a stroke that follows the
-    line's final dot (a stroke within ``DOT_X_HEIGHTS`` begun with the window on the last
-    character) and is no dot itself is cut too, even where it overlaps the ink before it by
-    less than a dot (the "S" after a "?", the "/" after a "!"); and after a ".", a taller stroke
-    wholly to the right, begun with the window on it (``FULL_STOP_WEIGHT``), is cut as well:
-    the human model sometimes draws a "(" for the full stop (``x_height``: the line's, when
-    known). A late stroke of the last character itself (the dot of ``?``, the second bar of
-    ``"``, the dots of an ellipsis, no larger than ``FOLLOWING_DOT_RATIO`` times the dot before
-    them) is kept. Measured on the
-    font model: 232 of 440 public-prompt lines (4 styles, 2 seeds) had a stroke after the text
-    that the window had left; on the human model the full stop's "1" or "(" comes while the
+    (phi(t, U)); ``text`` is the line's text (its ending is what counts). After the last
+    character the network (never trained past a line's end) often starts another letter, a "1"
+    or "/" after the full stop, before Graves' rule sees the window past the end. Such a stroke
+    lies wholly to the right of the ink before it, and starts when the window is leaving the
+    last character (its weight below ``LEAVE_FRACTION`` of its peak so far). When the text ends
+    in one of ``DOT_ENDINGS``, a stroke that follows the line's final dot (a stroke within
+    ``DOT_X_HEIGHTS`` begun with the window on the last character) and is no dot itself is cut
+    too, even where it overlaps the ink before it by less than a dot (the "S" after a "?", the
+    "/" after a "!"); and after a ".", a taller stroke wholly to the right, begun with the
+    window on it (``FULL_STOP_WEIGHT``), is cut as well: the human model sometimes draws a "("
+    for the full stop (``x_height``: the line's, when known). A late stroke of the last
+    character itself (the dot of ``?``, the second bar of ``"``, the dots of an ellipsis, no
+    larger than ``FOLLOWING_DOT_RATIO`` times the dot before them) is kept; a dot wholly right
+    of the ink, beyond the ones the final mark has (:func:`final_mark_dots`: the second dot of
+    "night. ."), is cut, while a late dot over a letter (left of the mark) stays. Measured on
+    the font model: 232 of 440 public-prompt lines (4 styles, 2 seeds) had a stroke after the
+    text that the window had left; on the human model the full stop's "1" or "(" comes while the
     window is still on it.
     """
     lifts = np.flatnonzero(offsets[:, 2] > 0.5)
@@ -152,7 +165,8 @@ def trim_after_text(offsets: np.ndarray, last_weight: np.ndarray, last_char: str
         return len(offsets)
     peak = np.maximum.accumulate(last_weight[: len(offsets)])
     coords = offsets_to_coords(offsets)
-    if last_char and last_char in DOT_ENDINGS:
+    last_char, dots_left = text[-1:], final_mark_dots(text)
+    if dots_left:
         x_height = estimate_x_height(coords) if x_height is None else x_height
     else:
         x_height = 0.0  # no dot tests
@@ -174,11 +188,13 @@ def trim_after_text(offsets: np.ndarray, last_weight: np.ndarray, last_char: str
         # after the final dot, a stroke that is no dot and overlaps the ink before it by less than one
         if after_dot and not is_dot and gap > -dot_size:
             return start
+        if after_dot and is_dot and gap > 0 and dots_left <= 0:
+            return start  # a dot right of the line that the final mark does not have
         # a full stop is a dot: a taller stroke begun on it, to the right of the line, is none
         if last_char == "." and not is_dot and gap > 0 and weight >= FULL_STOP_WEIGHT:
             return start
         if is_dot and weight >= MIN_LAST_WEIGHT:
-            after_dot, dot_extent = True, size
+            after_dot, dot_extent, dots_left = True, size, dots_left - 1
     return len(offsets)
 
 
@@ -291,13 +307,13 @@ def finish_lines(points: np.ndarray, counts: np.ndarray, text_from: np.ndarray, 
     for i in range(len(counts)):
         line = np.array(points[i, : counts[i]], np.float32)
         capped = counts[i] >= spec.caps[i]  # kept as the cap left it (a counted failure): no stray dots cut
-        last_char = alphabet.decode(spec.chars[i, lengths[i] - 1: lengths[i]]) if lengths[i] > 0 else ""
-        first_char = "" if capped else alphabet.decode(spec.chars[i, len(spec.prefix): len(spec.prefix) + 1])
+        text = alphabet.decode(spec.chars[i, len(spec.prefix): lengths[i]])
+        first_char = "" if capped else text[:1]
         x_height = None  # measured once, only for a line whose ends the dot tests look at
-        if len(line) > 1 and (last_char in tuple(DOT_ENDINGS) or _starts_without_dot(first_char)):
+        if len(line) > 1 and (final_mark_dots(text) or _starts_without_dot(first_char)):
             x_height = estimate_x_height(offsets_to_coords(line))
         if lengths[i] > 0:
-            counts[i] = trim_after_text(line, last_weight[i], last_char, x_height)
+            counts[i] = trim_after_text(line, last_weight[i], text, x_height)
             line = line[: counts[i]]
         if len(line):
             line[-1, 2] = 1.0  # the last point lifts the pen
