@@ -277,3 +277,16 @@ def test_cli_prepare_fonts(tmp_path):
     dataset = load_dataset(out)
     assert len(dataset) == 20
     assert dataset.metadata["config"]["lines"] == 20
+
+
+def test_a_corpus_of_given_texts_is_written_by_the_same_writers(corpus, tmp_path):
+    given = tmp_path / "texts.txt"
+    given.write_text("I think so.\n\nIf I see him, I'll say it.\nI owe you one\n", encoding="utf-8")
+    mine = build_corpus(small_config(texts=str(given)))
+    assert mine.texts == ["I think so.", "If I see him, I'll say it.", "I owe you one"]
+    assert len(mine.offsets) == 3 and mine.writers == corpus.writers[:2]  # lines 0-2, two per writer
+    assert mine.metadata["text_source"] == str(given) and mine.metadata["config"]["lines"] == 3
+    assert len(build_corpus(small_config(texts=str(given), lines=2))) == 2  # the first --lines of them
+    given.write_text("fine\nnot € fine\n", encoding="utf-8")
+    with pytest.raises(HandwritingError, match="line 2 has characters outside the alphabet"):
+        build_corpus(small_config(texts=str(given)))

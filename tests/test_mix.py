@@ -34,13 +34,28 @@ def test_a_mix_keeps_all_of_one_part_and_a_sample_of_the_other():
     assert mixed.scale == pytest.approx(float(np.std(all_offsets)), rel=1e-6)
 
 
-def test_parts_must_be_of_one_size_and_named_apart():
+def test_parts_must_be_of_one_size():
     a = _with(make_tiny_dataset(n=4), x_height_units=20.0)
     b = _with(make_tiny_dataset(n=4), x_height_units=10.0)
     with pytest.raises(HandwritingError, match="different sizes"):
         mix_datasets([MixPart("a", a), MixPart("b", b)])
-    with pytest.raises(HandwritingError, match="distinct names"):
-        mix_datasets([MixPart("a", a), MixPart("a", a)])
+
+
+def test_parts_of_one_name_share_their_writers_and_leave_the_split_as_it_was():
+    from handwriting.datasets import split_by_writer
+
+    human = _with(make_tiny_dataset(n=40, seed=1), x_height_units=20.0)
+    fonts = _with(make_tiny_dataset(n=30, seed=2), x_height_units=20.0)
+    more = _with(make_tiny_dataset(n=6, seed=3), x_height_units=20.0)  # more lines by some of the same writers
+    more.writers = list(fonts.writers[: len(more.writers)])
+    before = mix_datasets([MixPart("human", human), MixPart("fonts", fonts, lines=20)], seed=3)
+    after = mix_datasets([MixPart("human", human), MixPart("fonts", fonts, lines=20), MixPart("fonts", more)], seed=3)
+    assert after.texts[: len(before)] == before.texts  # the same sample, then the new lines
+    assert len(after) == len(before) + len(more)
+    assert after.writers == before.writers  # no new writer: the sample had lines by all four
+    held_out = lambda d: sorted({d.writers[d.writer_ids[i]] for i in split_by_writer(d, 0.2, 0)[1]})  # noqa: E731
+    assert [w for w in held_out(after) if w.startswith("human:")] == \
+        [w for w in held_out(before) if w.startswith("human:")]
 
 
 @pytest.mark.parametrize("text, expected", [("data/u.npz", ("data/u.npz", None, "")),

@@ -41,7 +41,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .. import strokes
+from .. import alphabet, strokes
 from ..errors import HandwritingError
 from . import texts
 from .format import StrokeDataset
@@ -113,6 +113,9 @@ class FontCorpusConfig:
                   "choices": DELAYED_STROKE_PLACES},
     )
     workers: int = field(default=2, metadata={"help": "worker processes (the corpus does not depend on it)"})
+    texts: str = field(
+        default="", metadata={"help": "a text file, one line each: write its lines (the first --lines of them) "
+                                      "instead of generated ones"})
 
     def validate(self) -> None:
         """Raise :class:`HandwritingError` naming the first bad option."""
@@ -442,6 +445,23 @@ def _process_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
+def given_texts(path: str) -> list[str]:
+    """The lines of a text file for :func:`build_corpus`, each one the alphabet can write.
+
+    Raises:
+        HandwritingError: naming the file and line of the first that it cannot.
+    """
+    from ..fileio import read_prompt_file
+
+    lines = read_prompt_file(path)
+    for number, line in enumerate(lines, 1):
+        unknown = alphabet.unknown_characters(line)
+        if unknown:
+            raise HandwritingError(f"{path}: line {number} has characters outside the alphabet: "
+                                   f"{alphabet.describe_unknown(unknown)}")
+    return lines
+
+
 def build_corpus(config: FontCorpusConfig) -> StrokeDataset:
     """Write ``config.lines`` text lines with synthetic writers.
 
@@ -451,10 +471,14 @@ def build_corpus(config: FontCorpusConfig) -> StrokeDataset:
     """
     config.validate()
     fallbacks = check_fonts(config.fonts, config.fonts_dir)
-    line_texts = texts.sample_lines(
-        config.lines, np.random.default_rng([config.seed, _TEXT_STREAM]),
-        min_words=config.min_words, max_words=config.max_words,
-    )
+    if config.texts:
+        line_texts = given_texts(config.texts)[: config.lines]
+        config = replace(config, lines=len(line_texts))
+    else:
+        line_texts = texts.sample_lines(
+            config.lines, np.random.default_rng([config.seed, _TEXT_STREAM]),
+            min_words=config.min_words, max_words=config.max_words,
+        )
     hands = writer_hands(config)
     jobs = [(config, hands, line_texts[start:start + CHUNK_LINES], start)
             for start in range(0, config.lines, CHUNK_LINES)]
@@ -469,7 +493,7 @@ def build_corpus(config: FontCorpusConfig) -> StrokeDataset:
         "source": "fonts",
         "config": asdict(config),
         "fonts": list(config.fonts),
-        "text_source": texts.text_source(),
+        "text_source": config.texts or texts.text_source(),
         "x_height_units": X_HEIGHT_UNITS,
     }
     if fallbacks:

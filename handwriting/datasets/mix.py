@@ -5,7 +5,10 @@ them all. A mix takes every line of some datasets and a seeded random sample of 
 others; a sampled part may also take every line holding one of some characters (the font
 corpus' lines with digits, say), which gives the human corpus' rare characters more weight
 without new writers. Writer names are prefixed with the part's name (``unipen:dar/isk``, ``fonts:cursive#3``)
-so the writer-disjoint split stays disjoint. The parts must share the x-height units (they
+so the writer-disjoint split stays disjoint. Two parts may share a name when their writers are
+the same people: more lines by the same synthetic font writers (a corpus written with the same
+seed and fonts from other texts, ``prepare fonts --texts``) join those writers, so the writer
+split, which shuffles the writers, is unchanged. The parts must share the x-height units (they
 are written at one size), and the mix's scale is estimated anew over all its lines. Where the
 data came from is kept: ``metadata["data_source"]`` lists each part's source and line count.
 """
@@ -59,9 +62,6 @@ def mix_datasets(parts: list[MixPart], seed: int = 0) -> StrokeDataset:
     """One dataset from ``parts``; sampled parts draw their lines with ``default_rng([seed, k])``."""
     if len(parts) < 2:
         raise HandwritingError("a mix needs at least two datasets")
-    names = [p.name for p in parts]
-    if len(set(names)) != len(names):
-        raise HandwritingError(f"mixed datasets need distinct names, got {', '.join(names)}")
     units = {p.dataset.metadata.get("x_height_units") for p in parts}
     if len(units) > 1:
         raise HandwritingError(f"the datasets are written at different sizes (x_height_units {sorted(map(str, units))})")
