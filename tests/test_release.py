@@ -246,3 +246,26 @@ def test_human_styles_come_from_held_out_writers_one_per_writer(tiny_checkpoint,
         release(tiny_checkpoint, tmp_path / "bad", data=font_corpus, style_count=2)
     with pytest.raises(HandwritingError, match="style source"):
         release(tiny_checkpoint, tmp_path / "bad", data=font_corpus, style_source="people")
+
+
+def test_a_release_may_keep_another_release_s_styles(tiny_checkpoint, font_corpus, tmp_path):
+    # new weights, the same primes: the CLI's --styles-from; --data then gives only the provenance
+    from handwriting.tools.release import release
+    from handwriting.writing.hand import load_styles
+
+    first = release(tiny_checkpoint, tmp_path / "first", data=font_corpus, default_style="cursive")
+    cli = [sys.executable, "-m", "handwriting", "release", str(tiny_checkpoint), "-o", str(tmp_path / "second"),
+           "--data", str(font_corpus), "--styles-from", str(first)]
+    result = subprocess.run(cli, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    kept, again = load_styles(first), load_styles(tmp_path / "second")
+    assert sorted(kept) == sorted(again) and read_config(tmp_path / "second").default_style == "cursive"
+    for name, style in kept.items():
+        assert again[name].text == style.text
+        np.testing.assert_array_equal(again[name].offsets, style.offsets)
+    assert read_config(tmp_path / "second").provenance == read_config(first).provenance
+    prompts = tmp_path / "sel.txt"
+    prompts.write_text("bad cab\n")
+    both = subprocess.run(cli + ["--style-candidates", "2", "--selection-prompts", str(prompts)],
+                          capture_output=True, text=True, timeout=120)
+    assert both.returncode == 2 and "not both" in both.stderr and "Traceback" not in both.stderr

@@ -190,6 +190,9 @@ def add_release(sub: argparse._SubParsersAction) -> None:
     rel.add_argument("--default-style", help="the style `write` uses when none is given (default: unprimed); "
                                              "'auto': the style that scored best in the selection")
     rel.add_argument("--note", default="", help="a line recorded in config.json's release record")
+    rel.add_argument("--styles-from", type=Path, metavar="CHECKPOINT",
+                     help="keep this release's styles and default style (new weights, the same primes) instead of "
+                          "choosing styles; --data then gives only the provenance")
     rel.add_argument("--style-candidates", type=int, default=1, metavar="N",
                      help="try N lines per font (different writers), or per human writer, as its style and keep the "
                           "one the OCR reads best in --selection-prompts (needs the [eval] extra; default: 1, no selection)")
@@ -213,12 +216,19 @@ def _run_release(args: argparse.Namespace) -> int:
     from ..checkpoint import read_config
     from ..tools.release import release
 
-    prompts = None
+    prompts, styles, default_style = None, None, args.default_style
     if args.selection_prompts is not None:
         from ..tools.evaluate import read_prompts
 
         prompts = read_prompts(args.selection_prompts)
-    out = release(args.run_dir, args.output, data=args.data, default_style=args.default_style, note=args.note,
+    if args.styles_from is not None:
+        from ..checkpoint import resolve
+        from ..writing.hand import load_styles
+
+        kept = resolve(args.styles_from)
+        styles = list(load_styles(kept).values())
+        default_style = default_style or read_config(kept).default_style
+    out = release(args.run_dir, args.output, data=args.data, default_style=default_style, note=args.note, styles=styles,
                   style_candidates_per_font=args.style_candidates, selection_prompts=prompts,
                   selection_bias=args.selection_bias, finalists=args.selection_finalists,
                   selection_seeds=args.selection_seeds, style_source=args.style_source,

@@ -181,18 +181,13 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
     human writers instead (``style_candidates_per_font`` lines per writer, one style per writer,
     the ``style_count`` best kept: :mod:`.human_styles`); ``"fonts"`` one per corpus font.
     ``piece_chars`` makes the release write longer lines in pieces (``CheckpointConfig.piece_chars``).
-    ``out_dir`` is replaced atomically.
+    Given ``styles`` (another release's, when only the weights change) are the release's styles:
+    ``data`` then gives only the provenance. ``out_dir`` is replaced atomically.
     """
-    if style_source not in STYLE_SOURCES:
-        raise HandwritingError(f"style source must be one of {', '.join(STYLE_SOURCES)}, not {style_source!r}")
-    if style_count is not None and (style_source != "human" or style_count < 1):
-        raise HandwritingError(f"a style count ({style_count}) is for human styles and must be at least 1")
-    if piece_chars is not None and piece_chars < 1:
-        raise HandwritingError(f"piece length must be at least 1 character, not {piece_chars}")
-    if style_candidates_per_font < 1:
-        raise HandwritingError(f"style candidates per font must be at least 1, not {style_candidates_per_font}")
-    _check_final_round(finalists, selection_seeds)  # before any work, so a bad option costs nothing
+    _check_options(style_source, style_count, piece_chars, style_candidates_per_font, finalists, selection_seeds)
     selecting = style_candidates_per_font > 1
+    if selecting and styles:
+        raise HandwritingError("a release keeps given styles (--styles-from) or chooses new ones, not both")
     if selecting and data is None:
         raise HandwritingError("choosing styles needs the training data (--data): the candidates are its lines")
     if selecting and score is None and not selection_prompts:
@@ -217,9 +212,9 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
         dataset = load_dataset(data)
         if selecting and score is None:
             score = ocr_style_score(source, selection_prompts, bias=selection_bias, piece_chars=config.piece_chars)
-        chosen, selection = _choose_styles(dataset, config, style_source, style_candidates_per_font, score,
-                                           finalists=finalists, seeds=selection_seeds, count=style_count)
-        styles += chosen
+        if not styles:
+            styles, selection = _choose_styles(dataset, config, style_source, style_candidates_per_font, score,
+                                               finalists=finalists, seeds=selection_seeds, count=style_count)
         config.provenance = provenance_of(dataset) or config.provenance  # with each known source's full record
         x_height_units = dataset.metadata.get("x_height_units")
         if x_height_units:  # the page size of written text follows the handwriting's x-height
@@ -241,6 +236,20 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
             "bias": selection_bias, "candidates_per_font": style_candidates_per_font,
             "finalists": finalists, "seeds": selection_seeds, "styles": selection}
     return write_release(Path(out_dir), source, config, styles)
+
+
+def _check_options(style_source: str, style_count: int | None, piece_chars: int | None, per_font: int,
+                   finalists: int, seeds: int) -> None:
+    """Refuse a bad :func:`release` option before any work, naming it."""
+    if style_source not in STYLE_SOURCES:
+        raise HandwritingError(f"style source must be one of {', '.join(STYLE_SOURCES)}, not {style_source!r}")
+    if style_count is not None and (style_source != "human" or style_count < 1):
+        raise HandwritingError(f"a style count ({style_count}) is for human styles and must be at least 1")
+    if piece_chars is not None and piece_chars < 1:
+        raise HandwritingError(f"piece length must be at least 1 character, not {piece_chars}")
+    if per_font < 1:
+        raise HandwritingError(f"style candidates per font must be at least 1, not {per_font}")
+    _check_final_round(finalists, seeds)
 
 
 def _choose_styles(dataset, config: ckpt.CheckpointConfig, style_source: str, per_font: int,
