@@ -41,7 +41,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .. import alphabet, strokes
+from .. import strokes
 from ..errors import HandwritingError
 from . import texts
 from .format import StrokeDataset
@@ -445,23 +445,6 @@ def _process_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
-def given_texts(path: str) -> list[str]:
-    """The lines of a text file for :func:`build_corpus`, each one the alphabet can write.
-
-    Raises:
-        HandwritingError: naming the file and line of the first that it cannot.
-    """
-    from ..fileio import read_prompt_file
-
-    lines = read_prompt_file(path)
-    for number, line in enumerate(lines, 1):
-        unknown = alphabet.unknown_characters(line)
-        if unknown:
-            raise HandwritingError(f"{path}: line {number} has characters outside the alphabet: "
-                                   f"{alphabet.describe_unknown(unknown)}")
-    return lines
-
-
 def build_corpus(config: FontCorpusConfig) -> StrokeDataset:
     """Write ``config.lines`` text lines with synthetic writers.
 
@@ -472,7 +455,7 @@ def build_corpus(config: FontCorpusConfig) -> StrokeDataset:
     config.validate()
     fallbacks = check_fonts(config.fonts, config.fonts_dir)
     if config.texts:
-        line_texts = given_texts(config.texts)[: config.lines]
+        line_texts = texts.given_texts(config.texts)[: config.lines]
         config = replace(config, lines=len(line_texts))
     else:
         line_texts = texts.sample_lines(
