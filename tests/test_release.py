@@ -264,6 +264,8 @@ def test_a_release_may_keep_another_release_s_styles(tiny_checkpoint, font_corpu
         assert again[name].text == style.text
         np.testing.assert_array_equal(again[name].offsets, style.offsets)
     assert read_config(tmp_path / "second").provenance == read_config(first).provenance
+    assert read_config(tmp_path / "second").release["styles_from"] == {"checkpoint": str(first),
+                                                                       "release": read_config(first).release}
     prompts = tmp_path / "sel.txt"
     prompts.write_text("bad cab\n")
     both = subprocess.run(cli + ["--style-candidates", "2", "--selection-prompts", str(prompts)],

@@ -216,7 +216,7 @@ def _run_release(args: argparse.Namespace) -> int:
     from ..checkpoint import read_config
     from ..tools.release import release
 
-    prompts, styles, default_style = None, None, args.default_style
+    prompts, styles, default_style, styles_from = None, None, args.default_style, None
     if args.selection_prompts is not None:
         from ..tools.evaluate import read_prompts
 
@@ -226,13 +226,14 @@ def _run_release(args: argparse.Namespace) -> int:
         from ..writing.hand import load_styles
 
         kept = resolve(args.styles_from)
-        styles = list(load_styles(kept).values())
-        default_style = default_style or read_config(kept).default_style
+        styles, kept_config = list(load_styles(kept).values()), read_config(kept)
+        default_style = default_style or kept_config.default_style
+        styles_from = {"checkpoint": str(args.styles_from), "release": kept_config.release}
     out = release(args.run_dir, args.output, data=args.data, default_style=default_style, note=args.note, styles=styles,
                   style_candidates_per_font=args.style_candidates, selection_prompts=prompts,
                   selection_bias=args.selection_bias, finalists=args.selection_finalists,
                   selection_seeds=args.selection_seeds, style_source=args.style_source,
-                  style_count=args.style_count, piece_chars=args.piece_chars)
+                  style_count=args.style_count, piece_chars=args.piece_chars, styles_from=styles_from)
 
     selection = (read_config(out).release or {}).get("style_selection")
     if selection:

@@ -169,7 +169,7 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
             selection_bias: float | None = None, finalists: int = DEFAULT_FINALISTS,
             selection_seeds: int = DEFAULT_SELECTION_SEEDS,
             score: Callable[[Style, int], float] | None = None, style_source: str = "fonts",
-            style_count: int | None = None, piece_chars: int | None = None) -> Path:
+            style_count: int | None = None, piece_chars: int | None = None, styles_from: dict | None = None) -> Path:
     """Write ``out_dir`` from a run (its ``best/`` if present, else the newest checkpoint).
 
     ``data`` (the training dataset file) supplies the styles; ``default_style`` must name one
@@ -182,7 +182,8 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
     the ``style_count`` best kept: :mod:`.human_styles`); ``"fonts"`` one per corpus font.
     ``piece_chars`` makes the release write longer lines in pieces (``CheckpointConfig.piece_chars``).
     Given ``styles`` (another release's, when only the weights change) are the release's styles:
-    ``data`` then gives only the provenance. ``out_dir`` is replaced atomically.
+    ``data`` then gives only the provenance, and ``styles_from`` (that release's record) is kept
+    in this one's. ``out_dir`` is replaced atomically.
     """
     _check_options(style_source, style_count, piece_chars, style_candidates_per_font, finalists, selection_seeds)
     selecting = style_candidates_per_font > 1
@@ -229,6 +230,8 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
     config.release = {"from": str(source), "step": config.step, "data": str(data) if data else None, "note": note}
     if previous:
         config.release["previous"] = previous
+    if styles_from:
+        config.release["styles_from"] = styles_from
     if selection is not None:
         config.release["style_source"] = style_source
         config.release["style_selection"] = {
