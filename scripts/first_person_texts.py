@@ -30,12 +30,12 @@ JOINS = ("and", "but", "so", "if", "when", "because", "that", "as", "then", "whe
 MID_LINE = 0.5
 
 
-def first_person_line(rng: np.random.Generator, vocabulary) -> str:
+def first_person_line(rng: np.random.Generator, vocabulary, verbs: tuple[str, ...] = VERBS) -> str:
     """One line: ``[head JOIN] I VERB tail``, at most about 8 words."""
     from handwriting.datasets.texts import sample_line
 
     pronoun = str(rng.choice(PRONOUNS))
-    verb = "" if "'" in pronoun and rng.random() < 0.5 else " " + str(rng.choice(VERBS))
+    verb = "" if "'" in pronoun and rng.random() < 0.5 else " " + str(rng.choice(verbs))
     tail = sample_line(rng, vocabulary, 1, 4)
     tail = tail[0].lower() + tail[1:] if tail[:1].isupper() and tail[1:2].islower() else tail
     line = f"{pronoun}{verb} {tail}"
@@ -51,6 +51,7 @@ def main(argv=None) -> int:
     parser.add_argument("-o", "--output", type=Path, required=True, help="text file to write")
     parser.add_argument("--lines", type=int, default=1500, help="lines to write (default: 1500)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--verbs", nargs="+", default=VERBS, help="words that follow the pronoun (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.lines < 1:
         print("error: --lines must be at least 1", file=sys.stderr)
@@ -63,7 +64,7 @@ def main(argv=None) -> int:
     vocabulary = load_vocabulary()
     lines = []
     while len(lines) < args.lines:
-        line = first_person_line(rng, vocabulary)
+        line = first_person_line(rng, vocabulary, tuple(args.verbs))
         if not alphabet.unknown_characters(line):
             lines.append(line)
     args.output.write_text("\n".join(lines) + "\n", encoding="utf-8")
