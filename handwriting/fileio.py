@@ -118,3 +118,23 @@ def read_prompt_file(path: str | os.PathLike) -> list[str]:
     if not prompts:
         raise HandwritingError(f"{path} holds no prompts")
     return prompts
+
+
+def read_writable_lines(path: str | os.PathLike) -> list[str]:
+    """:func:`read_prompt_file`'s lines, each normalised and checked against the alphabet
+    (:func:`~handwriting.alphabet.validate`): prompt files, and the texts of a font corpus.
+
+    Raises:
+        HandwritingError: as :func:`read_prompt_file`, or naming the file and line of the first
+            line with a character outside the alphabet.
+    """
+    from . import alphabet
+    from .errors import HandwritingError, UnknownCharacterError
+
+    lines = []
+    for number, line in enumerate(read_prompt_file(path), 1):
+        try:
+            lines.append(alphabet.validate(line))
+        except UnknownCharacterError as exc:
+            raise HandwritingError(f"{path}: line {number} has {exc}") from None
+    return lines

@@ -43,6 +43,7 @@ import numpy as np
 
 from .. import strokes
 from ..errors import HandwritingError
+from ..fileio import read_writable_lines
 from . import texts
 from .format import StrokeDataset
 from .glyphs import ALL_FONTS, Font, load_font
@@ -455,7 +456,7 @@ def build_corpus(config: FontCorpusConfig) -> StrokeDataset:
     config.validate()
     fallbacks = check_fonts(config.fonts, config.fonts_dir)
     if config.texts:
-        line_texts = texts.given_texts(config.texts)[: config.lines]
+        line_texts = read_writable_lines(config.texts)[: config.lines]
         config = replace(config, lines=len(line_texts))
     else:
         line_texts = texts.sample_lines(

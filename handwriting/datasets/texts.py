@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import alphabet
-from ..errors import HandwritingError
 
 WORDFREQ_LANGUAGE = "en"
 #: Most frequent words taken from wordfreq (before filtering to the alphabet).
@@ -263,20 +262,3 @@ def sample_lines(count: int, rng: np.random.Generator, *, min_words: int = 1, ma
         raise ValueError(f"need 1 <= min_words <= max_words, got {min_words} and {max_words}")
     vocabulary = load_vocabulary(vocabulary_size)
     return [sample_line(rng, vocabulary, min_words, max_words) for _ in range(count)]
-
-
-def given_texts(path: str) -> list[str]:
-    """The lines of a text file (``prepare fonts --texts``), each one the alphabet can write.
-
-    Raises:
-        HandwritingError: naming the file and line of the first that it cannot.
-    """
-    from ..fileio import read_prompt_file
-
-    lines = read_prompt_file(path)
-    for number, line in enumerate(lines, 1):
-        unknown = alphabet.unknown_characters(line)
-        if unknown:
-            raise HandwritingError(f"{path}: line {number} has characters outside the alphabet: "
-                                   f"{alphabet.describe_unknown(unknown)}")
-    return lines

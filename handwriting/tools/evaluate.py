@@ -64,6 +64,11 @@ _KEEP = re.compile(r"[^a-z0-9 ]+")
 _SPACES = re.compile(r" +")
 
 
+def _single_spaced(text: str) -> str:
+    """``text`` with runs of spaces made one and its ends stripped."""
+    return _SPACES.sub(" ", text).strip()
+
+
 #: Character classes of :meth:`Report.class_error_rates` (spaces belong to none).
 CHARACTER_CLASSES = ("lowercase", "capitals", "digits", "punctuation")
 
@@ -81,7 +86,7 @@ def character_class(ch: str) -> str | None:
 
 def normalise_for_cer(text: str) -> str:
     """Case-folded text with only letters, digits and single spaces (see the module docstring)."""
-    return _SPACES.sub(" ", _KEEP.sub("", text.lower())).strip()
+    return _single_spaced(_KEEP.sub("", text.lower()))
 
 
 def levenshtein(a: str, b: str) -> int:
@@ -146,7 +151,7 @@ def trailing_insertions(reference: str, hypothesis: str) -> int:
     ``"."`` read after either is that dot. A mark the OCR misses altogether (``"pieces"`` + ``"c"``
     read ``"piecesc"``) hides an added character.
     """
-    ref, hyp = (_SPACES.sub(" ", text.lower()).strip() for text in (reference, hypothesis))
+    ref, hyp = _single_spaced(reference.lower()), _single_spaced(hypothesis.lower())
     cost = _edit_costs(ref, hyp)
     i, j = len(ref), len(hyp)
     while j > 0 and cost[i, j] == cost[i, j - 1] + 1:  # read after the prompt's end, where a script may
@@ -270,8 +275,8 @@ class Report:
         seen: dict[str, int] = {}
         wrong: dict[str, int] = {}
         for s in self.lines:
-            ref = _SPACES.sub(" ", s.prompt).strip()
-            errors, _ = aligned_errors(ref.lower(), _SPACES.sub(" ", s.reading).strip().lower())
+            ref = _single_spaced(s.prompt)
+            errors, _ = aligned_errors(ref.lower(), _single_spaced(s.reading).lower())
             for ch, bad in zip(ref, errors):
                 kind = character_class(ch)
                 if kind is not None:
@@ -353,11 +358,10 @@ def font_ceiling(prompts: Sequence[str], fonts: Sequence[str] | None = None,
 
 
 def read_prompts(path) -> list[str]:
-    """Non-empty lines of a prompt file, each checked against the alphabet."""
-    from .. import alphabet
-    from ..fileio import read_prompt_file
+    """Non-empty lines of a prompt file, each checked against the alphabet (:func:`~handwriting.fileio.read_writable_lines`)."""
+    from ..fileio import read_writable_lines
 
-    return [alphabet.validate(line) for line in read_prompt_file(path)]
+    return read_writable_lines(path)
 
 
 def format_table(reports: Sequence[Report]) -> str:
