@@ -103,6 +103,8 @@ class TrainConfig:
     max_points: int = _f(1200, "drop training lines with more points than this (0: keep all)")
     bucket_batches: int = _f(50, "batches sorted by length together; larger: less padding, less randomness")
     pad_multiple: int = _f(16, "round padded lengths up to a multiple of this (fewer retraced shapes)")
+    char_pad_multiple: int = _f(8, "round padded character counts up to a multiple of this (JAX and XLA "
+                                "compile one step per shape: a GPU run sets it to the longest line's length)")
     augment: bool = _f(False, "random scale and slant of each line on the fly")
     augment_scale: float = _f(0.1, "augmentation: std of the log scale factor per axis")
     augment_shear: float = _f(0.1, "augmentation: std of the slant (dx += shear * dy)")
@@ -112,7 +114,7 @@ class TrainConfig:
     def validate(self) -> None:
         """Raise :class:`HandwritingError` for an impossible configuration."""
         for name in ("batch_size", "steps", "validation_every", "checkpoint_every", "log_every",
-                     "keep_checkpoints", "bucket_batches", "pad_multiple", "lr_decay_steps"):
+                     "keep_checkpoints", "bucket_batches", "pad_multiple", "char_pad_multiple", "lr_decay_steps"):
             if getattr(self, name) < 1:
                 raise HandwritingError(f"train.{name} must be at least 1, got {getattr(self, name)}")
         if self.optimizer not in OPTIMIZERS:

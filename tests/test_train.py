@@ -130,6 +130,16 @@ def test_epochs_are_deterministic_cover_lines_and_little_padding(tiny_dataset):
     np.testing.assert_array_equal(again.x, expected.x)
 
 
+def test_characters_are_padded_to_the_configured_multiple(tiny_dataset):
+    for multiple in (1, 16):
+        data = prepare(tiny_dataset, tiny_train_config(char_pad_multiple=multiple))
+        for batch in [data.train.batch(0, i) for i in range(data.train.batches_per_epoch)] + data.validation:
+            longest = int(batch.char_mask.sum(axis=1).max())
+            assert batch.chars.shape[1] == -(-longest // multiple) * multiple
+    with pytest.raises(HandwritingError, match="char_pad_multiple"):
+        tiny_train_config(char_pad_multiple=0).validate()
+
+
 def test_augmentation_is_seeded_by_position(tiny_dataset):
     cfg = tiny_train_config(augment=True, augment_scale=0.2, augment_shear=0.2)
     stream = prepare(tiny_dataset, cfg).train
@@ -173,7 +183,7 @@ def test_overfitting_one_batch_cuts_the_loss(tiny_dataset):
     assert last < first - 3.0 and last < first / 3, (first, last)
 
 
-def _run(data_file, out, steps, resume=False, **kw):
+def _run(data_file, out, steps, resume=False, max_minutes=None, **kw):
     from handwriting.training.trainer import run_training
 
     log = []
@@ -186,7 +196,7 @@ def _run(data_file, out, steps, resume=False, **kw):
             pass
 
     result = run_training(data_file, out, ModelConfig(**TINY_MODEL), tiny_train_config(steps=steps, **kw),
-                          resume=resume, log=Log())
+                          resume=resume, max_minutes=max_minutes, log=Log())
     return result, "".join(log)
 
 
@@ -242,6 +252,30 @@ def test_load_model_restores_outputs(runs):
     fresh.load_weights(str(runs["root"] / "full" / "checkpoints" / "step-00000005" / ckpt.WEIGHTS_FILE))
     np.testing.assert_allclose(np.asarray(model(batch.model_inputs())["y"]),
                                np.asarray(fresh(batch.model_inputs())["y"]), rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_validation_loss_does_not_depend_on_character_padding(runs):
+    from handwriting.datasets.format import load_dataset
+    from handwriting.training.steppers import NllEvaluator
+
+    model, config, _ = load_model(runs["root"] / "full")
+    losses = []
+    for multiple in (1, 24):
+        data = prepare(load_dataset(runs["data"]), tiny_train_config(char_pad_multiple=multiple))
+        assert data.validation[0].chars.shape[1] % multiple == 0
+        losses.append(NllEvaluator(model, config.model).evaluate(data.validation))
+    assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+
+
+@pytest.mark.slow
+def test_a_time_budget_ends_with_a_validation_and_a_checkpoint(tmp_path, tiny_dataset_file):
+    result, text = _run(tiny_dataset_file, tmp_path / "run", 1000, max_minutes=0, validation_every=1000,
+                        checkpoint_every=1000)
+    assert result.stopped_by == "time" and result.step == 1 and "--max-minutes 0 reached" in text
+    assert set(result.validation) == {1} and "step 1: validation NLL" in text
+    assert ckpt.read_config(tmp_path / "run" / "best").step == 1
+    assert ckpt.latest_checkpoint(tmp_path / "run").name == "step-00000001"
 
 
 @pytest.mark.slow

@@ -413,6 +413,6 @@ def validation_nll(checkpoint, data_path) -> dict:
         raise HandwritingError(f"{data_path} has no validation lines")
     offsets = [normalise_offsets(dataset.offsets[i], scale) for i in val_idx]
     chars = [alphabet.encode(dataset.texts[i], normalise_text=False) for i in val_idx]
-    batches = validation_batches(offsets, chars, train_config.batch_size, train_config.pad_multiple)
+    batches = validation_batches(offsets, chars, train_config)
     per_line, per_point = NllEvaluator(model, config.model).evaluate(batches)
     return {"nll_per_line": per_line, "nll_per_point": per_point, "lines": len(val_idx)}

@@ -33,10 +33,6 @@ from ..datasets.format import StrokeDataset, split_by_writer
 from ..errors import HandwritingError
 from ..strokes import normalise_offsets
 
-#: Character sequences are padded to a multiple of this.
-CHAR_PAD_MULTIPLE = 8
-
-
 @dataclass
 class Batch:
     """One padded batch; see the module docstring for the fields."""
@@ -64,13 +60,14 @@ def _round_up(n: int, multiple: int) -> int:
 def make_batch(
     offsets: Sequence[np.ndarray], chars: Sequence[np.ndarray], indices: np.ndarray, rows: int,
     pad_multiple: int, augment_rng: np.random.Generator | None = None, augment_scale: float = 0.0,
-    augment_shear: float = 0.0,
+    augment_shear: float = 0.0, char_pad_multiple: int = 1,
 ) -> Batch:
-    """Pad the lines at ``indices`` into a :class:`Batch` of ``rows`` rows (scaled offsets in)."""
+    """Pad the lines at ``indices`` into a :class:`Batch` of ``rows`` rows (scaled offsets in): points
+    to a multiple of ``pad_multiple``, characters to a multiple of ``char_pad_multiple``."""
     lengths = [len(offsets[i]) for i in indices]
     n_chars = [len(chars[i]) for i in indices]
     t = _round_up(max(lengths), pad_multiple)
-    u = _round_up(max(n_chars), CHAR_PAD_MULTIPLE)
+    u = _round_up(max(n_chars), char_pad_multiple)
     x = np.zeros((rows, t, 3), np.float32)
     target = np.zeros((rows, t, 3), np.float32)
     point_mask = np.zeros((rows, t), np.float32)
@@ -132,7 +129,7 @@ class BatchStream:
         plan = plan if plan is not None else self.epoch_plan(epoch)
         rng = np.random.default_rng([cfg.seed, epoch, index]) if cfg.augment else None
         return make_batch(self.offsets, self.chars, plan[index], cfg.batch_size, cfg.pad_multiple,
-                          rng, cfg.augment_scale, cfg.augment_shear)
+                          rng, cfg.augment_scale, cfg.augment_shear, cfg.char_pad_multiple)
 
     def iterate(self, epoch: int = 0, index: int = 0) -> Iterator[tuple[int, int, Batch]]:
         """Yield ``(epoch, index, batch)`` forever, starting at the given position."""
@@ -152,11 +149,14 @@ class BatchStream:
         return 1.0 - real / total
 
 
-def validation_batches(offsets, chars, batch_size: int, pad_multiple: int, limit: int = 0) -> list[Batch]:
-    """Fixed validation batches, lines sorted by length (little padding); last batch padded with empty rows."""
+def validation_batches(offsets, chars, config: TrainConfig, limit: int = 0) -> list[Batch]:
+    """Fixed validation batches of ``config.batch_size`` lines, padded as training batches are, the
+    lines sorted by length (little padding); the last batch padded with empty rows."""
     order = np.argsort([len(o) for o in offsets], kind="stable")
-    batches = [make_batch(offsets, chars, order[i: i + batch_size], batch_size, pad_multiple)
-               for i in range(0, len(order), batch_size)]
+    size = config.batch_size
+    batches = [make_batch(offsets, chars, order[i: i + size], size, config.pad_multiple,
+                          char_pad_multiple=config.char_pad_multiple)
+               for i in range(0, len(order), size)]
     if limit and len(batches) > limit:
         pick = np.linspace(0, len(batches) - 1, limit).round().astype(int)
         batches = [batches[i] for i in pick]
@@ -194,6 +194,5 @@ def prepare(dataset: StrokeDataset, config: TrainConfig) -> PreparedData:
     stream = BatchStream(scaled(train_idx), encoded(train_idx), config)
     val = []
     if len(val_idx):
-        val = validation_batches(scaled(val_idx), encoded(val_idx), config.batch_size, config.pad_multiple,
-                                 config.validation_batches)
+        val = validation_batches(scaled(val_idx), encoded(val_idx), config, config.validation_batches)
     return PreparedData(stream, val, float(dataset.scale), len(train_idx), len(val_idx), dropped)

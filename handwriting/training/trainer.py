@@ -10,8 +10,9 @@ gradient norm, learning rate, points/s, ETA), TensorBoard scalars (``logs/``), v
 in Graves' units (nats per line, summed over points) and per point, and an attention plot
 (``attention.png`` and a TensorBoard image).
 
-Stopping: after ``steps`` steps, after ``max_minutes``, or on SIGINT/SIGTERM (the step in
-flight completes, a checkpoint is saved, then the run returns); ``--resume`` continues exactly
+Stopping: after ``steps`` steps or after ``max_minutes`` (both end with a validation and a
+checkpoint), or on SIGINT/SIGTERM (the step in flight completes, a checkpoint is saved, then the
+run returns); ``--resume`` continues exactly
 (weights, optimizer state, step, data position). Distribution: ``tf.distribute`` Mirrored /
 MultiWorkerMirrored strategies on TensorFlow, Keras' ``DataParallel`` on JAX
 (docs/training-howto.md).
@@ -334,7 +335,9 @@ class Trainer:
 
     def _finish(self) -> None:
         step, cfg, result = self.state.step, self.config, self.result
-        if result.stopped_by == "steps" and step % cfg.validation_every != 0:
+        # A budgeted chunk (--max-minutes) ends with a validation too, so that its best weights
+        # are judged on what it trained; a signal asks for a prompt stop and gets only the save.
+        if result.stopped_by in ("steps", "time") and step % cfg.validation_every != 0:
             self.validate()
             self.plot_attention()
         if not (self.out / ATTENTION_PLOT).exists():
