@@ -129,9 +129,11 @@ def test_the_default_model_is_the_human_one_and_credits_its_data():
     import re
 
     config = read_config(DEFAULT)
-    (unipen,) = [s for s in config.provenance["sources"] if s.get("part") == "unipen"]
-    assert unipen["doi"] == "10.5281/zenodo.1195803" and unipen["license"] == "CC BY 4.0"
-    assert "research" in unipen["terms"] and unipen["attribution"]
+    unipen_parts = [s for s in config.provenance["sources"] if s.get("part") == "unipen"]  # lines, words
+    assert unipen_parts
+    for unipen in unipen_parts:
+        assert unipen["doi"] == "10.5281/zenodo.1195803" and unipen["license"] == "CC BY 4.0"
+        assert "research" in unipen["terms"] and unipen["attribution"]
     styles = sorted(p.stem for p in (DEFAULT / "styles").glob("*.json"))
     assert len(styles) >= 12
     look = re.compile(r"^(backhand|upright|slanted)-(joined|part-joined|print)(-(narrow|wide))?(-\d+)?$")
