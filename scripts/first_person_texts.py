@@ -59,6 +59,7 @@ def main(argv=None) -> int:
 
     from handwriting import alphabet
     from handwriting.datasets.texts import load_vocabulary
+    from handwriting.fileio import write_text_atomic
 
     rng = np.random.default_rng(args.seed)
     vocabulary = load_vocabulary()
@@ -67,7 +68,7 @@ def main(argv=None) -> int:
         line = first_person_line(rng, vocabulary, tuple(args.verbs))
         if not alphabet.unknown_characters(line):
             lines.append(line)
-    args.output.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text_atomic(args.output, "\n".join(lines) + "\n")
     print(f"wrote {len(lines)} lines to {args.output}")
     return 0
 

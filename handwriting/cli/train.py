@@ -70,11 +70,11 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
 def _run_evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from ..fileio import write_text_atomic
+    from ..fileio import read_writable_lines, write_text_atomic
     from ..tools import evaluate
     from ..writing.hand import load, resolve_checkpoint
 
-    prompts = evaluate.read_prompts(args.prompts)
+    prompts = read_writable_lines(args.prompts)
     if args.limit is not None:
         if args.limit < 1:
             raise HandwritingError("--limit must be at least 1")
@@ -218,9 +218,9 @@ def _run_release(args: argparse.Namespace) -> int:
 
     prompts, styles, default_style, styles_from = None, None, args.default_style, None
     if args.selection_prompts is not None:
-        from ..tools.evaluate import read_prompts
+        from ..fileio import read_writable_lines
 
-        prompts = read_prompts(args.selection_prompts)
+        prompts = read_writable_lines(args.selection_prompts)
     if args.styles_from is not None:
         from ..checkpoint import resolve
         from ..writing.hand import load_styles

@@ -37,6 +37,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..errors import HandwritingError
+# A prompt file's lines, each checked against the alphabet; imported here for evaluate's callers.
+from ..fileio import read_writable_lines as read_prompts  # noqa: F401
 from ..strokes import normalise_offsets, split_strokes
 
 #: Height in px of the image the OCR reads (ink only, after cropping).
@@ -355,13 +357,6 @@ def font_ceiling(prompts: Sequence[str], fonts: Sequence[str] | None = None,
         coords = [offsets_to_coords(write_line(p, hand, rng)) for p in prompts]
         reports.append(Report(name=f"font:{font}", lines=score_lines(f"font:{font}", prompts, coords, reader)))
     return reports
-
-
-def read_prompts(path) -> list[str]:
-    """Non-empty lines of a prompt file, each checked against the alphabet (:func:`~handwriting.fileio.read_writable_lines`)."""
-    from ..fileio import read_writable_lines
-
-    return read_writable_lines(path)
 
 
 def format_table(reports: Sequence[Report]) -> str:
