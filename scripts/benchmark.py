@@ -12,8 +12,9 @@ device's large-matmul rate with the backend's default threads, one trains (with 
 ``intra_op_threads``), one writes (with each sampler engine of ``--engines``: one line, a batch
 of lines, a 65-prompt file as ``write --input`` writes it, and cold starts of the package, of
 ``load()`` and of a whole ``handwriting write`` command). Every throughput comes with the fraction of that run's matmul
-rate it reaches (formula in handwriting/benchmark.py and docs/performance.md). Speed is
-reported here, never asserted in a test.
+rate it reaches (formula in handwriting/benchmark.py and docs/performance.md), and every
+writing figure the machine's pace measured around it (``MachinePace``: this shared machine's
+speed moves by up to 1.8x within a minute). Speed is reported here, never asserted in a test.
 """
 
 from __future__ import annotations
@@ -96,28 +97,30 @@ def write_part(args, engine: str) -> dict:
 
 
 def table(results: list[dict]) -> str:
-    rows = ["| backend | what | batch | loop | XLA | points/s | s/step | FLOP/s | of matmul |",
-            "|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| backend | what | batch | loop | XLA | points/s | s/step | FLOP/s | of matmul | machine pace |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    pace = lambda figure: f"{figure['pace_us']:.1f} us" if "pace_us" in figure else "-"  # noqa: E731
     for r in results:
         for t in r.get("training", []):
             rows.append(f"| {r['backend']} | train {t['points']} pts | {t['batch_size']} | {t['loop']} | "
                         f"{'on' if t['jit_compile'] else 'off'} | {t['points_per_s']:,.0f} | {t['step_s']:.2f} | "
-                        f"{t['flop_rate'] / 1e9:.1f} G | {t['fraction_of_matmul']:.1%} |")
+                        f"{t['flop_rate'] / 1e9:.1f} G | {t['fraction_of_matmul']:.1%} | - |")
         for e in r.get("engines", []):
             w, p, c = e["writing"], e["prompt_file"], e["cold_start"]
             engine = f"{w['engine']} engine"
             for name in ("one_line", "batch"):
                 rows.append(f"| {r['backend']} | {engine}: write {w[name]['lines']} x {w['line_chars']} chars | - | "
-                            f"step loop | - | {w[name]['points_per_s']:,.0f} | {w[name]['seconds']:.2f} s | - | - |")
+                            f"step loop | - | {w[name]['points_per_s']:,.0f} | {w[name]['seconds']:.2f} s | - | - | {pace(w[name])} |")
             if "hand_write" in w:
                 rows.append(f"| {r['backend']} | {engine}: hand.write of the line (default style, pieces, page) | - | "
-                            f"- | - | {w['hand_write']['points_per_s']:,.0f} | {w['hand_write']['seconds']:.2f} s | - | - |")
+                            f"- | - | {w['hand_write']['points_per_s']:,.0f} | {w['hand_write']['seconds']:.2f} s | - | - | "
+                            f"{pace(w['hand_write'])} |")
             rows.append(f"| {r['backend']} | {engine}: {p['prompts']} prompts (write --input, after start-up) | - | "
-                        f"- | - | {p['points_per_s']:,.0f} | {p['seconds']:.2f} s | - | - |")
+                        f"- | - | {p['points_per_s']:,.0f} | {p['seconds']:.2f} s | - | - | {pace(p)} |")
             rows.append(f"| {r['backend']} | {engine}: cold import {c['import_s']:.2f} s, import + load "
                         f"{c['import_and_load_s']:.2f} s, whole `handwriting {c['command'].split(' -o')[0]}` "
-                        f"{c['command_s']:.2f} s | | | | | | | |")
-        rows.append(f"| {r['backend']} | matmul 2048 float32 | | | | | | {r['matmul_flops'] / 1e9:.1f} G | 100% |")
+                        f"{c['command_s']:.2f} s | | | | | | | | |")
+        rows.append(f"| {r['backend']} | matmul 2048 float32 | | | | | | {r['matmul_flops'] / 1e9:.1f} G | 100% | |")
     return "\n".join(rows)
 
 

@@ -43,3 +43,24 @@ def test_the_benchmark_script_measures_and_reports(tmp_path):
         assert t["flop_rate"] == pytest.approx(t["points_per_s"] * t["flops_per_point"])
         assert t["fraction_of_matmul"] == pytest.approx(t["flop_rate"] / result["matmul_flops"])
     assert "| tensorflow | train 32 pts | 2 | split |" in done.stdout
+
+
+def test_the_machine_pace_is_the_step_shaped_workload_of_the_config():
+    """Shaped like the NumPy engine's larger layers ([1 + 3 + V + 2H] x 4H, one per layer); its
+    figure accompanies each writing figure (the time itself is not asserted)."""
+    from handwriting.checkpoint import read_config
+    from handwriting.tools.benchmark import MachinePace, _timed
+    from handwriting.writing.numpy_sampler import NumpySampler
+    from pathlib import Path
+
+    default = Path(__file__).resolve().parents[1] / "checkpoints" / "default"
+    config = read_config(default).model
+    pace = MachinePace(config)
+    network = NumpySampler.from_checkpoint(default).network
+    assert [k.shape for k in pace.kernels] == [(1 + 3 + 82 + 2 * 128, 4 * 128)] * 3
+    assert pace.kernels[0].shape == network.kernels["tanh"][1].shape  # layer 2's stacked weights
+    assert sum(k.nbytes for k in pace.kernels) > 2_000_000  # beyond L2, like the step's weights
+    calls = []
+    result = _timed(lambda seed: calls.append(seed) or [np.zeros((seed, 3))], 3, pace)
+    assert calls == [0, 1, 2, 3] and result["points"] == 2 and result["pace_us"] > 0
+    assert "pace_us" not in _timed(lambda seed: [np.zeros((1, 3))], 1)

@@ -68,6 +68,43 @@ def matmul_rate(size: int = 2048, repeats: int = 10) -> float:
     return 2.0 * size**3 / min(times)
 
 
+class MachinePace:
+    """The machine's pace now: microseconds of a fixed NumPy workload shaped like one step of a
+    network of ``config`` (see :meth:`measure`), timed beside each writing figure.
+
+    The development machine is a shared virtual machine whose speed moves by up to 1.8x within a
+    minute with nothing stolen from it (a 512-float ``tanh`` loop alone took 1.9-3.5 us), so an
+    absolute points/s says as much about the neighbours as about the code. The pace is the same
+    arithmetic as the step without the model: ``lstm_layers`` float32 vector-matrix products of
+    ``[1 + 3 + V + 2H] x [4H]`` (the larger layers' stacked weights, as the NumPy engine lays
+    them out; 2 MB for the shipped 3 x 128 network, so they stream from L3 as the step's do) and
+    a ``tanh`` over ``4H`` gates each. A figure and the pace measured around it are one reading
+    of the machine: ``points/s x pace`` stays put when only the machine's speed moves.
+    """
+
+    CALLS = 100  # workload repetitions per burst
+    BURSTS = 5  # the best burst counts: the pace the machine ran at, not its pauses
+
+    def __init__(self, config: ModelConfig):
+        rng = np.random.default_rng(0)
+        h, v = config.lstm_units, config.vocabulary_size
+        self.kernels = [rng.random((1 + 3 + v + 2 * h, 4 * h), dtype=np.float32) for _ in range(config.lstm_layers)]
+        self.inputs = rng.random(1 + 3 + v + 2 * h, dtype=np.float32)
+        self.gates = np.empty(4 * h, np.float32)
+
+    def measure(self) -> float:
+        """Microseconds per workload: the best of ``BURSTS`` bursts of ``CALLS``."""
+        best = float("inf")
+        for _ in range(self.BURSTS):
+            t0 = time.perf_counter()
+            for _ in range(self.CALLS):
+                for kernel in self.kernels:
+                    np.dot(self.inputs, kernel, self.gates)
+                    np.tanh(self.gates, self.gates)
+            best = min(best, (time.perf_counter() - t0) / self.CALLS)
+        return best * 1e6
+
+
 @dataclass
 class TrainingCase:
     """One training measurement's settings."""
@@ -100,28 +137,36 @@ def measure_writing(checkpoint, line: str, batch_lines: int, repeats: int, engin
     t0 = time.perf_counter()
     hand = load(checkpoint, engine=engine)
     load_s = time.perf_counter() - t0
+    pace = MachinePace(hand.sampler.config)
     results = {"engine": engine, "load_s": load_s, "line_chars": len(line)}
     for name, lines in (("one_line", [line]), ("batch", [line] * batch_lines)):
-        results[name] = _timed(lambda seed: hand.sampler.sample(lines, bias=0.75, seed=seed).offsets, repeats)
+        results[name] = _timed(lambda seed: hand.sampler.sample(lines, bias=0.75, seed=seed).offsets, repeats, pace)
         results[name]["lines"] = len(lines)
     # as a user writes it: the default style and bias, pieces, the page
-    results["hand_write"] = _timed(lambda seed: hand.write(line, seed=seed).lines, repeats)
+    results["hand_write"] = _timed(lambda seed: hand.write(line, seed=seed).lines, repeats, pace)
     results["hand_write"]["lines"] = 1
     return results
 
 
-def _timed(write, repeats: int) -> dict:
+def _timed(write, repeats: int, pace: MachinePace | None = None) -> dict:
     """Median seconds, points/s and points of ``write(seed) -> list of [N, 3] arrays (or None)``
-    over seeds ``1..repeats``, after one call with seed 0 (tracing and warm-up)."""
+    over seeds ``1..repeats``, after one call with seed 0 (tracing and warm-up); with ``pace``,
+    also the median machine pace (us, :class:`MachinePace`) measured before each call and after the last."""
     write(0)
-    times, points = [], []
+    times, points, paces = [], [], []
     for seed in range(1, repeats + 1):
+        if pace is not None:
+            paces.append(pace.measure())
         t0 = time.perf_counter()
         lines = write(seed)
         times.append(time.perf_counter() - t0)
         points.append(sum(len(c) for c in lines if c is not None))
-    return {"seconds": float(np.median(times)), "points_per_s": float(np.median(np.array(points) / np.array(times))),
-            "points": int(np.median(points))}
+    result = {"seconds": float(np.median(times)), "points_per_s": float(np.median(np.array(points) / np.array(times))),
+              "points": int(np.median(points))}
+    if pace is not None:
+        paces.append(pace.measure())
+        result["pace_us"] = float(np.median(paces))
+    return result
 
 
 def measure_prompt_file(checkpoint, prompts: list[str], engine: str, repeats: int = 3) -> dict:
@@ -131,14 +176,17 @@ def measure_prompt_file(checkpoint, prompts: list[str], engine: str, repeats: in
 
     hand = load(checkpoint, engine=engine)
     hand.write_many(prompts[:2], seed=0)  # warm up
-    rates, times = [], []
+    pace = MachinePace(hand.sampler.config)
+    rates, times, paces = [], [], []
     for r in range(repeats):
+        paces.append(pace.measure())
         t0 = time.perf_counter()
         drawings = hand.write_many(prompts, seed=r + 1)
         times.append(time.perf_counter() - t0)
         rates.append(sum(len(line) for d in drawings for line in d.lines if line is not None) / times[-1])
+    paces.append(pace.measure())
     return {"engine": engine, "prompts": len(prompts), "seconds": float(np.median(times)),
-            "points_per_s": float(np.median(rates))}
+            "points_per_s": float(np.median(rates)), "pace_us": float(np.median(paces))}
 
 
 def cold_start(checkpoint, engine: str = "tensorflow", command: list[str] | None = None, repeats: int = 3) -> dict:
