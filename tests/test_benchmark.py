@@ -64,3 +64,25 @@ def test_the_machine_pace_is_the_step_shaped_workload_of_the_config():
     result = _timed(lambda seed: calls.append(seed) or [np.zeros((seed, 3))], 3, pace)
     assert calls == [0, 1, 2, 3] and result["points"] == 2 and result["pace_us"] > 0
     assert "pace_us" not in _timed(lambda seed: [np.zeros((1, 3))], 1)
+
+
+def test_the_table_shows_each_writing_figure_with_its_pace():
+    """Older result files (no pace) still print, with "-" in the pace column."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "benchmark.py"
+    spec = importlib.util.spec_from_file_location("benchmark_script", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    figure = {"points_per_s": 12000.0, "seconds": 0.05, "lines": 1, "pace_us": 41.3}
+    engine = {"writing": {"engine": "numpy", "line_chars": 41, "one_line": figure,
+                          "batch": {**figure, "lines": 64}, "hand_write": {k: v for k, v in figure.items() if k != "pace_us"}},
+              "prompt_file": {"prompts": 65, "points_per_s": 30000.0, "seconds": 1.0, "pace_us": 50.0},
+              "cold_start": {"import_s": 0.2, "import_and_load_s": 0.3, "command": "write Hi -o x.svg", "command_s": 0.8}}
+    rows = script.table([{"backend": "tensorflow", "matmul_flops": 1e11, "engines": [engine]}]).splitlines()
+    assert rows[0].endswith("| machine pace |")
+    assert all(row.count("|") == rows[0].count("|") for row in rows)
+    assert rows[2].endswith("| 12,000 | 0.05 s | - | - | 41.3 us |")
+    assert "hand.write" in rows[4] and rows[4].endswith("| - |")
+    assert rows[5].endswith("| 50.0 us |")
