@@ -171,22 +171,14 @@ def _timed(write, repeats: int, pace: MachinePace | None = None) -> dict:
 
 def measure_prompt_file(checkpoint, prompts: list[str], engine: str, repeats: int = 3) -> dict:
     """Points/s of writing a prompt file as ``handwriting write --input`` does (``Hand.write_many``,
-    one drawing per prompt, the default style and bias), after start-up; the median of ``repeats``."""
+    one drawing per prompt, the default style and bias), after start-up and one warm-up pass; the
+    median of ``repeats``, with the machine's pace (:func:`_timed`)."""
     from ..writing.hand import load
 
     hand = load(checkpoint, engine=engine)
-    hand.write_many(prompts[:2], seed=0)  # warm up
-    pace = MachinePace(hand.sampler.config)
-    rates, times, paces = [], [], []
-    for r in range(repeats):
-        paces.append(pace.measure())
-        t0 = time.perf_counter()
-        drawings = hand.write_many(prompts, seed=r + 1)
-        times.append(time.perf_counter() - t0)
-        rates.append(sum(len(line) for d in drawings for line in d.lines if line is not None) / times[-1])
-    paces.append(pace.measure())
-    return {"engine": engine, "prompts": len(prompts), "seconds": float(np.median(times)),
-            "points_per_s": float(np.median(rates)), "pace_us": float(np.median(paces))}
+    result = _timed(lambda seed: [line for d in hand.write_many(prompts, seed=seed) for line in d.lines], repeats,
+                    MachinePace(hand.sampler.config))
+    return {"engine": engine, "prompts": len(prompts), **result}
 
 
 def cold_start(checkpoint, engine: str = "tensorflow", command: list[str] | None = None, repeats: int = 3) -> dict:
