@@ -99,7 +99,6 @@ def write_part(args, engine: str) -> dict:
 def table(results: list[dict]) -> str:
     rows = ["| backend | what | batch | loop | XLA | points/s | s/step | FLOP/s | of matmul | machine pace |",
             "|---|---|---|---|---|---|---|---|---|---|"]
-    pace = lambda figure: f"{figure['pace_us']:.1f} us" if "pace_us" in figure else "-"  # noqa: E731
     for r in results:
         for t in r.get("training", []):
             rows.append(f"| {r['backend']} | train {t['points']} pts | {t['batch_size']} | {t['loop']} | "
@@ -109,19 +108,25 @@ def table(results: list[dict]) -> str:
             w, p, c = e["writing"], e["prompt_file"], e["cold_start"]
             engine = f"{w['engine']} engine"
             for name in ("one_line", "batch"):
-                rows.append(f"| {r['backend']} | {engine}: write {w[name]['lines']} x {w['line_chars']} chars | - | "
-                            f"step loop | - | {w[name]['points_per_s']:,.0f} | {w[name]['seconds']:.2f} s | - | - | {pace(w[name])} |")
+                rows.append(_writing_row(r["backend"], f"{engine}: write {w[name]['lines']} x {w['line_chars']} chars",
+                                         "step loop", w[name]))
             if "hand_write" in w:
-                rows.append(f"| {r['backend']} | {engine}: hand.write of the line (default style, pieces, page) | - | "
-                            f"- | - | {w['hand_write']['points_per_s']:,.0f} | {w['hand_write']['seconds']:.2f} s | - | - | "
-                            f"{pace(w['hand_write'])} |")
-            rows.append(f"| {r['backend']} | {engine}: {p['prompts']} prompts (write --input, after start-up) | - | "
-                        f"- | - | {p['points_per_s']:,.0f} | {p['seconds']:.2f} s | - | - | {pace(p)} |")
+                what = f"{engine}: hand.write of the line (default style, pieces, page)"
+                rows.append(_writing_row(r["backend"], what, "-", w["hand_write"]))
+            rows.append(_writing_row(r["backend"], f"{engine}: {p['prompts']} prompts (write --input, after start-up)",
+                                     "-", p))
             rows.append(f"| {r['backend']} | {engine}: cold import {c['import_s']:.2f} s, import + load "
                         f"{c['import_and_load_s']:.2f} s, whole `handwriting {c['command'].split(' -o')[0]}` "
                         f"{c['command_s']:.2f} s | | | | | | | | |")
         rows.append(f"| {r['backend']} | matmul 2048 float32 | | | | | | {r['matmul_flops'] / 1e9:.1f} G | 100% | |")
     return "\n".join(rows)
+
+
+def _writing_row(backend: str, what: str, loop: str, figure: dict) -> str:
+    """One writing figure's row: points/s, seconds and the machine's pace ("-" in older results)."""
+    pace = f"{figure['pace_us']:.1f} us" if "pace_us" in figure else "-"
+    return (f"| {backend} | {what} | - | {loop} | - | {figure['points_per_s']:,.0f} | {figure['seconds']:.2f} s | "
+            f"- | - | {pace} |")
 
 
 def main(argv=None) -> int:

@@ -76,10 +76,12 @@ def test_the_table_shows_each_writing_figure_with_its_pace():
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     figure = {"points_per_s": 12000.0, "seconds": 0.05, "lines": 1, "pace_us": 41.3}
+    without_pace = {k: v for k, v in figure.items() if k != "pace_us"}
     engine = {"writing": {"engine": "numpy", "line_chars": 41, "one_line": figure,
-                          "batch": {**figure, "lines": 64}, "hand_write": {k: v for k, v in figure.items() if k != "pace_us"}},
+                          "batch": {**figure, "lines": 64}, "hand_write": without_pace},
               "prompt_file": {"prompts": 65, "points_per_s": 30000.0, "seconds": 1.0, "pace_us": 50.0},
-              "cold_start": {"import_s": 0.2, "import_and_load_s": 0.3, "command": "write Hi -o x.svg", "command_s": 0.8}}
+              "cold_start": {"import_s": 0.2, "import_and_load_s": 0.3, "command": "write Hi -o x.svg",
+                             "command_s": 0.8}}
     rows = script.table([{"backend": "tensorflow", "matmul_flops": 1e11, "engines": [engine]}]).splitlines()
     assert rows[0].endswith("| machine pace |")
     assert all(row.count("|") == rows[0].count("|") for row in rows)

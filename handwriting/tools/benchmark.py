@@ -86,10 +86,13 @@ class MachinePace:
     BURSTS = 5  # the best burst counts: the pace the machine ran at, not its pauses
 
     def __init__(self, config: ModelConfig):
+        from ..writing.numpy_engine import INPUT_SIZE
+
         rng = np.random.default_rng(0)
-        h, v = config.lstm_units, config.vocabulary_size
-        self.kernels = [rng.random((1 + 3 + v + 2 * h, 4 * h), dtype=np.float32) for _ in range(config.lstm_layers)]
-        self.inputs = rng.random(1 + 3 + v + 2 * h, dtype=np.float32)
+        h = config.lstm_units
+        rows = 1 + INPUT_SIZE + config.vocabulary_size + 2 * h  # [1, x, w, h below, h] of a layer n > 1
+        self.kernels = [rng.random((rows, 4 * h), dtype=np.float32) for _ in range(config.lstm_layers)]
+        self.inputs = rng.random(rows, dtype=np.float32)
         self.gates = np.empty(4 * h, np.float32)
 
     def measure(self) -> float:
