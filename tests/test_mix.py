@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from conftest import make_tiny_dataset
-from handwriting.datasets.mix import MixPart, mix_datasets, parse_part
+from handwriting.datasets.format import split_by_writer
+from handwriting.datasets.mix import MixPart, keep_training_writers, mix_datasets, parse_part
 from handwriting.errors import HandwritingError
 
 
@@ -100,3 +101,18 @@ def test_provenance_completes_a_known_source_from_its_current_record():
     assert fonts == {"name": "fonts"}
     dataset.metadata = {}
     assert provenance_of(dataset) is None
+
+
+def test_keep_training_writers_drops_held_out_and_unknown_writers():
+    human, fonts = make_tiny_dataset(n=40, seed=1, writers=8), make_tiny_dataset(n=20, seed=2, writers=4)
+    mix = mix_datasets([MixPart("human", human), MixPart("fonts", fonts)])
+    _, held = split_by_writer(mix, 0.3, 0)
+    held_names = {mix.writers[w] for w in np.unique(mix.writer_ids[held])}
+    more = make_tiny_dataset(n=30, seed=3, writers=10)  # writers w0..w9; the mix's human part has w0..w7
+    kept = keep_training_writers(more, mix, "human", 0.3)
+    names = {kept.writers[w] for w in kept.writer_ids}
+    assert names and all(f"human:{n}" in mix.writers and f"human:{n}" not in held_names for n in names)
+    expected = sum(1 for w in more.writer_ids if f"human:{more.writers[w]}" in set(mix.writers) - held_names)
+    assert len(kept) == expected
+    with pytest.raises(HandwritingError, match="none of the writers"):
+        keep_training_writers(more, mix, "nobody", 0.3)

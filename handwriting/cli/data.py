@@ -1,4 +1,4 @@
-"""``handwriting prepare`` (iam, fonts, unipen, clean, mix), ``info`` and ``preview``: dataset files."""
+"""``handwriting prepare`` (iam, fonts, unipen, clean, mix, keep-writers, word-lines), ``info`` and ``preview``: dataset files."""
 
 from __future__ import annotations
 
@@ -39,6 +39,16 @@ def add_prepare(sub: argparse._SubParsersAction) -> None:
     mix.add_argument("-o", "--output", type=Path, required=True, help="dataset file to write (.npz)")
     mix.add_argument("--seed", type=int, default=0, help="which lines are sampled (default: 0)")
     mix.set_defaults(run=_run_prepare_mix)
+
+    keep = sources.add_parser("keep-writers", help="keep the lines of a mix's training writers (its writer split)")
+    keep.add_argument("input", type=Path, metavar="IN.npz", help="the dataset file to filter")
+    keep.add_argument("--split-of", type=Path, required=True, metavar="MIX.npz", help="the mix whose split decides")
+    keep.add_argument("--part", required=True, help="the name this dataset's writers have in the mix (e.g. unipen)")
+    keep.add_argument("--validation-fraction", type=float, required=True,
+                      help="the mix's split, as handwriting train --validation-fraction")
+    keep.add_argument("--split-seed", type=int, default=0, help="the split's seed, as train --seed (default: 0)")
+    keep.add_argument("-o", "--output", type=Path, required=True, help="dataset file to write (.npz)")
+    keep.set_defaults(run=_run_prepare_keep_writers)
 
 
 def _run_prepare_iam(args: argparse.Namespace) -> int:
@@ -93,6 +103,22 @@ def _run_prepare_mix(args: argparse.Namespace) -> int:
     for source in dataset.metadata["data_source"]:
         print(f"{source['part']} ({source['name']}): {source['lines']} of {source['of']} lines")
     print(f"wrote {len(dataset)} lines by {len(dataset.writers)} writers to {args.output}")
+    return 0
+
+
+def _run_prepare_keep_writers(args: argparse.Namespace) -> int:
+    from ..datasets import load_dataset, save_dataset
+    from ..datasets.mix import keep_training_writers
+
+    check_output_path(args.output)
+    if not 0 <= args.validation_fraction < 1:
+        raise HandwritingError("--validation-fraction must be in [0, 1)")
+    dataset = load_dataset(args.input)
+    kept = keep_training_writers(dataset, load_dataset(args.split_of), args.part, args.validation_fraction,
+                                 args.split_seed)
+    save_dataset(kept, args.output)
+    print(f"wrote {len(kept)} of {len(dataset)} lines ({len(kept.writers)} of {len(dataset.writers)} writers) "
+          f"to {args.output}")
     return 0
 
 

@@ -88,3 +88,29 @@ def mix_datasets(parts: list[MixPart], seed: int = 0) -> StrokeDataset:
                                     "x_height_units": units.pop()})
     mixed.validate()
     return mixed
+
+
+def keep_training_writers(dataset: StrokeDataset, mix: StrokeDataset, part: str, validation_fraction: float,
+                          seed: int = 0) -> StrokeDataset:
+    """The lines of ``dataset`` whose writers a mix's writer split trains on.
+
+    More lines by a mix's own writers (a part named ``part``, so writer ``w`` is ``part:w`` there)
+    may join that mix without changing its split only if none of them is a held-out writer's:
+    the styles and the realism test stay on unseen hands. ``split_by_writer(mix,
+    validation_fraction, seed)`` is the split; writers the mix does not have are dropped too (a
+    new writer would reshuffle the split). The kept writers are renumbered in name order.
+    """
+    from .format import split_by_writer
+
+    train_idx, _ = split_by_writer(mix, validation_fraction, seed)
+    training = {mix.writers[w] for w in np.unique(np.asarray(mix.writer_ids)[train_idx])}
+    keep = [i for i, w in enumerate(dataset.writer_ids) if f"{part}:{dataset.writers[w]}" in training]
+    if not keep:
+        raise HandwritingError(f"none of the writers is a training writer of the mix's '{part}' part")
+    names = sorted({dataset.writers[dataset.writer_ids[i]] for i in keep})
+    index = {name: k for k, name in enumerate(names)}
+    kept = StrokeDataset([dataset.offsets[i] for i in keep], [dataset.texts[i] for i in keep],
+                         np.array([index[dataset.writers[dataset.writer_ids[i]]] for i in keep], np.int32),
+                         names, dataset.scale, dict(dataset.metadata))
+    kept.validate()
+    return kept

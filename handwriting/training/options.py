@@ -30,8 +30,9 @@ def resolve_configs(
     resume_dir: str | os.PathLike | None = None, init_dir: str | os.PathLike | None = None,
 ) -> tuple[ModelConfig, TrainConfig]:
     """Configs for a run: the base (a preset, the run's checkpoint on resume, or the network of
-    ``init_dir``), then a JSON file, then the flags. On resume and with ``init_dir`` the network
-    cannot change (``training_loop`` may: the weights are the same); a preset or JSON given on
+    ``init_dir``), then a JSON file, then the flags. On resume the network cannot change; with
+    ``init_dir`` only ``lstm_units`` may grow (the weights are widened, :mod:`handwriting.nn.widen`).
+    ``training_loop`` may always change (the weights are the same). A preset or JSON given on
     resume must describe the run's own network, and anything else is refused by name."""
     latest = ckpt.latest_checkpoint(resume_dir) if resume_dir is not None else None
     named = preset(preset_name) if preset_name is not None else None
@@ -55,7 +56,11 @@ def resolve_configs(
     model = replace(model, {k: v for k, v in flag_values.items() if k in ModelConfig.__dataclass_fields__})
     train = replace(train, {k: v for k, v in flag_values.items() if k in TrainConfig.__dataclass_fields__})
     if before is not None:
-        _refuse_network_change(before, model, "the model config of the checkpoint cannot change")
+        # --init-from may widen the network (Net2WiderNet, handwriting.nn.widen); --resume may not.
+        widened = latest is None and model.lstm_units > before.lstm_units
+        _refuse_network_change(replace(before, {"lstm_units": model.lstm_units}) if widened else before, model,
+                               "the model config of the checkpoint cannot change (--init-from may only "
+                               "raise lstm_units)")
     model.validate()
     train.validate()
     return model, train
@@ -78,7 +83,8 @@ def add_train_arguments(parser) -> None:
                              '{"model": {...}, "train": {...}} applied on top of the defaults')
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
     parser.add_argument("--init-from", type=Path, metavar="CHECKPOINT",
-                        help="start from this checkpoint's weights (fresh optimizer, step 0; e.g. checkpoints/default)")
+                        help="start from this checkpoint's weights (fresh optimizer, step 0; e.g. checkpoints/default); "
+                             "with a larger --lstm-units they are widened to compute the same function")
     parser.add_argument("--max-minutes", type=float, default=None, help="stop cleanly (with a checkpoint) after this long")
     add_dataclass_arguments(parser, ModelConfig)
     add_dataclass_arguments(parser, TrainConfig)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import math
 import os
 import sys
@@ -45,6 +46,10 @@ from .monitor import (ATTENTION_PLOT, LOG_DIR, SignalFlag, Summaries, attention_
                       progress_line)
 from .optim import apply_thread_settings, is_chief, learning_rate_at, make_optimizer, make_strategy, set_jax_data_parallel
 from .steppers import make_stepper
+
+
+#: The run's validations, one JSON line each (:func:`append_history`).
+HISTORY_FILE = "history.jsonl"
 
 
 class TrainingDiverged(HandwritingError):
@@ -73,14 +78,17 @@ class RunState:
     batch_index: int = 0
     best_val: float = math.inf
     best_step: int = -1
-    elapsed: float = 0.0
+    elapsed: float = 0.0  # wall seconds, over every chunk of the run
+    cpu_seconds: float = 0.0  # this process' CPU seconds (all threads), over every chunk
+    points_seen: int = 0  # real (unpadded) training points
 
     def arrays(self) -> dict:
         return {f.name: np.asarray(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     @classmethod
     def from_arrays(cls, arrays: dict) -> RunState:
-        return cls(**{f.name: type(f.default)(arrays[f.name]) for f in dataclasses.fields(cls)})
+        """The state saved by :meth:`arrays`; fields a run saved before they existed keep their defaults."""
+        return cls(**{f.name: type(f.default)(arrays[f.name]) for f in dataclasses.fields(cls) if f.name in arrays})
 
 
 def inherited_scale(init_from, resume_from: Path | None) -> tuple[str, float] | None:
@@ -144,7 +152,7 @@ class Trainer:
         self.plot_text = decode(self.plot_batch.chars[0][self.plot_batch.char_mask[0] > 0])
         self.result = TrainResult(step=self.state.step, stopped_by="steps",
                                   padded_fraction=data.train.padded_fraction())
-        self._saved_at = time.monotonic()
+        self._saved_at, self._cpu_at = time.monotonic(), time.process_time()
 
     def say(self, text: str) -> None:
         print(text, file=self.log, flush=True)
@@ -198,10 +206,21 @@ class Trainer:
     def _load_initial_weights(self, init_from) -> None:
         source = ckpt.resolve(init_from)
         saved_model = ckpt.read_config(source).model
-        if replace(saved_model, {"training_loop": self.model_config.training_loop}) != self.model_config:
-            raise HandwritingError(f"--init-from {init_from}: its model config differs from this run's")
-        self.model.load_weights(str(source / ckpt.WEIGHTS_FILE))
-        self.say(f"initialised from the weights of {source}")
+        same_but_width = {"training_loop": self.model_config.training_loop, "lstm_units": self.model_config.lstm_units}
+        if replace(saved_model, same_but_width) != self.model_config:
+            raise HandwritingError(f"--init-from {init_from}: its model config differs from this run's "
+                                   "(only lstm_units may grow)")
+        if saved_model.lstm_units == self.model_config.lstm_units:
+            self.model.load_weights(str(source / ckpt.WEIGHTS_FILE))
+            self.say(f"initialised from the weights of {source}")
+            return
+        from ..nn.model import load_model
+        from ..nn.widen import widen_model
+
+        narrow, _, _ = load_model(source)
+        widen_model(narrow, self.model, seed=self.config.seed)
+        self.say(f"initialised from the weights of {source}, widened from {saved_model.lstm_units} to "
+                 f"{self.model_config.lstm_units} units a layer (Net2WiderNet: the same function)")
 
     def _restore(self, resume_from: Path) -> None:
         saved = ckpt.read_config(resume_from)
@@ -225,11 +244,16 @@ class Trainer:
             best_step=s.best_step, best_validation_nll_per_line=None if math.isinf(s.best_val) else s.best_val,
             scale_from=self.scale_from, provenance=self.provenance, **extra)
 
+    def _update_clocks(self) -> None:
+        """Add the wall and CPU time since the last update to the run's totals."""
+        now, cpu = time.monotonic(), time.process_time()
+        self.state.elapsed += now - self._saved_at
+        self.state.cpu_seconds += cpu - self._cpu_at
+        self._saved_at, self._cpu_at = now, cpu
+
     def save_latest(self) -> None:
         """A step checkpoint with the optimizer state, the run directory's files, rotation."""
-        now = time.monotonic()
-        self.state.elapsed += now - self._saved_at
-        self._saved_at = now
+        self._update_clocks()
         arrays = {**self.state.arrays(), **ckpt.optimizer_arrays(self.optimizer)}
         record = self.record()
         step_dir = self.out / ckpt.CHECKPOINTS_DIR / ckpt.step_dir_name(self.state.step)
@@ -242,9 +266,14 @@ class Trainer:
         if not self.data.validation:
             return
         per_line, per_point = self.stepper.evaluate(self.data.validation)
-        step = self.state.step
+        step, s = self.state.step, self.state
         self.result.validation[step] = (per_line, per_point)
-        self.say(f"step {step}: validation NLL {per_line:.1f} nats/line, {per_point:.4f} nats/point")
+        self._update_clocks()
+        self.say(f"step {step}: validation NLL {per_line:.1f} nats/line, {per_point:.4f} nats/point "
+                 f"({s.cpu_seconds / 3600:.2f} CPU hours, {s.points_seen:.3g} points)")
+        append_history(self.out, {"step": step, "nll_per_line": per_line, "nll_per_point": per_point,
+                                  "cpu_hours": s.cpu_seconds / 3600, "wall_hours": s.elapsed / 3600,
+                                  "points": s.points_seen, "lstm_units": self.model_config.lstm_units})
         self.summaries.scalars(step, {"validation/nll_per_line": per_line, "validation/nll_per_point": per_point})
         if per_line < self.state.best_val:
             self.state.best_val, self.state.best_step = per_line, step
@@ -285,6 +314,7 @@ class Trainer:
                 t0 = time.monotonic()
                 loss, loss_sum, norm = self.train_step(batch)
                 s.step += 1
+                s.points_seen += int(batch.points)
                 s.epoch, s.batch_index = (epoch, index + 1) if index + 1 < self.data.train.batches_per_epoch else (
                     epoch + 1, 0)
                 result.losses[s.step] = loss
@@ -373,6 +403,27 @@ class _Throughput:
     @property
     def points_per_second(self) -> float:
         return self.total_points / self.total_time if self.total_time else 0.0
+
+
+def append_history(run_dir: Path, record: dict) -> None:
+    """One validation as a JSON line of ``history.jsonl`` in the run directory: the run's learning
+    curve against steps, points and CPU hours, across every resumed chunk (docs/training.md)."""
+    with open(run_dir / HISTORY_FILE, "a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def read_history(run_dir: str | os.PathLike) -> list[dict]:
+    """The validations of ``history.jsonl``, one per step (a step validated twice, after a resume,
+    keeps its last line), in step order."""
+    path = Path(run_dir) / HISTORY_FILE
+    if not path.exists():
+        return []
+    by_step = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            record = json.loads(line)
+            by_step[record["step"]] = record
+    return [by_step[k] for k in sorted(by_step)]
 
 
 def run_training(data_path: str | os.PathLike, out_dir: str | os.PathLike, model_config: ModelConfig,
