@@ -49,6 +49,7 @@ def add_prepare(sub: argparse._SubParsersAction) -> None:
     keep.add_argument("--split-seed", type=int, default=0, help="the split's seed, as train --seed (default: 0)")
     keep.add_argument("-o", "--output", type=Path, required=True, help="dataset file to write (.npz)")
     keep.set_defaults(run=_run_prepare_keep_writers)
+    _add_prepare_word_lines(sources)
 
 
 def _run_prepare_iam(args: argparse.Namespace) -> int:
@@ -119,6 +120,36 @@ def _run_prepare_keep_writers(args: argparse.Namespace) -> int:
     save_dataset(kept, args.output)
     print(f"wrote {len(kept)} of {len(dataset)} lines ({len(kept.writers)} of {len(dataset.writers)} writers) "
           f"to {args.output}")
+    return 0
+
+
+def _add_prepare_word_lines(sources: argparse._SubParsersAction) -> None:
+    from ..dataclass_args import add_dataclass_arguments
+    from ..datasets.word_lines import WordLinesConfig
+
+    joined = sources.add_parser("word-lines", help="join each writer's isolated words into lines, with the "
+                                                   "writer's own word spacing (e.g. UNIPEN categories 6 and 7)")
+    joined.add_argument("input", type=Path, metavar="WORDS.npz", help="the words (one writer per word)")
+    joined.add_argument("--spacing-from", type=Path, metavar="LINES.npz",
+                        help="written lines by the same writers, whose word gaps give the spacing")
+    joined.add_argument("-o", "--output", type=Path, required=True, help="dataset file to write (.npz)")
+    add_dataclass_arguments(joined, WordLinesConfig)
+    joined.set_defaults(run=_run_prepare_word_lines)
+
+
+def _run_prepare_word_lines(args: argparse.Namespace) -> int:
+    from ..dataclass_args import dataclass_from_arguments
+    from ..datasets import load_dataset, save_dataset
+    from ..datasets.word_lines import WordLinesConfig, word_lines
+
+    check_output_path(args.output)
+    words = load_dataset(args.input)
+    lines = load_dataset(args.spacing_from) if args.spacing_from is not None else None
+    joined = word_lines(words, lines, dataclass_from_arguments(WordLinesConfig, args))
+    save_dataset(joined, args.output)
+    info = joined.metadata["word_lines"]
+    print(f"wrote {len(joined)} lines of {len(words)} words ({len(joined.writers)} writers, "
+          f"{info['writers_with_own_spacing']} with their own word spacing) to {args.output}")
     return 0
 
 

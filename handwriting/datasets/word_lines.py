@@ -1,0 +1,164 @@
+"""Join one writer's isolated words into lines (``handwriting prepare word-lines``).
+
+UNIPEN's categories 6 and 7 hold about 150,000 words by 445 writers, written one at a time; its
+lines (category 8) are fewer and short. A network trained on isolated words learns to write
+isolated words. This step lays each writer's words side by side into lines of ``min_chars`` to
+``max_chars`` characters, in the order the writer wrote them:
+
+* **Baselines aligned.** Each word arrives levelled and in x-height units from the reader
+  (:mod:`handwriting.datasets.unipen`); its baseline is found again with the reader's own rule
+  (:func:`handwriting.strokes.baseline_height`) and put on y = 0.
+* **The writer's own word spacing.** The gap between two words (from one word's rightmost ink
+  to the next word's leftmost) is drawn from that writer's word gaps as measured in their
+  written lines (the ``n - 1`` widest gaps of a line of ``n`` words, the rule of
+  :mod:`handwriting.datasets.clean`, kept only where the line's gaps are clear); a writer with
+  fewer than ``min_writer_gaps`` of them gets gaps drawn from every writer's.
+* **Pen moves** between words are a pen-up jump, as between the words of a written line.
+
+Lines never exceed ``max_points`` points; a word longer than that on its own is dropped. The
+result has the words' writers and scale, and its metadata says how it was made.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .. import strokes
+from ..errors import HandwritingError
+from .clean import DEFAULT_X_HEIGHT_UNITS, CleanConfig, word_of_strokes
+from .format import StrokeDataset
+
+#: The word gap (x-heights) when no written line gives one.
+DEFAULT_GAP = 1.0
+
+
+@dataclass
+class WordLinesConfig:
+    """Options of ``handwriting prepare word-lines`` (mirrored as flags)."""
+
+    min_chars: int = field(default=20, metadata={"help": "a line's length is drawn uniformly from min_chars.."})
+    max_chars: int = field(default=60, metadata={"help": "..max_chars characters"})
+    max_points: int = field(default=896, metadata={"help": "no line has more points than this (train --max-points)"})
+    min_writer_gaps: int = field(
+        default=5, metadata={"help": "a writer with fewer measured word gaps gets gaps drawn from every writer's"})
+    seed: int = field(default=0, metadata={"help": "the line lengths and the gaps drawn"})
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_chars <= self.max_chars:
+            raise HandwritingError(f"need 1 <= min_chars <= max_chars, got {self.min_chars} and {self.max_chars}")
+        if self.max_points < 2 or self.min_writer_gaps < 1:
+            raise HandwritingError("max_points must be at least 2 and min_writer_gaps at least 1")
+
+
+def line_word_gaps(offsets: np.ndarray, text: str, x_height: float) -> np.ndarray:
+    """``[n - 1]`` word gaps of one written line of ``n`` words, in x-heights (empty when unclear).
+
+    The gaps are the ``n - 1`` widest between runs of ink, trusted by the rule of
+    :func:`handwriting.datasets.clean.word_of_strokes` (wide enough, and wider than any letter gap).
+    """
+    words = text.split(" ")
+    coords = strokes.offsets_to_coords(offsets)
+    pieces = [p[:, :2] for p in np.split(coords, np.flatnonzero(coords[:, 2] > 0.5) + 1) if len(p)]
+    word = word_of_strokes(pieces, len(words), CleanConfig(), x_height) if len(words) > 1 else None
+    if word is None:
+        return np.zeros(0)
+    starts = np.array([p[:, 0].min() for p in pieces])
+    ends = np.array([p[:, 0].max() for p in pieces])
+    gaps = [starts[word == k + 1].min() - ends[word == k].max() for k in range(len(words) - 1)]
+    return np.array(gaps) / x_height
+
+
+def writer_gaps(lines: StrokeDataset) -> dict[str, np.ndarray]:
+    """Each writer's measured word gaps (x-heights) over their lines, by writer name."""
+    x_height = float(lines.metadata.get("x_height_units", DEFAULT_X_HEIGHT_UNITS))
+    found: dict[str, list[np.ndarray]] = defaultdict(list)
+    for offsets, text, w in zip(lines.offsets, lines.texts, lines.writer_ids):
+        found[lines.writers[w]].append(line_word_gaps(offsets, text, x_height))
+    return {name: np.concatenate(g) for name, g in found.items()}
+
+
+def place_word(offsets: np.ndarray, left: float) -> np.ndarray:
+    """A word's ``[N, 3]`` offsets -> absolute coords with its leftmost ink at x = ``left`` and its
+    baseline on y = 0."""
+    coords = strokes.offsets_to_coords(offsets).astype(np.float64)
+    coords[:, 0] += left - coords[:, 0].min()
+    coords[:, 1] -= strokes.baseline_height(coords)
+    return coords
+
+
+def join_line(words: list[np.ndarray], gaps: np.ndarray) -> np.ndarray:
+    """Words' ``[N_i, 3]`` offsets and ``[n - 1]`` gaps (dataset units) -> one line's offsets,
+    starting at the origin with ``offsets[0] = (0, 0, pen_up)``."""
+    placed, right = [], 0.0
+    for k, word in enumerate(words):
+        coords = place_word(word, right + (gaps[k - 1] if k else 0.0))
+        right = coords[:, 0].max()
+        placed.append(coords)
+    line = np.concatenate(placed)
+    line[:, :2] -= line[0, :2]
+    return strokes.coords_to_offsets(line.astype(np.float32))
+
+
+def word_lines(words: StrokeDataset, lines: StrokeDataset | None = None,
+               config: WordLinesConfig | None = None) -> StrokeDataset:
+    """Lines of each writer's words (see the module docstring).
+
+    Args:
+        words: isolated words, one writer per word, in writing order.
+        lines: written lines whose writers' gaps give the spacing (their writer names match the
+            words'); with ``None`` every gap is :data:`DEFAULT_GAP` x-heights.
+        config: line lengths, point limit, seed.
+
+    Returns:
+        The joined lines; writers, scale and ``x_height_units`` as ``words``.
+    """
+    config = config or WordLinesConfig()
+    x_height = float(words.metadata.get("x_height_units", DEFAULT_X_HEIGHT_UNITS))
+    gaps = writer_gaps(lines) if lines is not None else {}
+    pooled = np.concatenate(list(gaps.values())) if gaps else np.zeros(0)
+    pooled = pooled if len(pooled) else np.array([DEFAULT_GAP])
+    rng = np.random.default_rng(config.seed)
+    by_writer: dict[int, list[int]] = defaultdict(list)
+    for i, w in enumerate(words.writer_ids):
+        if len(words.offsets[i]) <= config.max_points:
+            by_writer[int(w)].append(i)
+    offsets, texts, writer_ids = [], [], []
+    own_spacing = 0
+    for w in sorted(by_writer):
+        own = gaps.get(words.writers[w], np.zeros(0))
+        source = own if len(own) >= config.min_writer_gaps else pooled
+        own_spacing += len(own) >= config.min_writer_gaps
+        for chosen in _packed_lines(by_writer[w], words, config, rng):
+            drawn = rng.choice(source, size=len(chosen) - 1) * x_height
+            offsets.append(join_line([words.offsets[i] for i in chosen], drawn))
+            texts.append(" ".join(words.texts[i] for i in chosen))
+            writer_ids.append(w)
+    if not texts:
+        raise HandwritingError(f"no word has at most {config.max_points} points")
+    metadata = {**words.metadata, "word_lines": {**asdict(config), "writers_with_own_spacing": own_spacing,
+                                                 "pooled_gap_median": float(np.median(pooled))}}
+    result = StrokeDataset(offsets, texts, np.array(writer_ids, np.int32), list(words.writers), words.scale, metadata)
+    result.validate()
+    return result
+
+
+def _packed_lines(indices: list[int], words: StrokeDataset, config: WordLinesConfig,
+                  rng: np.random.Generator) -> list[list[int]]:
+    """One writer's words, in order, packed into lines of a drawn length within the limits."""
+    packed, current, chars, points = [], [], 0, 0
+    target = rng.integers(config.min_chars, config.max_chars + 1)
+    for i in indices:
+        length, count = len(words.texts[i]), len(words.offsets[i])
+        if current and (chars + 1 + length > target or points + count > config.max_points):
+            packed.append(current)
+            current, chars, points = [], 0, 0
+            target = rng.integers(config.min_chars, config.max_chars + 1)
+        chars += length + (1 if current else 0)
+        points += count
+        current.append(i)
+    if current:
+        packed.append(current)
+    return packed
