@@ -97,3 +97,14 @@ def test_the_same_seed_gives_the_same_lines_and_limits_hold():
 def test_bad_options_are_refused():
     with pytest.raises(HandwritingError, match="min_chars"):
         WordLinesConfig(min_chars=30, max_chars=20)
+
+
+def test_a_word_with_a_descender_sits_on_the_same_baseline():
+    from handwriting.datasets.word_lines import band_baseline
+
+    rng = np.random.default_rng(4)
+    plain = strokes.offsets_to_coords(_word(2, 0.0, rng))
+    descender = np.array([[30.0, XH, 0], [31.0, 0.0, 0], [32.0, -0.8 * XH, 1]])  # a 'y' tail
+    with_tail = np.concatenate([plain, descender])
+    assert abs(band_baseline(with_tail) - band_baseline(plain)) < 0.1 * XH
+    assert abs(strokes.baseline_height(with_tail) - strokes.baseline_height(plain)) > 0.1 * XH  # the reader's rule

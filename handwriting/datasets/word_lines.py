@@ -5,14 +5,18 @@ lines (category 8) are fewer and short. A network trained on isolated words lear
 isolated words. This step lays each writer's words side by side into lines of ``min_chars`` to
 ``max_chars`` characters, in the order the writer wrote them:
 
-* **Baselines aligned.** Each word arrives levelled and in x-height units from the reader
-  (:mod:`handwriting.datasets.unipen`); its baseline is found again with the reader's own rule
-  (:func:`handwriting.strokes.baseline_height`) and put on y = 0.
+* **Baselines aligned.** Each word arrives levelled and scaled to a common x-height by the
+  reader (:mod:`handwriting.datasets.unipen`), which measured that x-height as the central band
+  of the ink (:func:`handwriting.strokes.estimate_x_height`). Its baseline is the lower edge of
+  an x-height centred on that band, put on y = 0. (The reader's levelling rule, a low quantile
+  of the strokes' lowest points, is robust over a line of many strokes; a word of two strokes,
+  one with a descender, would sit half a descender too high by it.)
 * **The writer's own word spacing.** The gap between two words (from one word's rightmost ink
   to the next word's leftmost) is drawn from that writer's word gaps as measured in their
   written lines (the ``n - 1`` widest gaps of a line of ``n`` words, the rule of
   :mod:`handwriting.datasets.clean`, kept only where the line's gaps are clear); a writer with
-  fewer than ``min_writer_gaps`` of them gets gaps drawn from every writer's.
+  fewer than ``min_writer_gaps`` of them gets gaps drawn from every writer's. Gaps wider than
+  ``max_gap`` x-heights are layout (a form's columns), not spacing, and are not measured.
 * **Pen moves** between words are a pen-up jump, as between the words of a written line.
 
 Lines never exceed ``max_points`` points; a word longer than that on its own is dropped. The
@@ -42,6 +46,7 @@ class WordLinesConfig:
     min_chars: int = field(default=20, metadata={"help": "a line's length is drawn uniformly from min_chars.."})
     max_chars: int = field(default=60, metadata={"help": "..max_chars characters"})
     max_points: int = field(default=896, metadata={"help": "no line has more points than this (train --max-points)"})
+    max_gap: float = field(default=4.0, metadata={"help": "measured gaps wider than this (x-heights) are left out"})
     min_writer_gaps: int = field(
         default=5, metadata={"help": "a writer with fewer measured word gaps gets gaps drawn from every writer's"})
     seed: int = field(default=0, metadata={"help": "the line lengths and the gaps drawn"})
@@ -49,8 +54,8 @@ class WordLinesConfig:
     def __post_init__(self) -> None:
         if not 1 <= self.min_chars <= self.max_chars:
             raise HandwritingError(f"need 1 <= min_chars <= max_chars, got {self.min_chars} and {self.max_chars}")
-        if self.max_points < 2 or self.min_writer_gaps < 1:
-            raise HandwritingError("max_points must be at least 2 and min_writer_gaps at least 1")
+        if self.max_points < 2 or self.min_writer_gaps < 1 or not self.max_gap > 0:
+            raise HandwritingError("max_points must be at least 2, min_writer_gaps at least 1 and max_gap positive")
 
 
 def line_word_gaps(offsets: np.ndarray, text: str, x_height: float) -> np.ndarray:
@@ -71,21 +76,28 @@ def line_word_gaps(offsets: np.ndarray, text: str, x_height: float) -> np.ndarra
     return np.array(gaps) / x_height
 
 
-def writer_gaps(lines: StrokeDataset) -> dict[str, np.ndarray]:
-    """Each writer's measured word gaps (x-heights) over their lines, by writer name."""
+def writer_gaps(lines: StrokeDataset, max_gap: float = np.inf) -> dict[str, np.ndarray]:
+    """Each writer's measured word gaps (x-heights, at most ``max_gap``) over their lines, by name."""
     x_height = float(lines.metadata.get("x_height_units", DEFAULT_X_HEIGHT_UNITS))
     found: dict[str, list[np.ndarray]] = defaultdict(list)
     for offsets, text, w in zip(lines.offsets, lines.texts, lines.writer_ids):
         found[lines.writers[w]].append(line_word_gaps(offsets, text, x_height))
-    return {name: np.concatenate(g) for name, g in found.items()}
+    return {name: g[g <= max_gap] for name, g in ((n, np.concatenate(v)) for n, v in found.items())}
+
+
+def band_baseline(coords: np.ndarray) -> float:
+    """The baseline of a short levelled text: the lower edge of an x-height centred on the
+    central band of its ink (the band :func:`handwriting.strokes.estimate_x_height` measures)."""
+    low, high = strokes.ink_quantiles(coords, strokes.X_HEIGHT_BAND)
+    return float((low + high) / 2 - (high - low) * strokes.X_HEIGHT_PER_BAND / 2)
 
 
 def place_word(offsets: np.ndarray, left: float) -> np.ndarray:
     """A word's ``[N, 3]`` offsets -> absolute coords with its leftmost ink at x = ``left`` and its
-    baseline on y = 0."""
+    baseline (:func:`band_baseline`) on y = 0."""
     coords = strokes.offsets_to_coords(offsets).astype(np.float64)
     coords[:, 0] += left - coords[:, 0].min()
-    coords[:, 1] -= strokes.baseline_height(coords)
+    coords[:, 1] -= band_baseline(coords)
     return coords
 
 
@@ -117,7 +129,7 @@ def word_lines(words: StrokeDataset, lines: StrokeDataset | None = None,
     """
     config = config or WordLinesConfig()
     x_height = float(words.metadata.get("x_height_units", DEFAULT_X_HEIGHT_UNITS))
-    gaps = writer_gaps(lines) if lines is not None else {}
+    gaps = writer_gaps(lines, config.max_gap) if lines is not None else {}
     pooled = np.concatenate(list(gaps.values())) if gaps else np.zeros(0)
     pooled = pooled if len(pooled) else np.array([DEFAULT_GAP])
     rng = np.random.default_rng(config.seed)
