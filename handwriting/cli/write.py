@@ -88,13 +88,7 @@ def _run_write(args: argparse.Namespace) -> int:
             check_output_path(args.output_dir)
         extension = fmt if fmt in ("png", "gcode", "hpgl") else "svg"
         paths = [args.output_dir / f"{i:04d}.{extension}" for i in range(1, len(texts) + 1)]
-    if fmt in PLOTTER_FORMATS:  # before the model loads
-        from ..output.plotter import plotter_profile, require_vpype
-
-        plotter_profile(fmt, args.plotter_profile)
-        require_vpype()
-    elif args.plotter_profile is not None:
-        raise HandwritingError("--plotter-profile is for pen-plotter output: --format gcode or hpgl")
+    _check_plotter(fmt, args.plotter_profile)
     render.check_color(args.color)
     if not args.width > 0:
         raise HandwritingError(f"--width must be positive, not {args.width}")
@@ -144,6 +138,17 @@ def _run_write(args: argparse.Namespace) -> int:
     if capped:
         print(f"warning: {capped} line(s) reached the sampler's step cap and may be incomplete", file=sys.stderr)
     return 0
+
+
+def _check_plotter(fmt: str, profile: str | None) -> None:
+    """Fail before the model loads on a bad profile, or when vpype is missing for plotter output."""
+    if fmt in PLOTTER_FORMATS:
+        from ..output.plotter import plotter_profile, require_vpype
+
+        plotter_profile(fmt, profile)
+        require_vpype()
+    elif profile is not None:
+        raise HandwritingError("--plotter-profile is for pen-plotter output: --format gcode or hpgl")
 
 
 def _save_plotter(drawing, path: Path, fmt: str, profile: str | None):
