@@ -233,3 +233,12 @@ def test_vpype_writes_without_a_display(tmp_path):
         [os.path.dirname(__file__), env.get("PYTHONPATH", "")])}, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "x.gcode").exists()
+
+
+def test_cli_batch_mode_writes_one_plotter_file_per_prompt(tmp_path):
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("one line\nanother line\n")
+    result = run_cli("write", "--input", prompts, "--output-dir", tmp_path / "out", "--format", "hpgl")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["0001.hpgl", "0002.hpgl"]
+    assert all(p.read_text().startswith("IN;") for p in (tmp_path / "out").iterdir())

@@ -25,7 +25,7 @@ def add_write(sub: argparse._SubParsersAction) -> None:
     from ..writing.layout import ALIGNMENTS
     from ..writing.render import DEFAULT_COLOR, DEFAULT_MARGIN, DEFAULT_WIDTH
 
-    write = sub.add_parser("write", help="write text in handwriting (SVG, PNG or animated SVG)",
+    write = sub.add_parser("write", help="write text in handwriting (SVG, PNG, animated SVG, or G-code, HPGL and SVG for pen plotters)",
                            description="Write TEXT (or every line of --input) in handwriting.")
     write.add_argument("text", nargs="*", metavar="TEXT", help="the text to write (words are joined by spaces)")
     write.add_argument("-o", "--output", type=Path, help="file to write (.svg, .png, or for a pen plotter .gcode or .hpgl)")
