@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from handwriting.output.plotter_page import MM_PER_PX, PlotterLine, PlotterPage, drawing_page, split_words
-from handwriting.output.stroke_order import order_words, pen_up_travel, word_travel
+from handwriting.output.stroke_order import order_words, pen_up_travel, travel_lower_bound, word_travel
 from handwriting.strokes import join_strokes
 
 pytest.importorskip("vpype")
@@ -55,7 +55,7 @@ def _brute_force(words) -> float:
     return min(word_travel(words, p) for p in itertools.permutations(range(len(words))))
 
 
-def test_the_order_is_never_worse_than_writing_order_and_near_the_optimum():
+def test_the_order_is_never_worse_than_writing_order_and_near_the_optimum_above_the_bound():
     rng = np.random.default_rng(4)
     ratios = []
     for _ in range(20):
@@ -63,7 +63,9 @@ def test_the_order_is_never_worse_than_writing_order_and_near_the_optimum():
         order = order_words(words)
         assert sorted(order) == list(range(6))
         assert word_travel(words, order) <= word_travel(words) + 1e-9
-        ratios.append(word_travel(words, order) / _brute_force(words))
+        best = _brute_force(words)
+        assert travel_lower_bound(words) <= best + 1e-9
+        ratios.append(word_travel(words, order) / best)
     assert np.mean(ratios) < 1.05 and max(ratios) < 1.3
 
 
@@ -125,10 +127,10 @@ def per_page_lines() -> int:
 
 @pytest.mark.slow
 def test_the_letter_s_pen_up_travel_is_cut(tmp_path):
-    """The order cuts the letter's pen-up travel by about a fifth. The issue asks for 30%, which
-    forward-only words cannot reach here: the lifts inside words (36% of the travel) are fixed,
-    and the jumps between words can shrink at most to the words' own rightward reach less the
-    line width (the bound below, about 32% of the travel)."""
+    """The order cuts the letter's pen-up travel by over a fifth, within a few points of what any
+    order of forward-drawn words could. The issue asks for 30%, which no such order reaches here:
+    the lifts inside words (36% of the travel) are fixed, and the assignment relaxation of the
+    jumps between words bounds the cut at about 24%."""
     import handwriting
     from handwriting.output.plotter import ordered_page, write_plotter
 
@@ -136,7 +138,7 @@ def test_the_letter_s_pen_up_travel_is_cut(tmp_path):
                                        line_height=LINE_PITCH_MM / MM_PER_PX, margin=MARGIN_MM / MM_PER_PX)
     pages = a4_pages(drawing)
     assert len(pages) >= 3
-    writing = plotted = inside = bound = 0.0
+    writing = plotted = inside = bound = 0.0  # mm
     for page in pages:
         words = [w for line in page.lines for w in line.words]
         ink = np.vstack([s for w in words for s in w])
@@ -144,17 +146,12 @@ def test_the_letter_s_pen_up_travel_is_cut(tmp_path):
         travel = ordered_page(page)[1]
         writing, plotted = writing + travel.writing_mm, plotted + travel.plotted_mm
         inside += sum(pen_up_travel(w) for w in words)
-        reach = sum(w[-1][-1][0] - w[0][0][0] for w in words)
-        bound += word_travel(words) - inside_of(words) - max(0.0, reach - float(np.ptp(ink[:, 0])))
-    cut = 1 - plotted / writing
+        bound += travel_lower_bound(words)
+    cut, best_cut = 1 - plotted / writing, 1 - bound / writing
     print(f"\n600-word letter, {len(pages)} A4 pages: pen-up travel {writing / 1000:.2f} m in writing order, "
           f"{plotted / 1000:.2f} m ordered: {cut:.1%} less (lifts inside words {inside / writing:.0%}; "
-          f"no forward word order can save more than {bound / writing:.0%})")
-    assert cut >= 0.2
+          f"no order of forward words saves more than {best_cut:.1%})")
+    assert cut >= 0.2 and cut >= best_cut - 0.03
     paths, _ = write_plotter(pages, tmp_path / "letter.gcode", "gcode")
     assert len(paths) == len(pages) and all(p.stat().st_size for p in paths)
 
-
-def inside_of(words) -> float:
-    """Pen-up travel inside the words (fixed whatever the order)."""
-    return sum(pen_up_travel(w) for w in words)

@@ -2,10 +2,15 @@
 
 The plotter draws what the hand wrote: every word keeps its strokes, their order and their
 direction, so a word is always entered at its first point and left at its last. Only whole
-words move. The order is the shortest of: writing order; greedy nearest neighbour (the word
-whose first point is nearest the pen, found with vpype's spatial index, ``vpype.LineIndex``);
-each refined by or-opt (runs of up to :data:`OR_OPT_MAX_WORDS` words moved to wherever they
-shorten the travel, never reversed).
+words move: an asymmetric travelling-salesman path over the words, the cost of going from word
+``i`` to word ``j`` being the distance from ``i``'s last point to ``j``'s first. The order is the
+shortest of three starts, each refined by or-opt (runs of up to :data:`OR_OPT_MAX_WORDS` words
+moved to wherever they shorten the travel, never reversed): writing order; greedy nearest
+neighbour (the word whose first point is nearest the pen, found with vpype's spatial index,
+``vpype.LineIndex``); and the assignment relaxation (each word given the successor that costs
+least overall, ``scipy.optimize.linear_sum_assignment``) with its cycles patched into one path
+(Karp and Steele's patching). The assignment's cost is also a lower bound on any order's
+travel (:func:`travel_lower_bound`).
 """
 
 from __future__ import annotations
@@ -49,8 +54,21 @@ def order_words(words: Sequence[Sequence[np.ndarray]]) -> list[int]:
         return list(range(len(words)))
     starts = np.array([complex(*w[0][0]) for w in words])
     ends = np.array([complex(*w[-1][-1]) for w in words])
-    candidates = [_or_opt(list(range(len(words))), starts, ends), _or_opt(_greedy(starts, ends), starts, ends)]
+    starts_of = [list(range(len(words))), _greedy(starts, ends), _patched_assignment(starts, ends)]
+    candidates = [_or_opt(order, starts, ends) for order in starts_of]
     return min(candidates, key=lambda order: _joins(order, starts, ends))
+
+
+def travel_lower_bound(words: Sequence[Sequence[np.ndarray]]) -> float:
+    """No order of ``words`` (each drawn forwards) travels less with the pen up than this: the
+    lifts inside the words plus the assignment relaxation of the jumps between them."""
+    if len(words) < 2:
+        return word_travel(words)
+    starts = np.array([complex(*w[0][0]) for w in words])
+    ends = np.array([complex(*w[-1][-1]) for w in words])
+    costs = _path_costs(starts, ends)
+    rows, successors = _assign(costs)
+    return sum(pen_up_travel(w) for w in words) + float(costs[rows, successors].sum())
 
 
 def _joins(order: Sequence[int], starts: np.ndarray, ends: np.ndarray) -> float:
@@ -71,6 +89,65 @@ def _greedy(starts: np.ndarray, ends: np.ndarray) -> list[int]:
         index.pop(found)
         order.append(found + 1)
     return order
+
+
+def _path_costs(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """``[n + 1, n + 1]``: entry ``i, j`` the jump from word ``i``'s end to word ``j``'s start; the
+    last row and column are a free depot (the path's start and end), the diagonal forbidden."""
+    count = len(starts)
+    costs = np.zeros((count + 1, count + 1))
+    costs[:count, :count] = np.abs(starts[None, :] - ends[:, None])
+    np.fill_diagonal(costs, np.inf)
+    return costs
+
+
+def _assign(costs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from scipy.optimize import linear_sum_assignment
+
+    finite = np.where(np.isfinite(costs), costs, costs[np.isfinite(costs)].sum() + 1.0)
+    return linear_sum_assignment(finite)
+
+
+def _patched_assignment(starts: np.ndarray, ends: np.ndarray) -> list[int]:
+    """The assignment relaxation's successors, its cycles patched into one path through the depot:
+    the largest cycle takes in, one at a time, the cycle whose arc swap costs least."""
+    costs = _path_costs(starts, ends)
+    successor = _assign(costs)[1]
+    cycles = _cycles(successor)
+    while len(cycles) > 1:
+        cycles.sort(key=len, reverse=True)
+        big = np.array(cycles[0])
+        best = (np.inf, 0, 0)
+        for other in map(np.array, cycles[1:]):
+            # Swapping the successors of big's i and other's j joins the two cycles.
+            change = (costs[big[:, None], successor[other][None, :]] + costs[other[None, :], successor[big][:, None]]
+                      - costs[big, successor[big]][:, None] - costs[other, successor[other]][None, :])
+            i, j = np.unravel_index(int(np.argmin(change)), change.shape)
+            if change[i, j] < best[0]:
+                best = (change[i, j], big[i], other[j])
+        _, i, j = best
+        successor[i], successor[j] = successor[j], successor[i]
+        cycles = _cycles(successor)
+    depot, order = len(starts), []
+    word = successor[depot]
+    while word != depot:
+        order.append(int(word))
+        word = successor[word]
+    return order
+
+
+def _cycles(successor: np.ndarray) -> list[list[int]]:
+    seen = np.zeros(len(successor), bool)
+    cycles = []
+    for first in range(len(successor)):
+        cycle, node = [], first
+        while not seen[node]:
+            seen[node] = True
+            cycle.append(node)
+            node = successor[node]
+        if cycle:
+            cycles.append(cycle)
+    return cycles
 
 
 def _or_opt(order: list[int], starts: np.ndarray, ends: np.ndarray) -> list[int]:
