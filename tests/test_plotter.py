@@ -170,6 +170,14 @@ def test_bad_pages_are_refused(kwargs, message):
         PlotterPage(**kwargs)
 
 
+def test_an_empty_page_is_refused(tmp_path):
+    with pytest.raises(HandwritingError, match="nothing to plot on page 2"):
+        write_plotter([sample_page(), PlotterPage(10.0, 10.0, lines=[])], tmp_path / "x.gcode", "gcode")
+    with pytest.raises(HandwritingError, match="no pages"):
+        write_plotter([], tmp_path / "x.gcode", "gcode")
+    assert not list(tmp_path.iterdir())
+
+
 def test_bad_profiles_are_refused():
     with pytest.raises(HandwritingError, match="unknown plotter profile 'nope': use grbl-servo"):
         plotter_profile("gcode", "nope")

@@ -12,7 +12,7 @@ from .common import add_engine_argument, check_output_path
 
 # ---------------------------------------------------------------- write / styles
 
-from ..output.plotter import PLOTTER_FORMATS
+from ..output.plotter import PLOTTER_FORMATS, PenTravel
 from ..writing.hand import OUTPUT_FORMATS
 
 #: Every format `write` writes: the drawing's own and the pen plotter's.
@@ -151,7 +151,7 @@ def _check_plotter(fmt: str, profile: str | None) -> None:
         raise HandwritingError("--plotter-profile is for pen-plotter output: --format gcode or hpgl")
 
 
-def _save_plotter(drawing, path: Path, fmt: str, profile: str | None):
+def _save_plotter(drawing, path: Path, fmt: str, profile: str | None) -> PenTravel:
     """Write one drawing as one plotter page sized to its ink plus margin; its pen-up travel."""
     from ..output.plotter import write_plotter
     from ..output.plotter_page import drawing_page

@@ -18,7 +18,7 @@ import shlex
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from ..errors import HandwritingError
 from ..fileio import atomic_path
 from .plotter_page import PlotterPage
 from .stroke_order import order_words, word_travel
+
+if TYPE_CHECKING:
+    import vpype
 
 PLOTTER_FORMATS = ("gcode", "hpgl", "plotter-svg")
 #: The profile each format uses when none is named.
@@ -145,7 +148,7 @@ def ordered_page(page: PlotterPage) -> tuple[list[tuple[int, list[np.ndarray]]],
     return layers, PenTravel(writing, plotted)
 
 
-def page_document(page: PlotterPage):
+def page_document(page: PlotterPage) -> tuple["vpype.Document", PenTravel]:
     """A ``vpype.Document`` of ``page`` in plotting order (:func:`ordered_page`), and its travel.
 
     Layer ``k`` (from 1) holds the ``k``-th colour, named after it, with its colour and pen
@@ -194,11 +197,12 @@ def write_plotter(pages: Sequence[PlotterPage], path: str | os.PathLike, fmt: st
     chosen = plotter_profile(fmt, profile)
     if not pages:
         raise HandwritingError("nothing to plot: there are no pages")
-    _vpype()
-    documents = [page_document(page) for page in pages]
-    for page, (document, _) in zip(pages, documents):
+    for number, page in enumerate(pages, 1):  # every page is checked before any file is written
+        if not any(line.words for line in page.lines):
+            raise HandwritingError(f"nothing to plot on page {number}: it has no strokes")
         if chosen is not None and chosen.format == "hpgl":
-            _paper(chosen, page)  # every page fits before any file is written
+            _paper(chosen, page)
+    documents = [page_document(page) for page in pages]
     paths = page_paths(path, len(pages))
     for page, target, (document, _) in zip(pages, paths, documents):
         with atomic_path(target) as tmp:
@@ -207,7 +211,7 @@ def write_plotter(pages: Sequence[PlotterPage], path: str | os.PathLike, fmt: st
     return paths, travel
 
 
-def _write_document(document, page: PlotterPage, path: Path, fmt: str, profile: PlotterProfile | None) -> None:
+def _write_document(document: "vpype.Document", page: PlotterPage, path: Path, fmt: str, profile: PlotterProfile | None) -> None:
     vp = _vpype()
     if fmt == "gcode":
         import vpype_cli
