@@ -211,7 +211,8 @@ def write_plotter(pages: Sequence[PlotterPage], path: str | os.PathLike, fmt: st
     return paths, travel
 
 
-def _write_document(document: "vpype.Document", page: PlotterPage, path: Path, fmt: str, profile: PlotterProfile | None) -> None:
+def _write_document(document: "vpype.Document", page: PlotterPage, path: Path, fmt: str,
+                    profile: PlotterProfile | None) -> None:
     vp = _vpype()
     if fmt == "gcode":
         import vpype_cli
