@@ -346,6 +346,24 @@ def stroke_extents(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.minimum.reduceat(coords[:, :2], starts), np.maximum.reduceat(coords[:, :2], starts)
 
 
+def x_overlap_groups(coords: np.ndarray) -> list[list[int]]:
+    """Strokes of ``[N, 3]`` coords gathered into groups whose x-extents overlap (chains of
+    overlapping strokes are one group), left to right: the ink's words when the gaps between
+    groups are word gaps. Each group lists its stroke indices (as :func:`split_strokes` numbers
+    them) in writing order."""
+    low, high = stroke_extents(coords)
+    groups: list[list[int]] = []
+    right = -np.inf
+    for index in np.lexsort((high[:, 0], low[:, 0])).tolist():
+        if groups and low[index, 0] <= right:
+            groups[-1].append(index)
+            right = max(right, float(high[index, 0]))
+        else:
+            groups.append([index])
+            right = float(high[index, 0])
+    return [sorted(g) for g in groups]
+
+
 def resample_stroke(stroke: np.ndarray, spacing: float) -> np.ndarray:
     """Resample one ``[n, 2]`` stroke at equal arc-length steps of at most ``spacing``, keeping both ends."""
     stroke = np.asarray(stroke, np.float32).reshape(-1, 2)

@@ -12,7 +12,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "handwriting"
 
 #: Rank of each layer; a module may import modules of equal or lower rank only.
-LAYERS = {"shared": 0, "datasets": 1, "nn": 2, "training": 3, "writing": 3, "tools": 4, "web": 5, "cli": 6}
+LAYERS = {"shared": 0, "datasets": 1, "nn": 2, "training": 3, "writing": 3, "output": 4, "tools": 5, "web": 6, "cli": 7}
 #: Layers of equal rank that must stay independent of each other.
 SIBLINGS = {frozenset({"training", "writing"})}
 #: The public API (``__init__``: ``load``, ``Hand``) and ``python -m handwriting`` sit on top.

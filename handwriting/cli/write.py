@@ -12,18 +12,23 @@ from .common import add_engine_argument, check_output_path
 
 # ---------------------------------------------------------------- write / styles
 
+from ..output.plotter import PLOTTER_FORMATS, PenTravel
 from ..writing.hand import OUTPUT_FORMATS
+
+#: Every format `write` writes: the drawing's own and the pen plotter's.
+WRITE_FORMATS = OUTPUT_FORMATS + PLOTTER_FORMATS
 
 
 def add_write(sub: argparse._SubParsersAction) -> None:
+    from ..output.plotter import DEFAULT_PROFILES, plotter_profiles
     from ..writing.hand import DEFAULT_BIAS, DEFAULT_SLANT, SLANT_MODEL, SLANT_STYLE
     from ..writing.layout import ALIGNMENTS
     from ..writing.render import DEFAULT_COLOR, DEFAULT_MARGIN, DEFAULT_WIDTH
 
-    write = sub.add_parser("write", help="write text in handwriting (SVG, PNG or animated SVG)",
+    write = sub.add_parser("write", help="write text in handwriting (SVG, PNG, animated SVG, or G-code, HPGL and SVG for pen plotters)",
                            description="Write TEXT (or every line of --input) in handwriting.")
     write.add_argument("text", nargs="*", metavar="TEXT", help="the text to write (words are joined by spaces)")
-    write.add_argument("-o", "--output", type=Path, help="file to write (.svg or .png)")
+    write.add_argument("-o", "--output", type=Path, help="file to write (.svg, .png, or for a pen plotter .gcode or .hpgl)")
     write.add_argument("--input", type=Path, help="batch mode: a text file, one prompt per line")
     write.add_argument("--output-dir", type=Path, help="batch mode: directory for 0001.svg, 0002.svg, ...")
     write.add_argument("--checkpoint", type=Path, help="checkpoint directory (default: the shipped model)")
@@ -44,7 +49,13 @@ def add_write(sub: argparse._SubParsersAction) -> None:
     write.add_argument("--line-height", type=float, help="baseline-to-baseline distance in px (default: fits the ink)")
     write.add_argument("--page-width", type=float, help="page width in px (default: fits the ink)")
     write.add_argument("--margin", type=float, default=DEFAULT_MARGIN, help=f"page margin in px (default: {DEFAULT_MARGIN})")
-    write.add_argument("--format", choices=OUTPUT_FORMATS, help="output format (default: from the file extension)")
+    write.add_argument("--format", choices=WRITE_FORMATS,
+                       help="output format (default: from the file extension); gcode, hpgl and plotter-svg are for "
+                            "pen plotters (one polyline per stroke in mm, words ordered to cut pen-up travel; "
+                            "needs the plot extra: pip install 'handwriting[plot]')")
+    write.add_argument("--plotter-profile", metavar="NAME",
+                       help="gcode/hpgl: the plotter's profile, one of " + ", ".join(plotter_profiles())
+                            + f" (default: {', '.join(f'{p} for {f}' for f, p in DEFAULT_PROFILES.items())})")
     write.add_argument("--speed", type=float, default=1.0, help="animated-svg: drawing speed factor (default: 1)")
     add_engine_argument(write)
     write.add_argument("--no-normalise", dest="normalise_text", action="store_false",
@@ -61,7 +72,7 @@ def _run_write(args: argparse.Namespace) -> int:
             raise HandwritingError("give an output file with -o (or --input and --output-dir for batch mode)")
         if not text.strip():
             raise HandwritingError("empty text: there is nothing to write")
-        fmt = output_format(args.output, OUTPUT_FORMATS, args.format)
+        fmt = output_format(args.output, WRITE_FORMATS, args.format)
         check_output_path(args.output)
         texts, paths = [text], [args.output]
     else:
@@ -75,8 +86,9 @@ def _run_write(args: argparse.Namespace) -> int:
             raise HandwritingError(f"cannot write to {args.output_dir}: it is not a directory")
         if not args.output_dir.exists():
             check_output_path(args.output_dir)
-        extension = "png" if fmt == "png" else "svg"
+        extension = fmt if fmt in ("png", "gcode", "hpgl") else "svg"
         paths = [args.output_dir / f"{i:04d}.{extension}" for i in range(1, len(texts) + 1)]
+    _check_plotter(fmt, args.plotter_profile)
     render.check_color(args.color)
     if not args.width > 0:
         raise HandwritingError(f"--width must be positive, not {args.width}")
@@ -110,14 +122,42 @@ def _run_write(args: argparse.Namespace) -> int:
     if args.input is not None:
         args.output_dir.mkdir(exist_ok=True)
     capped = 0
+    travels = []
     for drawing, path in zip(drawings, paths):
-        drawing.save(path, format=fmt, speed=args.speed)
+        if fmt in PLOTTER_FORMATS:
+            travels.append(_save_plotter(drawing, path, fmt, args.plotter_profile))
+        else:
+            drawing.save(path, format=fmt, speed=args.speed)
         capped += sum(drawing.hit_cap)
     where = args.output if args.input is None else f"{len(paths)} files in {args.output_dir}"
     print(f"wrote {where}")
+    if travels:
+        writing, plotted = sum(t.writing_mm for t in travels), sum(t.plotted_mm for t in travels)
+        print(f"pen-up travel: {plotted:.0f} mm, {writing:.0f} mm in writing order "
+              f"({1 - plotted / writing if writing else 0:.0%} less)")
     if capped:
         print(f"warning: {capped} line(s) reached the sampler's step cap and may be incomplete", file=sys.stderr)
     return 0
+
+
+def _check_plotter(fmt: str, profile: str | None) -> None:
+    """Fail before the model loads on a bad profile, or when vpype is missing for plotter output."""
+    if fmt in PLOTTER_FORMATS:
+        from ..output.plotter import plotter_profile, require_vpype
+
+        plotter_profile(fmt, profile)
+        require_vpype()
+    elif profile is not None:
+        raise HandwritingError("--plotter-profile is for pen-plotter output: --format gcode or hpgl")
+
+
+def _save_plotter(drawing, path: Path, fmt: str, profile: str | None) -> PenTravel:
+    """Write one drawing as one plotter page sized to its ink plus margin; its pen-up travel."""
+    from ..output.plotter import write_plotter
+    from ..output.plotter_page import drawing_page
+
+    _, travel = write_plotter([drawing_page(drawing)], path, fmt, profile)
+    return travel
 
 
 def add_styles(sub: argparse._SubParsersAction) -> None:

@@ -11,7 +11,14 @@ from typing import Literal, Sequence
 
 import numpy as np
 
-from ..strokes import X_HEIGHT_BAND, align_baseline, estimate_x_height, ink_quantiles, stroke_extents
+from ..strokes import (
+    X_HEIGHT_BAND,
+    align_baseline,
+    estimate_x_height,
+    ink_quantiles,
+    stroke_extents,
+    x_overlap_groups,
+)
 
 Alignment = Literal["left", "center", "right"]
 ALIGNMENTS: tuple[str, ...] = ("left", "center", "right")
@@ -76,14 +83,8 @@ def word_gaps(coords: np.ndarray, count: int) -> list[float]:
     """The ``count`` widest horizontal gaps between a line's ink (strokes whose x-extents overlap
     are one group): its word gaps, for a line of ``count`` spaces; fewer if the ink has fewer."""
     low, high = stroke_extents(coords)
-    extents = sorted(zip(low[:, 0].tolist(), high[:, 0].tolist()))
-    groups: list[list[float]] = []
-    for start, end in extents:
-        if groups and start <= groups[-1][1]:
-            groups[-1][1] = max(groups[-1][1], end)
-        else:
-            groups.append([start, end])
-    gaps = sorted((b[0] - a[1] for a, b in zip(groups, groups[1:])), reverse=True)
+    spans = [(float(low[g, 0].min()), float(high[g, 0].max())) for g in x_overlap_groups(coords)]
+    gaps = sorted((b[0] - a[1] for a, b in zip(spans, spans[1:])), reverse=True)
     return gaps[:count] if count > 0 else []
 
 

@@ -1,0 +1,1 @@
+"""What a drawing becomes: pages, paper, PDF and pen-plotter output."""
