@@ -176,7 +176,7 @@ def test_cli_write_all_formats_and_batch_mode(tiny_checkpoint, tmp_path):
         (["write", "ab", "-o", "{tmp}/x.svg", "--style", "nope"], "unknown style"),
         (["write", "ab", "-o", "{tmp}/x.svg", "--slant", "sideways"], "slant must be 'style', 'model' or degrees"),
         (["write", "ab", "-o", "{tmp}/x.svg", "--slant", "60"], "within 45 degrees of upright"),
-        (["write", "ab", "-o", "{tmp}/x.pdf"], "cannot tell the format"),
+        (["write", "ab", "-o", "{tmp}/x.xyz"], "cannot tell the format"),
         (["write", "--input", "{tmp}/none.txt", "--output-dir", "{tmp}/o"], "input file not found"),
     ],
 )

@@ -36,7 +36,7 @@ from .. import inkio
 from ..errors import HandwritingError
 from ..strokes import offsets_to_coords
 from ..version import __version__
-from ..writing import render
+from ..output import render
 from ..writing.hand import RESERVED_STYLE_NAMES, Drawing, Hand, Style, load_styles, text_lines
 from ..writing.styles import StyleExistsError, save_user_style
 from .batcher import WriteBatcher

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..writing import layout, render
+from ..output import layout, render
 from ..errors import HandwritingError
 from ..writing.hand import DEFAULT_BIAS, DEFAULT_SLANT, DEFAULT_STYLE, OUTPUT_FORMATS, slant_radians
 
