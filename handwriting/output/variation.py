@@ -41,12 +41,12 @@ class PageVariation:
     ranges, and the command.
     """
 
-    tilt_sd: float = 1.05
-    pitch_sd: float = 0.30
-    margin_sd: float = 0.21
-    margin_drift: float = 0.0
-    size_sd: float = 0.074
-    tiring: float = 0.0
+    tilt_sd: float = 0.93
+    pitch_sd: float = 0.52
+    margin_sd: float = 0.50
+    margin_drift: float = 0.001
+    size_sd: float = 0.066
+    tiring: float = -0.005
 
     @staticmethod
     def neat() -> "PageVariation":

@@ -24,6 +24,8 @@ from ..errors import HandwritingError
 from ..output.variation import LineGeometry, PageVariation, line_geometry, page_figures
 from ..strokes import join_strokes, remove_duplicate_points
 
+#: A line has at least this many words (a single word's baseline angle is mostly noise).
+MIN_WORDS = 2
 #: A page has at least this many lines.
 MIN_PAGE_LINES = 4
 #: A next line's baseline lies this many x-heights (min, max) below the last one's.
@@ -82,8 +84,8 @@ def unipen_pages(root: Path, progress: Callable[[int, int], None] | None = None)
             segments = reader.read(path, flip_y=contributor in Y_DOWN_CONTRIBUTORS).segments
         except BrokenFile:
             continue
-        lines = [remove_duplicate_points(join_strokes(seg.strokes))
-                 for seg in segments if seg.skip is None and seg.strokes and seg.quality != "BAD"]
+        lines = [remove_duplicate_points(join_strokes(seg.strokes)) for seg in segments
+                 if seg.skip is None and seg.strokes and seg.quality != "BAD" and len(seg.label.split()) >= MIN_WORDS]
         lines = [c for c in lines if len(c) > 2]
         if len(lines) >= MIN_PAGE_LINES:
             pages += [(str(path.relative_to(root)), run) for run in _runs(lines) if len(run) >= MIN_PAGE_LINES]

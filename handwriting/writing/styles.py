@@ -99,7 +99,12 @@ def load_styles(directory: Path) -> dict[str, Style]:
 
 
 class StyleExistsError(HandwritingError):
-    """A user style of that name exists already (and replacing it was not asked for)."""
+    """A user style of that name exists already (and replacing it was not asked for); the message
+    names the CLI's ``--force``, and ``name`` lets another front end (the web API) name its own way."""
+
+    def __init__(self, name: str):
+        super().__init__(f"style {name!r} exists already (use --force to replace it)")
+        self.name = name
 
 
 STYLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
@@ -156,7 +161,7 @@ def check_style_name(name: str, shipped: dict[str, Style], *, force: bool = Fals
         raise HandwritingError(f"style {name!r} is a shipped style of this model: choose another name")
     path = user_styles_dir() / f"{name}.json"
     if path.exists() and not force:
-        raise StyleExistsError(f"style {name!r} exists already (use --force to replace it)")
+        raise StyleExistsError(name)
     return path
 
 
