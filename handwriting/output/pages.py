@@ -294,7 +294,7 @@ def paginate(lines: Sequence[np.ndarray | None], texts: Sequence[str], sheet: Sh
                 first = -m.top - float(c[:, 1].max())
                 baseline = first
             if c is not None:
-                c[:, 0] += m.left + draws.start[slot] * flow.x_height
+                c[:, 0] += m.left + draws.start[slot] * flow.x_height - c[:, 0].min()  # tilted: its ink starts there
                 c[:, 1] += baseline
                 if c[:, 1].min() < bottom:
                     if slot == 0:

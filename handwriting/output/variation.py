@@ -31,22 +31,33 @@ CLIP_SDS = 2.0
 MAD_TO_SD = 1.4826
 
 
+#: ``(median, 10th percentile, 90th percentile)`` over the multi-line pages of UNIPEN
+#: train_r01_v07 (category 8: runs of at least four lines of two or more words written one under
+#: another on one sheet; ``handwriting.tools.page_figures`` says how they are found), as
+#: ``scripts/measure_page_variation.py /path/to/unipen`` prints them (docs/pages.md).
+UNIPEN_FIGURES: dict[str, tuple[float, float, float]] = {
+    "x_height_mm": (4.39, 2.80, 7.04),
+    "pitch": (3.78, 2.63, 4.75),
+    "tilt_sd": (0.93, 0.22, 2.78),
+    "pitch_sd": (0.52, 0.094, 1.50),
+    "margin_sd": (0.50, 0.009, 1.10),
+    "margin_drift": (0.001, -0.454, 0.564),
+    "size_sd": (0.066, 0.032, 0.253),
+    "tiring": (-0.005, -0.085, 0.029),
+}
+
+
 @dataclass(frozen=True)
 class PageVariation:
-    """The few numbers of a page's natural variation (see the module docstring).
+    """The few numbers of a page's natural variation (see the module docstring); the defaults
+    are the medians of the UNIPEN pages (:data:`UNIPEN_FIGURES`)."""
 
-    The defaults are the medians over the multi-line UNIPEN pages (train_r01_v07, category 8:
-    contributors whose label files hold runs of lines written one under another on one sheet),
-    measured by ``scripts/measure_page_variation.py``; docs/pages.md gives the figures, their
-    ranges, and the command.
-    """
-
-    tilt_sd: float = 0.93
-    pitch_sd: float = 0.52
-    margin_sd: float = 0.50
-    margin_drift: float = 0.001
-    size_sd: float = 0.066
-    tiring: float = -0.005
+    tilt_sd: float = UNIPEN_FIGURES["tilt_sd"][0]
+    pitch_sd: float = UNIPEN_FIGURES["pitch_sd"][0]
+    margin_sd: float = UNIPEN_FIGURES["margin_sd"][0]
+    margin_drift: float = UNIPEN_FIGURES["margin_drift"][0]
+    size_sd: float = UNIPEN_FIGURES["size_sd"][0]
+    tiring: float = UNIPEN_FIGURES["tiring"][0]
 
     @staticmethod
     def neat() -> "PageVariation":

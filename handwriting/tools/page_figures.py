@@ -21,6 +21,7 @@ import numpy as np
 from ..datasets.unipen import DATA_DIR, Y_DOWN_CONTRIBUTORS, label_files
 from ..datasets.unipen_format import INCLUDE_DIR, BrokenFile, LabelReader
 from ..errors import HandwritingError
+from ..output.pages import MM_PER_INCH
 from ..output.variation import LineGeometry, PageVariation, line_geometry, page_figures
 from ..strokes import join_strokes, remove_duplicate_points
 
@@ -32,8 +33,8 @@ MIN_PAGE_LINES = 4
 PITCH_RANGE = (1.2, 6.0)
 #: A next line starts at most this many x-heights left or right of the last one.
 MAX_START_JUMP = 12.0
-#: Figures reported per page, in the order of :class:`PageVariation`'s fields, plus the pitch.
-FIGURES = ("pitch",) + tuple(f.name for f in fields(PageVariation))
+#: Figures reported per page: the x-height (mm), the line pitch, and :class:`PageVariation`'s fields.
+FIGURES = ("x_height_mm", "pitch") + tuple(f.name for f in fields(PageVariation))
 #: The percentiles that give a figure's range over the pages.
 RANGE_PERCENTILES = (10, 90)
 
@@ -94,9 +95,15 @@ def unipen_pages(root: Path, progress: Callable[[int, int], None] | None = None)
     return pages
 
 
+def _figures(lines: list[np.ndarray]) -> dict[str, float]:
+    """A page's figures, with its median x-height in mm (UNIPEN ink is in inches)."""
+    x_height = float(np.median([line_geometry(c).x_height for c in lines])) * MM_PER_INCH
+    return {"x_height_mm": x_height, **page_figures(lines)}
+
+
 def measure(pages: list[tuple[str, list[np.ndarray]]]) -> dict:
     """Per figure: the median over the pages and its :data:`RANGE_PERCENTILES` range."""
-    table = np.array([[page_figures(lines)[name] for name in FIGURES] for _, lines in pages])
+    table = np.array([[_figures(lines)[name] for name in FIGURES] for _, lines in pages])
     low, high = np.percentile(table, RANGE_PERCENTILES, axis=0)
     contributors = sorted({name.split("/")[2] for name, _ in pages})
     return {"pages": len(pages), "lines": sum(len(lines) for _, lines in pages), "contributors": contributors,

@@ -19,12 +19,12 @@ import numpy as np
 from ..errors import HandwritingError
 from ..output.layout import wrap_text
 from ..output.pages import PX_PER_MM, Flow, Sheet, paginate
-from ..output.variation import CLIP_SDS, PageVariation
+from ..output.variation import CLIP_SDS, UNIPEN_FIGURES, PageVariation
 from ..strokes import align_baseline
 
 #: The line pitch in x-heights: the median baseline-to-baseline distance of the multi-line UNIPEN
 #: pages (``scripts/measure_page_variation.py``, docs/pages.md).
-LINE_PITCH_X_HEIGHTS = 3.78
+LINE_PITCH_X_HEIGHTS = UNIPEN_FIGURES["pitch"][0]
 #: Width per character in x-heights for a first wrap when the style gives none (the shipped
 #: human styles' median is 1.0-1.3; the wrap is corrected by measuring the written lines).
 CHAR_WIDTH_X_HEIGHTS = 1.2
