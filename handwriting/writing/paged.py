@@ -29,7 +29,7 @@ LINE_PITCH_X_HEIGHTS = UNIPEN_FIGURES["pitch"][0]
 #: human styles' median is 1.0-1.3; the wrap is corrected by measuring the written lines).
 CHAR_WIDTH_X_HEIGHTS = 1.2
 #: Rewrites of over-long lines at most; each pass shortens every line that crossed the margin.
-MAX_REFLOW_PASSES = 8
+MAX_REFLOW_PASSES = 20
 #: Lines written first to measure the hand's width per character, before the text is wrapped.
 CALIBRATION_LINES = 4
 
@@ -57,28 +57,34 @@ def _wrap_words(words: Sequence[str], first: int, limit: int) -> list[str]:
     return lines
 
 
-def _fits(coords: np.ndarray, flow: Flow, sheet: Sheet) -> bool:
-    """Whether a levelled line stays inside the margins at the page variation's extremes."""
+def _allowed_width(coords: np.ndarray, flow: Flow, sheet: Sheet) -> float:
+    """The widest a levelled line of this ink height may be and stay inside the margins at the
+    page variation's extremes (largest size and tilt, after its margin drift)."""
     lines = flow.lines_per_page(sheet)
     scale = flow.variation.max_scale(lines)
     tilt = np.radians(CLIP_SDS * flow.variation.tilt_sd)
-    width, height = float(np.ptp(coords[:, 0])), float(np.ptp(coords[:, 1]))
     spread = flow.variation.width_allowance(lines) * flow.x_height
-    return scale * (width * np.cos(tilt) + height * np.sin(tilt)) + spread <= sheet.text_width
+    height = float(np.ptp(coords[:, 1]))
+    return ((sheet.text_width - spread) / scale - height * np.sin(tilt)) / np.cos(tilt)
 
 
-def _reflow(paragraph: list[_Line], flow: Flow, sheet: Sheet, limit: int) -> bool:
-    """Shorten the first line of ``paragraph`` that does not fit; rewrap the rest. True if changed."""
+def _reflow(paragraph: list[_Line], flow: Flow, sheet: Sheet, limit: int) -> int:
+    """Shorten the first line of ``paragraph`` that is too wide and rewrap the rest at a limit no
+    longer than that line's measured characters per width allow; return the limit (0: all fit)."""
     for j, line in enumerate(paragraph):
-        if line.coords is None or _fits(line.coords, flow, sheet):
+        if line.coords is None:
+            continue
+        width, allowed = float(np.ptp(line.coords[:, 0])), _allowed_width(line.coords, flow, sheet)
+        if width <= allowed:
             continue
         words = " ".join(l.text for l in paragraph[j:]).split()
         if len(line.text.split()) == 1:
             raise HandwritingError(f"the word {words[0]!r} is wider than the page's text ({sheet.text_width:g} mm)")
         shorter = len(line.text) - len(line.text.split()[-1]) - 1
-        paragraph[j:] = [_Line(t) for t in _wrap_words(words, shorter, limit)]
-        return True
-    return False
+        limit = max(min(limit, int(len(line.text) * allowed / width)), 1)
+        paragraph[j:] = [_Line(t) for t in _wrap_words(words, min(shorter, limit), limit)]
+        return limit
+    return 0
 
 
 def _measured_char_width(write: LineWriter, text: str, limit: int) -> float:
@@ -96,10 +102,11 @@ def flow_lines(write: LineWriter, text: str, sheet: Sheet, flow: Flow, char_widt
     """
     room = flow.room(sheet)
     char_width = _measured_char_width(write, text, max(int(room / char_width), 1))
-    limit = max(int(room / char_width), 1)
+    first = max(int(room / char_width), 1)
     paragraphs: list[list[_Line] | None] = []
     for source in wrap_text(text):
-        paragraphs.append([_Line(t) for t in _wrap_words(source.split(), limit, limit)] if source else None)
+        paragraphs.append([_Line(t) for t in _wrap_words(source.split(), first, first)] if source else None)
+    limits = [first] * len(paragraphs)  # per paragraph, lowered as its lines are measured
     for _ in range(MAX_REFLOW_PASSES):
         todo = [line for p in paragraphs if p for line in p if line.coords is None]
         if todo:
@@ -107,8 +114,10 @@ def flow_lines(write: LineWriter, text: str, sheet: Sheet, flow: Flow, char_widt
             for line, c, capped in zip(todo, coords, caps):
                 line.coords = align_baseline(c) / np.array([PX_PER_MM, PX_PER_MM, 1.0], np.float32)
                 line.capped = capped
-        if not any([_reflow(p, flow, sheet, limit) for p in paragraphs if p]):
+        limits = [_reflow(p, flow, sheet, limit) if p else 0 for p, limit in zip(paragraphs, limits)]
+        if not any(limits):
             break
+        limits = [limit or first for limit in limits]
     else:
         raise HandwritingError("could not fit the lines into the page's width; try a wider page or smaller margins")
     return [line for p in paragraphs for line in (p if p else [None])]
