@@ -2,10 +2,10 @@
 
 The hand first writes a few lines (:data:`CALIBRATION_LINES`) to measure its width per character;
 each paragraph is wrapped at the number of characters that fit the room a line has (the text
-width less what the page variation may take); every written line is then measured, and a line that would
-cross the right margin (at the largest size and tilt the page variation can draw, and after its
-margin drift) gives up its last words to the next line, whose rest of paragraph is wrapped and
-written again. Words are never split; a word wider than the text fails. The lines, levelled, go
+width less what the page variation may take); every written line is then measured, and a line that
+would cross the right margin (at the largest size and tilt the page variation can draw, after
+its margin drift) gives up its last word to the next line, and the rest of its paragraph is
+wrapped again (at a limit its measured width per character allows) and written again. Words are never split; a word wider than the text fails. The lines, levelled, go
 onto sheets in order (:func:`~handwriting.output.pages.paginate`).
 """
 
@@ -25,8 +25,8 @@ from ..strokes import align_baseline
 #: The line pitch in x-heights: the median baseline-to-baseline distance of the multi-line UNIPEN
 #: pages (``scripts/measure_page_variation.py``, docs/pages.md).
 LINE_PITCH_X_HEIGHTS = UNIPEN_FIGURES["pitch"][0]
-#: Width per character in x-heights for a first wrap when the style gives none (the shipped
-#: human styles' median is 1.0-1.3; the wrap is corrected by measuring the written lines).
+#: Width per character in x-heights, a first guess for unprimed writing (a style's own sample gives
+#: a better one); the hand's real width is measured on :data:`CALIBRATION_LINES` lines before the wrap.
 CHAR_WIDTH_X_HEIGHTS = 1.2
 #: Rewrites of over-long lines at most; each pass shortens every line that crossed the margin.
 MAX_REFLOW_PASSES = 20
