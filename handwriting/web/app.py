@@ -134,8 +134,8 @@ def page_json(page) -> dict[str, Any]:
 def drawing_json(drawing: Drawing, seed: int | None) -> dict[str, Any]:
     """What ``/api/write`` answers for one drawing: its first page's fields, every page, the SVG."""
     pages = [page_json(page) for page in drawing.pages]
-    return {**pages[0], "texts": drawing.texts if len(pages) == 1 else pages[0]["texts"], "pages": pages,
-            "svg": drawing.svg(), "seed": seed, "hit_cap": [bool(h) for h in drawing.hit_cap]}
+    return {**pages[0], "pages": pages, "svg": drawing.svg(), "seed": seed,
+            "hit_cap": [bool(h) for h in drawing.hit_cap]}
 
 
 class WebApp:
