@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import HandwritingError
 from ..strokes import split_strokes
-from .paper import LINED, PLAIN, Ruling, check_paper
+from .paper import PLAIN, Ruling, check_paper
 from .variation import PageVariation, draw_lines
 
 PX = "px"
@@ -313,4 +313,4 @@ def paginate(lines: Sequence[np.ndarray | None], texts: Sequence[str], sheet: Sh
     return pages
 
 
-__all__ = ["LINED", "MM", "PX", "Flow", "Margins", "Page", "Sheet", "page_size", "paginate"]
+__all__ = ["MM", "PX", "Flow", "Margins", "Page", "Sheet", "page_size", "paginate"]

@@ -22,13 +22,13 @@ from ..errors import HandwritingError
 from ..resources import SHIPPED_CHECKPOINTS, default_checkpoint_dir, shipped_checkpoint_dir
 from ..strokes import bounding_box, offsets_to_coords, set_slant
 from ..output import layout, render
-from ..output.drawing import OUTPUT_FORMATS, Drawing
+from ..output.drawing import OUTPUT_FORMATS, Drawing  # OUTPUT_FORMATS: re-exported, as before the move
 from ..output.pages import DEFAULT_MARGIN_MM, PX_PER_MM, Page, Sheet
 from ..output.paper import PLAIN
 from ..output.variation import PageVariation
 from .paged import CHAR_WIDTH_X_HEIGHTS, write_on_sheets
 from .sampling import MAX_BATCH_LINES, plan_batches
-from .styles import (
+from .styles import (  # Style, RESERVED_STYLE_NAMES, load_styles: re-exported, as before the move
     DEFAULT_STYLE,
     NO_STYLE,
     RANDOM_STYLE,
