@@ -149,8 +149,11 @@ def _run_write(args: argparse.Namespace) -> int:
                                    page_width=args.page_width,
                                    margin=DEFAULT_MARGIN if args.margin is None else args.margin, **common)
     else:
+        from ..datasets.unipen import terminal_progress
+
         drawings = [hand.write(text, page=args.page, paper=args.paper, max_pages=args.max_pages, neat=args.neat,
-                               margin=args.margin, **common) for text in texts]
+                               margin=args.margin, progress=terminal_progress(sys.stderr, "lines written"), **common)
+                    for text in texts]
     if args.input is not None:
         args.output_dir.mkdir(parents=True, exist_ok=True)
     written = [f for drawing, path in zip(drawings, paths) for f in drawing.save(path, format=fmt, speed=args.speed)]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -189,7 +189,7 @@ class Hand:
 
     def write(self, text: str | Sequence[str], *, page: str | Sheet | None = None, paper: str = PLAIN,
               max_pages: int | None = None, neat: bool = False, variation: PageVariation | None = None,
-              **options) -> Drawing:
+              progress: Callable[[int, int], None] | None = None, **options) -> Drawing:
         """Write ``text`` in handwriting.
 
         Args:
@@ -219,6 +219,7 @@ class Hand:
             max_pages: with ``page``: fail if the text needs more pages.
             neat: with ``page``: no natural page variation (every line level, evenly spaced).
             variation: with ``page``: the page variation's figures (default: measured on UNIPEN).
+            progress: with ``page``: called with ``(lines that fit, lines)`` after each pass.
 
         Returns:
             A :class:`Drawing`; save it with ``to_svg``, ``to_png``, ``to_animated_svg`` or
@@ -228,14 +229,15 @@ class Hand:
             HandwritingError: empty text, characters outside the alphabet (named), bad options.
         """
         if page is None:
-            if paper != PLAIN or max_pages is not None or neat or variation is not None:
-                raise HandwritingError("paper, max_pages, neat and variation need a page size (page=...)")
+            if paper != PLAIN or max_pages is not None or neat or variation is not None or progress is not None:
+                raise HandwritingError("paper, max_pages, neat, variation and progress need a page size (page=...)")
             return self.write_many([text], **options)[0]
         return self._write_sheets(text, page, paper=paper, max_pages=max_pages,
-                                  variation=PageVariation.neat() if neat else variation, **options)
+                                  variation=PageVariation.neat() if neat else variation, progress=progress, **options)
 
     def _write_sheets(self, text: str | Sequence[str], page: str | Sheet, *, paper: str, max_pages: int | None,
-                      variation: PageVariation | None, style: str | Style | None = DEFAULT_STYLE,
+                      variation: PageVariation | None, progress: Callable[[int, int], None] | None = None,
+                      style: str | Style | None = DEFAULT_STYLE,
                       bias: float = DEFAULT_BIAS, seed: int | None = None, slant: str | float = DEFAULT_SLANT,
                       color: str = render.DEFAULT_COLOR, width: float = render.DEFAULT_WIDTH,
                       line_height: float | None = None, margin: float | None = None,
@@ -260,7 +262,7 @@ class Hand:
 
         pages, caps = write_on_sheets(write, "\n".join(lines), sheet, x_height=x_height, char_width=char_width,
                                       seed=seed, line_height=line_height, variation=variation, max_pages=max_pages,
-                                      color=color, width=width / PX_PER_MM)
+                                      color=color, width=width / PX_PER_MM, progress=progress)
         return Drawing.of_pages(pages, caps)
 
     def write_many(

@@ -95,10 +95,12 @@ def _measured_char_width(write: LineWriter, text: str, limit: int) -> float:
     return width / max(sum(len(t) for t in sample), 1)
 
 
-def flow_lines(write: LineWriter, text: str, sheet: Sheet, flow: Flow, char_width: float) -> list[_Line | None]:
+def flow_lines(write: LineWriter, text: str, sheet: Sheet, flow: Flow, char_width: float,
+               progress: Callable[[int, int], None] | None = None) -> list[_Line | None]:
     """The text's lines written and levelled, each fitting ``sheet``; ``None`` for a paragraph break.
 
     ``char_width``: a first guess of the hand's width per character in mm (measured before the wrap).
+    ``progress``: called after each pass with ``(lines that fit, lines)``.
     """
     room = flow.room(sheet)
     char_width = _measured_char_width(write, text, max(int(room / char_width), 1))
@@ -115,6 +117,9 @@ def flow_lines(write: LineWriter, text: str, sheet: Sheet, flow: Flow, char_widt
                 line.coords = align_baseline(c) / np.array([PX_PER_MM, PX_PER_MM, 1.0], np.float32)
                 line.capped = capped
         limits = [_reflow(p, flow, sheet, limit) if p else 0 for p, limit in zip(paragraphs, limits)]
+        if progress is not None:
+            lines = [line for p in paragraphs if p for line in p]
+            progress(sum(line.coords is not None for line in lines), len(lines))
         if not any(limits):
             break
         limits = [limit or first for limit in limits]
@@ -125,7 +130,8 @@ def flow_lines(write: LineWriter, text: str, sheet: Sheet, flow: Flow, char_widt
 
 def write_on_sheets(write: LineWriter, text: str, sheet: Sheet, *, x_height: float, char_width: float, seed: int,
                     line_height: float | None = None, variation: PageVariation | None = None,
-                    max_pages: int | None = None, color: str = "black", width: float = 0.4):
+                    max_pages: int | None = None, color: str = "black", width: float = 0.4,
+                    progress: Callable[[int, int], None] | None = None):
     """Write ``text`` onto as many ``sheet``\\ s as it needs.
 
     Args:
@@ -136,6 +142,7 @@ def write_on_sheets(write: LineWriter, text: str, sheet: Sheet, *, x_height: flo
         variation: the page's natural variation (default :class:`PageVariation`'s measured one;
             ``PageVariation.neat()`` for none).
         color, width: ink colour and pen width (mm).
+        progress: called after each pass of writing with ``(lines that fit, lines)``.
 
     Returns:
         ``(pages, hit_cap)``: the :class:`~handwriting.output.pages.Page` of each sheet (in mm)
@@ -145,7 +152,7 @@ def write_on_sheets(write: LineWriter, text: str, sheet: Sheet, *, x_height: flo
     if not np.isfinite(line_height) or line_height <= 0:
         raise HandwritingError(f"line height must be a positive number of mm, not {line_height}")
     flow = Flow(line_height=line_height, x_height=x_height, variation=variation or PageVariation(), seed=seed)
-    lines = flow_lines(write, text, sheet, flow, char_width)
+    lines = flow_lines(write, text, sheet, flow, char_width, progress)
     pages = paginate([None if l is None else l.coords for l in lines], [("" if l is None else l.text) for l in lines],
                      sheet, flow, color=color, width=width, max_pages=max_pages)
     return pages, [l.capped for l in lines if l is not None]
