@@ -81,7 +81,7 @@ def measure(url: str, repeats: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--url", help="a running server (default: start `handwriting serve`)")
     parser.add_argument("--repeats", type=int, default=5, help="timed rounds per scenario (median)")
     args = parser.parse_args()

@@ -47,7 +47,8 @@ def first_person_line(rng: np.random.Generator, vocabulary, verbs: tuple[str, ..
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     allow_abbrev=False)
     parser.add_argument("-o", "--output", type=Path, required=True, help="text file to write")
     parser.add_argument("--lines", type=int, default=1500, help="lines to write (default: 1500)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")

@@ -23,7 +23,8 @@ LABEL_PX = 150
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     allow_abbrev=False)
     parser.add_argument("-o", "--output", type=Path, default=ROOT / "docs" / "samples.png")
     parser.add_argument("--checkpoint", help="checkpoint directory (default: the shipped model)")
     parser.add_argument("--text", default="Quick zebras vex my jolly fox: 24 hops!")
@@ -34,7 +35,7 @@ def main(argv=None) -> int:
     from PIL import Image, ImageDraw
 
     import handwriting
-    from handwriting.writing import render
+    from handwriting.output import render
 
     hands = {None: handwriting.load(args.checkpoint)}
     images = []

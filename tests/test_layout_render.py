@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from handwriting.writing import layout, render
+from handwriting.output import layout, render
 from handwriting import strokes as S
 from handwriting.errors import HandwritingError
 

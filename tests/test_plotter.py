@@ -140,7 +140,7 @@ def test_several_pages_are_numbered_files(tmp_path):
 
 
 def test_a_drawing_becomes_a_page_in_mm_with_y_down():
-    from handwriting.writing import render
+    from handwriting.output import render
     from handwriting.writing.hand import Drawing
 
     # Two words ("ab cd") of two strokes each; the second word's first stroke written last.

@@ -66,7 +66,7 @@ def test_release_copies_weights_and_makes_a_style_per_font(tiny_checkpoint, font
 def test_a_release_can_write_long_lines_in_pieces(tiny_checkpoint, tmp_path):
     import handwriting
     from handwriting.tools.release import release
-    from handwriting.writing import layout
+    from handwriting.output import layout
 
     out = release(tiny_checkpoint, tmp_path / "pieces", piece_chars=6)
     assert read_config(out).piece_chars == 6

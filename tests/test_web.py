@@ -93,6 +93,24 @@ def test_downloads_are_the_files_the_cli_writes(client, web_hand):
     assert 'filename="handwriting.png"' in png.headers["content-disposition"]
 
 
+def test_a_page_of_paper_is_written_and_downloads_as_one_pdf(client, web_hand, tmp_path):
+    body = {"text": "ab cd ab\n\ncd ab", "seed": 4, "page": "a5", "paper": "lined", "color": "navy",
+            "margin": 5}
+    answer = client.post("/api/write", json=body)
+    assert answer.status_code == 200, answer.text
+    data = answer.json()
+    assert data["unit"] == "mm" and data["page_width"] == 148 and data["ruling"]["kind"] == "lined"
+    expected = web_hand.write(body["text"], seed=4, page="a5", paper="lined", color="navy", margin=5)
+    assert len(data["pages"]) == len(expected.pages) and data["svg"] == expected.svg()
+    pdf = client.post("/api/render", json={"pages": data["pages"], "format": "pdf", "color": "navy",
+                                           "width": data["widths"][0]})
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF") and pdf.content.count(b"/Type /Page\n") == len(expected.pages)
+    bad = client.post("/api/write", json={**body, "page": "b9"})
+    assert bad.status_code == 400 and "unknown page size" in bad.json()["error"]
+    assert client.post("/api/write", json={"text": "ab", "paper": "grid"}).status_code == 400
+
+
 def test_a_style_saved_on_the_page_is_used_at_once(client, user_dir):
     answer = client.post("/api/styles", json={"name": "mine", "text": "abcd", "strokes": sample_strokes()})
     assert answer.status_code == 201, answer.text
@@ -104,6 +122,7 @@ def test_a_style_saved_on_the_page_is_used_at_once(client, user_dir):
     assert written.status_code == 200, written.text
     again = client.post("/api/styles", json={"name": "mine", "text": "abcd", "strokes": sample_strokes()})
     assert again.status_code == 409 and "exists already" in again.json()["error"]
+    assert '"replace": true' in again.json()["error"] and "--force" not in again.json()["error"]
     replaced = client.post("/api/styles", json={"name": "mine", "text": "dcba", "strokes": sample_strokes(),
                                                  "replace": True})
     assert replaced.status_code == 201 and load_user_styles()["mine"].text == "dcba"
@@ -179,7 +198,7 @@ MALFORMED = [
     ("/api/styles", {"name": "ok", "text": "\u6f22", "strokes": GOOD_STROKES}),
     ("/api/styles", {"name": "ok", "strokes": GOOD_STROKES}),
     ("/api/render", {"lines": "x"}),
-    ("/api/render", RENDER_PAGE | {"format": "pdf"}),
+    ("/api/render", RENDER_PAGE | {"format": "tiff"}),
     ("/api/render", RENDER_PAGE | {"lines": [[[0, 0]]]}),
     ("/api/render", {"lines": RENDER_PAGE["lines"]}),
     ("/api/render", RENDER_PAGE | {"page_width": 1e9}),

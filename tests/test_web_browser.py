@@ -1,5 +1,6 @@
 """End to end in a real headless browser: ``handwriting serve`` with the shipped model, the page
-writes a line, shows an error, and a sample drawn on the canvas with pointer events becomes a style.
+writes a line, shows an error, a sample drawn on the canvas with pointer events becomes a style,
+and a letter on A5 paper downloads as a PDF with a page per sheet.
 
 Needs Chromium and its driver (Debian: ``apt-get install chromium chromium-driver``; ``.ci/run``
 installs them, and in CI the test fails without them) and selenium; elsewhere it is skipped with
@@ -84,7 +85,11 @@ def browser(tmp_path_factory):
     options.binary_location = binary
     for flag in CHROMIUM_FLAGS + [f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"]:
         options.add_argument(flag)
+    downloads = tmp_path_factory.mktemp("downloads")
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False})
     driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    driver.download_dir = downloads
     try:
         yield driver
     finally:
@@ -181,6 +186,35 @@ def test_the_page_writes_shows_errors_and_learns_a_hand(server, browser):
     assert selected.get_attribute("data-name") == "browser-hand"
     set_value(browser, "text", "Now in my own hand")
     assert write_and_wait(browser)
+
+
+#: A note that fills more than one A5 sheet (the page writes at most 1,000 characters).
+LONG_NOTE = ("Dear Ada, thank you for the lovely tea and the long walk by the river. " * 8).strip()
+
+
+def test_a_letter_on_paper_downloads_as_a_pdf_of_every_page(server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    url, _ = server
+    browser.get(url)
+    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#styles .style")) >= 3)
+    set_value(browser, "text", LONG_NOTE)
+    set_value(browser, "seed", "2")
+    set_speed(browser, 8)
+    Select(browser.find_element(By.ID, "page")).select_by_value("a5")
+    Select(browser.find_element(By.ID, "paper")).select_by_value("lined")
+    assert write_and_wait(browser)
+    status = browser.find_element(By.ID, "status").text
+    pages = int(status.split(" of ")[1].split(" ")[0])
+    assert pages > 1, status
+    view = browser.execute_script("return document.getElementById('drawing').getAttribute('viewBox');")
+    assert view == "0 0 148 210"  # the A5 sheet, in mm
+    browser.find_element(By.ID, "download-pdf").click()
+    target = browser.download_dir / "handwriting.pdf"
+    wait_for(browser, lambda d: target.is_file() and target.read_bytes().endswith(b"%%EOF\n"), WRITE_TIMEOUT_S)
+    pdf = target.read_bytes()
+    assert pdf.startswith(b"%PDF-") and pdf.count(b"/Type /Page\n") == pages
 
 
 def test_readme_screenshot(server, browser):

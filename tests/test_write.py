@@ -176,8 +176,16 @@ def test_cli_write_all_formats_and_batch_mode(tiny_checkpoint, tmp_path):
         (["write", "ab", "-o", "{tmp}/x.svg", "--style", "nope"], "unknown style"),
         (["write", "ab", "-o", "{tmp}/x.svg", "--slant", "sideways"], "slant must be 'style', 'model' or degrees"),
         (["write", "ab", "-o", "{tmp}/x.svg", "--slant", "60"], "within 45 degrees of upright"),
-        (["write", "ab", "-o", "{tmp}/x.pdf"], "cannot tell the format"),
+        (["write", "ab", "-o", "{tmp}/x.xyz"], "cannot tell the format"),
         (["write", "--input", "{tmp}/none.txt", "--output-dir", "{tmp}/o"], "input file not found"),
+        (["write", "ab", "-o", "{tmp}/x.pdf", "--page", "b9"], "unknown page size 'b9'"),
+        (["write", "ab", "-o", "{tmp}/x.pdf", "--page", "a5", "--margin", "80"], "bigger than the 148x210 mm page"),
+        (["write", " ".join(["ab cd"] * 200), "-o", "{tmp}/x.pdf", "--page", "a4",
+          "--margin", "5", "--line-height", "100", "--max-pages", "1"], "needs more than 1 page(s)"),
+        (["write", "ab", "-o", "{tmp}/x.svg", "--paper", "lined"], "--paper need(s) --page"),
+        (["write", "ab", "-o", "{tmp}/x.svg", "--page", "a5", "--max-line-chars", "9"], "does not go with --page"),
+        (["write", "ab", "-o", "{tmp}/x.svg", "--page-w", "90"], "unrecognized arguments: --page-w"),
+        (["write", "--file", "{tmp}/none.txt", "-o", "{tmp}/x.svg"], "cannot read"),
     ],
 )
 def test_cli_bad_input_one_line_status_2_no_file(tiny_checkpoint, tmp_path, args, message):
@@ -213,3 +221,25 @@ def test_cli_plot_attention(tiny_checkpoint, tmp_path):
     result = run_cli("plot", "attention", "bad", "cab", "-o", tmp_path / "att.png", "--checkpoint", tiny_checkpoint)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "att.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_pages_go_to_numbered_files_and_the_output_dir_is_made(tiny_checkpoint, tmp_path):
+    text = " ".join(["ab cd"] * 12)
+    (tmp_path / "letter.txt").write_text(f"{text}\n\n{text}\n")
+    common = ["--checkpoint", str(tiny_checkpoint), "--page", "a4", "--margin", "5", "--line-height", "100",
+              "--seed", "2"]
+    result = run_cli("write", "--file", str(tmp_path / "letter.txt"), "-o", str(tmp_path / "x.svg"), *common)
+    assert result.returncode == 0, result.stderr
+    written = sorted(tmp_path.glob("x-*.svg"))
+    assert len(written) > 1 and not (tmp_path / "x.svg").exists()
+    assert result.stdout.startswith(f"wrote {len(written)} pages: ") and str(written[-1]) in result.stdout
+    assert 'width="210mm"' in written[0].read_text()
+    result = run_cli("write", "--file", str(tmp_path / "letter.txt"), "-o", str(tmp_path / "x.pdf"), "--paper",
+                     "lined", *common)
+    assert result.returncode == 0 and f"({len(written)} pages)" in result.stdout, result.stderr
+    assert (tmp_path / "x.pdf").read_bytes().count(b"/Type /Page\n") == len(written)
+    (tmp_path / "prompts.txt").write_text("ab\ncd\n")
+    result = run_cli("write", "--input", str(tmp_path / "prompts.txt"), "--output-dir", str(tmp_path / "a" / "b"),
+                     "--checkpoint", str(tiny_checkpoint))
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == ["0001.svg", "0002.svg"]

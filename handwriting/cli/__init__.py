@@ -27,7 +27,13 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 
 
 class _Parser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line (and exit status 2)."""
+    """An argument parser whose usage errors are one line (and exit status 2), and which never
+    reads a flag's prefix as the flag (``--page`` is not ``--page-width``), so a new flag cannot
+    change what an old command line means."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # noqa: D102 - argparse's hook
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")

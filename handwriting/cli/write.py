@@ -12,25 +12,32 @@ from .common import add_engine_argument, check_output_path
 
 # ---------------------------------------------------------------- write / styles
 
+from ..output.drawing import OUTPUT_FORMATS
 from ..output.plotter import PLOTTER_FORMATS, PenTravel
-from ..writing.hand import OUTPUT_FORMATS
 
 #: Every format `write` writes: the drawing's own and the pen plotter's.
 WRITE_FORMATS = OUTPUT_FORMATS + PLOTTER_FORMATS
 
 
 def add_write(sub: argparse._SubParsersAction) -> None:
+    from ..output.layout import ALIGNMENTS
+    from ..output.pages import DEFAULT_MARGIN_MM, PAGE_SIZES
     from ..output.plotter import DEFAULT_PROFILES, plotter_profiles
+    from ..output.paper import PAPERS, PLAIN
+    from ..output.render import DEFAULT_COLOR, DEFAULT_MARGIN, DEFAULT_WIDTH
     from ..writing.hand import DEFAULT_BIAS, DEFAULT_SLANT, SLANT_MODEL, SLANT_STYLE
-    from ..writing.layout import ALIGNMENTS
-    from ..writing.render import DEFAULT_COLOR, DEFAULT_MARGIN, DEFAULT_WIDTH
 
-    write = sub.add_parser("write", help="write text in handwriting (SVG, PNG, animated SVG, or G-code, HPGL and SVG for pen plotters)",
-                           description="Write TEXT (or every line of --input) in handwriting.")
+    write = sub.add_parser("write", help="write text in handwriting (SVG, PNG, animated SVG, PDF, or G-code, HPGL "
+                                         "and SVG for pen plotters)",
+                           description="Write TEXT (or a --file, or every line of --input) in handwriting.")
     write.add_argument("text", nargs="*", metavar="TEXT", help="the text to write (words are joined by spaces)")
-    write.add_argument("-o", "--output", type=Path, help="file to write (.svg, .png, or for a pen plotter .gcode or .hpgl)")
+    write.add_argument("-o", "--output", type=Path, help="file to write (.svg, .png, .pdf, or for a pen plotter "
+                                                         ".gcode or .hpgl); several pages as .svg, .png or plotter "
+                                                         "files go to NAME-1.svg, NAME-2.svg, ...")
+    write.add_argument("--file", type=Path, help="write this text file (newlines and paragraphs kept) instead of TEXT")
     write.add_argument("--input", type=Path, help="batch mode: a text file, one prompt per line")
-    write.add_argument("--output-dir", type=Path, help="batch mode: directory for 0001.svg, 0002.svg, ...")
+    write.add_argument("--output-dir", type=Path, help="batch mode: directory for 0001.svg, 0002.svg, ... "
+                                                       "(made if missing)")
     write.add_argument("--checkpoint", type=Path, help="checkpoint directory (default: the shipped model)")
     group = write.add_mutually_exclusive_group()
     group.add_argument("--style", help="a style of the checkpoint (see `handwriting styles`), 'random', or 'none' "
@@ -44,11 +51,20 @@ def add_write(sub: argparse._SubParsersAction) -> None:
                             f"network drew it; or degrees, positive leaning right (0: upright)")
     write.add_argument("--color", default=DEFAULT_COLOR, help=f"stroke colour, a CSS name or #hex (default: {DEFAULT_COLOR})")
     write.add_argument("--width", type=float, default=DEFAULT_WIDTH, help=f"stroke width in px (default: {DEFAULT_WIDTH})")
+    write.add_argument("--page", help=f"write on sheets of paper: {', '.join(PAGE_SIZES)} or WxHmm (e.g. 148x105mm); "
+                                      "as many pages as the text needs")
+    write.add_argument("--paper", choices=PAPERS, default=PLAIN, help="with --page: the ruling shown in PNG and PDF "
+                                                                     "(default: plain)")
+    write.add_argument("--max-pages", type=int, help="with --page: fail if the text needs more pages")
+    write.add_argument("--neat", action="store_true", help="with --page: no natural page variation (level, evenly "
+                                                           "spaced lines at one size)")
     write.add_argument("--max-line-chars", type=int, help="wrap lines longer than this many characters")
     write.add_argument("--align", choices=ALIGNMENTS, default="left", help="line alignment (default: left)")
-    write.add_argument("--line-height", type=float, help="baseline-to-baseline distance in px (default: fits the ink)")
+    write.add_argument("--line-height", type=float, help="baseline-to-baseline distance in px, in mm with --page "
+                                                         "(default: from the hand's size)")
     write.add_argument("--page-width", type=float, help="page width in px (default: fits the ink)")
-    write.add_argument("--margin", type=float, default=DEFAULT_MARGIN, help=f"page margin in px (default: {DEFAULT_MARGIN})")
+    write.add_argument("--margin", type=float, help=f"page margin in px (default: {DEFAULT_MARGIN}), in mm with --page "
+                                                    f"(default: {DEFAULT_MARGIN_MM})")
     write.add_argument("--format", choices=WRITE_FORMATS,
                        help="output format (default: from the file extension); gcode, hpgl and plotter-svg are for "
                             "pen plotters (one polyline per stroke in mm, words ordered to cut pen-up travel; "
@@ -63,32 +79,44 @@ def add_write(sub: argparse._SubParsersAction) -> None:
     write.set_defaults(run=_run_write)
 
 
-def _run_write(args: argparse.Namespace) -> int:
-    from ..writing import render
+def _single_text(args: argparse.Namespace) -> str:
+    """The text of a single-drawing run: TEXT or --file."""
+    if args.file is not None:
+        if args.text:
+            raise HandwritingError("give TEXT or --file, not both")
+        try:
+            return args.file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise HandwritingError(f"cannot read {args.file}: {exc.__class__.__name__}") from None
+    return " ".join(args.text)
 
+
+def _jobs(args: argparse.Namespace) -> tuple[list[str], list[Path], str]:
+    """The texts to write, their output paths and the format; checked before the model loads."""
     if args.input is None:
-        text = " ".join(args.text)
+        text = _single_text(args)
         if args.output is None:
             raise HandwritingError("give an output file with -o (or --input and --output-dir for batch mode)")
         if not text.strip():
             raise HandwritingError("empty text: there is nothing to write")
         fmt = output_format(args.output, WRITE_FORMATS, args.format)
         check_output_path(args.output)
-        texts, paths = [text], [args.output]
-    else:
-        if args.text or args.output:
-            raise HandwritingError("batch mode takes --input and --output-dir, not TEXT or -o")
-        if args.output_dir is None:
-            raise HandwritingError("batch mode needs --output-dir")
-        texts = read_prompt_file(args.input)
-        fmt = args.format or "svg"
-        if args.output_dir.exists() and not args.output_dir.is_dir():
-            raise HandwritingError(f"cannot write to {args.output_dir}: it is not a directory")
-        if not args.output_dir.exists():
-            check_output_path(args.output_dir)
-        extension = fmt if fmt in ("png", "gcode", "hpgl") else "svg"
-        paths = [args.output_dir / f"{i:04d}.{extension}" for i in range(1, len(texts) + 1)]
-    _check_plotter(fmt, args.plotter_profile)
+        return [text], [args.output], fmt
+    if args.text or args.output or args.file:
+        raise HandwritingError("batch mode takes --input and --output-dir, not TEXT, --file or -o")
+    if args.output_dir is None:
+        raise HandwritingError("batch mode needs --output-dir")
+    texts = read_prompt_file(args.input)
+    fmt = args.format or "svg"
+    if args.output_dir.exists() and not args.output_dir.is_dir():
+        raise HandwritingError(f"cannot write to {args.output_dir}: it is not a directory")
+    extension = fmt if fmt in ("png", "pdf", "gcode", "hpgl") else "svg"
+    return texts, [args.output_dir / f"{i:04d}.{extension}" for i in range(1, len(texts) + 1)], fmt
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    from ..output import render
+
     render.check_color(args.color)
     if not args.width > 0:
         raise HandwritingError(f"--width must be positive, not {args.width}")
@@ -96,41 +124,68 @@ def _run_write(args: argparse.Namespace) -> int:
         raise HandwritingError(f"--speed must be positive, not {args.speed}")
     if args.max_line_chars is not None and args.max_line_chars < 1:
         raise HandwritingError("--max-line-chars must be at least 1")
+    if args.page is None:
+        given = [flag for flag, on in (("--paper", args.paper != "plain"), ("--max-pages", args.max_pages is not None),
+                                       ("--neat", args.neat)) if on]
+        if given:
+            raise HandwritingError(f"{', '.join(given)} need(s) --page")
+        return
+    from ..output.pages import DEFAULT_MARGIN_MM, Sheet
 
-    from ..writing.hand import (
-        DEFAULT_STYLE,
-        Style,
-        load,
-        resolve_checkpoint,
-        slant_radians,
-        text_lines,
-    )
+    for flag, value in (("--max-line-chars", args.max_line_chars), ("--page-width", args.page_width)):
+        if value is not None:
+            raise HandwritingError(f"{flag} does not go with --page (the page sets the width)")
+    if args.align != "left":
+        raise HandwritingError("--align does not go with --page (lines start at the margin)")
+    if args.max_pages is not None and args.max_pages < 1:
+        raise HandwritingError(f"--max-pages must be at least 1, not {args.max_pages}")
+    Sheet.make(args.page, DEFAULT_MARGIN_MM if args.margin is None else args.margin, args.paper)
 
+
+def _run_write(args: argparse.Namespace) -> int:
+    from ..output.render import DEFAULT_MARGIN
+    from ..writing.hand import DEFAULT_STYLE, Style, load, resolve_checkpoint, slant_radians, text_lines
+
+    texts, paths, fmt = _jobs(args)
+    _check_plotter(fmt, args.plotter_profile)
+    _check_options(args)
     slant_radians(args.slant)
     for number, text in enumerate(texts, 1):  # fail on bad text before the model loads
         text_lines(text, normalise_text=args.normalise_text, max_line_chars=args.max_line_chars, number=number)
-    checkpoint = resolve_checkpoint(args.checkpoint)
-    hand = load(checkpoint, engine=args.engine)
+    hand = load(resolve_checkpoint(args.checkpoint), engine=args.engine)
     style = Style.load(args.prime) if args.prime else (args.style or DEFAULT_STYLE)
     if isinstance(style, str):
         hand.style(style, args.seed)  # an unknown style fails before any writing
-    drawings = hand.write_many(
-        texts, style=style, bias=args.bias, seed=args.seed, slant=args.slant, max_line_chars=args.max_line_chars,
-        align=args.align,
-        color=args.color, width=args.width, line_height=args.line_height, page_width=args.page_width,
-        margin=args.margin, normalise_text=args.normalise_text)
+    common = dict(style=style, bias=args.bias, seed=args.seed, slant=args.slant, color=args.color, width=args.width,
+                  line_height=args.line_height, normalise_text=args.normalise_text)
+    if args.page is None:
+        drawings = hand.write_many(texts, max_line_chars=args.max_line_chars, align=args.align,
+                                   page_width=args.page_width,
+                                   margin=DEFAULT_MARGIN if args.margin is None else args.margin, **common)
+    else:
+        from ..datasets.unipen import terminal_progress
+
+        drawings = [hand.write(text, page=args.page, paper=args.paper, max_pages=args.max_pages, neat=args.neat,
+                               margin=args.margin, progress=terminal_progress(sys.stderr, "lines written"), **common)
+                    for text in texts]
     if args.input is not None:
-        args.output_dir.mkdir(exist_ok=True)
-    capped = 0
-    travels = []
+        args.output_dir.mkdir(parents=True, exist_ok=True)
+    written, travels = [], []
     for drawing, path in zip(drawings, paths):
         if fmt in PLOTTER_FORMATS:
-            travels.append(_save_plotter(drawing, path, fmt, args.plotter_profile))
+            files, travel = _save_plotter(drawing, path, fmt, args.plotter_profile)
+            written += files
+            travels.append(travel)
         else:
-            drawing.save(path, format=fmt, speed=args.speed)
-        capped += sum(drawing.hit_cap)
-    where = args.output if args.input is None else f"{len(paths)} files in {args.output_dir}"
-    print(f"wrote {where}")
+            written += drawing.save(path, format=fmt, speed=args.speed)
+    capped = sum(sum(drawing.hit_cap) for drawing in drawings)
+    if args.input is not None:
+        print(f"wrote {len(written)} files in {args.output_dir}")
+    elif len(written) > 1:
+        print(f"wrote {len(written)} pages: {', '.join(str(f) for f in written)}")
+    else:
+        pages = len(drawings[0].pages)
+        print(f"wrote {written[0]}" + (f" ({pages} pages)" if pages > 1 else ""))
     if travels:
         writing, plotted = sum(t.writing_mm for t in travels), sum(t.plotted_mm for t in travels)
         print(f"pen-up travel: {plotted:.0f} mm, {writing:.0f} mm in writing order "
@@ -151,13 +206,12 @@ def _check_plotter(fmt: str, profile: str | None) -> None:
         raise HandwritingError("--plotter-profile is for pen-plotter output: --format gcode or hpgl")
 
 
-def _save_plotter(drawing, path: Path, fmt: str, profile: str | None) -> PenTravel:
-    """Write one drawing as one plotter page sized to its ink plus margin; its pen-up travel."""
+def _save_plotter(drawing, path: Path, fmt: str, profile: str | None) -> tuple[list[Path], PenTravel]:
+    """Write a drawing's pages for a pen plotter (one file per page); the files and the pen-up travel."""
     from ..output.plotter import write_plotter
-    from ..output.plotter_page import drawing_page
+    from ..output.plotter_page import drawing_pages
 
-    _, travel = write_plotter([drawing_page(drawing)], path, fmt, profile)
-    return travel
+    return write_plotter(drawing_pages(drawing), path, fmt, profile)
 
 
 def add_styles(sub: argparse._SubParsersAction) -> None:

@@ -1,6 +1,6 @@
 """The plotter's input: pages of strokes in millimetres, grouped into words and lines.
 
-Strokes inside the package are px with y up (``writing.hand.Drawing``); a plotter works in
+Strokes inside the package have y up (``output.pages.Page``, in px or mm); a plotter works in
 millimetres on a sheet whose origin is a corner. A :class:`PlotterPage` holds, per written line,
 its words, and per word its strokes in writing order, each ``[n, 2]`` points in mm with y down
 from the page's top-left corner (as on paper and in SVG). Words are the units a plotter may
@@ -16,14 +16,14 @@ import numpy as np
 
 from ..errors import HandwritingError
 from ..strokes import split_strokes, x_overlap_groups
+from .pages import PX_PER_MM
 
 if TYPE_CHECKING:
-    from ..writing.hand import Drawing
+    from .drawing import Drawing
+    from .pages import Page
 
-#: Page units of a drawing are CSS pixels (SVG user units): 96 to the inch.
-CSS_PX_PER_INCH = 96.0
-MM_PER_INCH = 25.4
-MM_PER_PX = MM_PER_INCH / CSS_PX_PER_INCH
+#: A page fitted to its ink is in CSS pixels (SVG user units): 96 to the inch.
+MM_PER_PX = 1.0 / PX_PER_MM
 DEFAULT_COLOR = "black"
 #: A fine-liner's line width, for pages built without one.
 DEFAULT_PEN_WIDTH_MM = 0.4
@@ -104,18 +104,29 @@ def split_words(coords: np.ndarray, count: int) -> list[list[int]]:
     return [sorted(w) for w in words]
 
 
-def drawing_page(drawing: "Drawing") -> PlotterPage:
-    """A drawing (one page sized to its ink plus margin, px with y up) as a plotter page in mm.
+def plotter_page(page: "Page", texts: Sequence[str] | None = None) -> PlotterPage:
+    """One page (:class:`~.pages.Page`, in px or mm, y up) as a plotter page in mm, y down.
 
-    Each line's words are found at its text's spaces (:func:`split_words`); its colour and width
-    come from the drawing's page.
+    Each line's words are found at its text's spaces (:func:`split_words`; ``texts``, default the
+    page's own); its colour and width come from the page.
     """
-    page = drawing.page
+    page = page.in_mm()
     lines = []
-    for coords, text, color, width in zip(page.lines, drawing.texts, page.colors, page.widths):
+    for coords, text, color, width in zip(page.lines, page.texts if texts is None else texts, page.colors,
+                                          page.widths):
         if coords is None or not len(coords):
             continue
-        strokes = [s.astype(np.float64) * (MM_PER_PX, -MM_PER_PX) for s in split_strokes(coords)]
+        strokes = [s.astype(np.float64) * (1.0, -1.0) for s in split_strokes(coords)]
         words = [[strokes[i] for i in word] for word in split_words(coords, text.count(" "))]
-        lines.append(PlotterLine(words=words, color=color, pen_width_mm=width * MM_PER_PX))
-    return PlotterPage(width_mm=page.width * MM_PER_PX, height_mm=page.height * MM_PER_PX, lines=lines)
+        lines.append(PlotterLine(words=words, color=color, pen_width_mm=width))
+    return PlotterPage(width_mm=page.width, height_mm=page.height, lines=lines)
+
+
+def drawing_page(drawing: "Drawing") -> PlotterPage:
+    """A drawing's first page as a plotter page (the drawing's texts name a one-page drawing's lines)."""
+    return plotter_page(drawing.page, drawing.texts if len(drawing.pages) == 1 else None)
+
+
+def drawing_pages(drawing: "Drawing") -> list[PlotterPage]:
+    """Every page of a drawing (one sized to its ink, or the sheets of ``page="a4"``) for a plotter."""
+    return [drawing_page(drawing)] + [plotter_page(page) for page in drawing.pages[1:]]

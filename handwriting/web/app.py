@@ -6,10 +6,14 @@ Routes (all JSON errors are ``{"error": "one line"}`` with a 4xx status):
 - ``GET /api/styles``: ``{"default", "reserved", "styles": [{"name", "text", "kind", "preview"}]}``;
   ``kind`` is ``shipped`` or ``yours``, ``preview`` an SVG of the style's own sample.
 - ``POST /api/write``: ``{"text", "style", "bias", "seed", "max_line_chars", "align", "color",
-  "width", "line_height", "page_width", "margin", "normalise_text"}`` (only ``text`` required) ->
-  ``{"texts", "lines", "page_width", "page_height", "svg", "seed", "hit_cap", ...}``.
-- ``POST /api/render``: a page as ``/api/write`` returned it plus ``format`` (``svg``, ``png``,
-  ``animated-svg``) and ``speed`` -> the file, exactly as ``handwriting write`` writes it.
+  "width", "line_height", "page_width", "margin", "normalise_text", "page", "paper", "neat"}``
+  (only ``text`` required; ``page``: ``a4``, ``letter``, ``a5`` or ``WxHmm`` writes on sheets of
+  paper, as ``handwriting write --page``) -> ``{"texts", "lines", "page_width", "page_height",
+  "svg", "seed", "hit_cap", "pages": [{"lines", "texts", "page_width", "page_height", "unit",
+  "ruling"}], ...}``; the top-level page is the first.
+- ``POST /api/render``: ``{"pages": [...]}`` as ``/api/write`` returned them (or one page's
+  fields at the top level) plus ``format`` (``svg``, ``png``, ``animated-svg`` of the first page;
+  ``pdf`` of them all) and ``speed`` -> the file, exactly as ``handwriting write`` writes it.
 - ``POST /api/styles``: ``{"name", "text", "strokes": [[[x, y, t?], ...], ...], "replace"}`` ->
   201 and the new style; processed as ``handwriting style add`` does and saved where it saves.
 """
@@ -36,16 +40,19 @@ from .. import inkio
 from ..errors import HandwritingError
 from ..strokes import offsets_to_coords
 from ..version import __version__
-from ..writing import render
+from ..output import render
+from ..output.pdf import pdf_bytes
 from ..writing.hand import RESERVED_STYLE_NAMES, Drawing, Hand, Style, load_styles, text_lines
 from ..writing.styles import StyleExistsError, save_user_style
 from .batcher import WriteBatcher
 from .requests import (
     MAX_BODY_BYTES,
     MAX_LINES,
+    MAX_SEED,
     MAX_TEXT_CHARS,
     ApiError,
     RenderRequest,
+    ruling_json,
     StyleRequest,
     WriteRequest,
     parse_json,
@@ -55,8 +62,10 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 #: Preview of a style's sample on the page.
 PREVIEW_COLOR = "#222"
 PREVIEW_WIDTH = 1.5
-MEDIA_TYPES = {"svg": "image/svg+xml", "animated-svg": "image/svg+xml", "png": "image/png"}
-EXTENSIONS = {"svg": "svg", "animated-svg": "svg", "png": "png"}
+MEDIA_TYPES = {"svg": "image/svg+xml", "animated-svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"}
+#: Write options that a sheet of paper sets itself (its margin comes in mm with the sheet).
+SHEET_SETS = ("max_line_chars", "align", "page_width", "margin")
+EXTENSIONS = {"svg": "svg", "animated-svg": "svg", "png": "png", "pdf": "pdf"}
 
 log = logging.getLogger("handwriting.web")
 #: matplotlib's pyplot (PNG rendering) is not thread-safe.
@@ -78,7 +87,7 @@ def api(handler: Handler) -> Handler:
         except ApiError as exc:
             return json_error(str(exc), exc.status)
         except StyleExistsError as exc:
-            return json_error(str(exc), 409)
+            return json_error(f'style {exc.name!r} exists already (send "replace": true to replace it)', 409)
         except HandwritingError as exc:
             return json_error(str(exc), 400)
         except Exception:  # a bug: log it, answer, keep serving
@@ -108,20 +117,25 @@ def float32_rows(coords: np.ndarray) -> list[list[float]]:
     return [[float(str(v)) for v in row] for row in np.asarray(coords, np.float32)]
 
 
-def drawing_json(drawing: Drawing, seed: int | None) -> dict[str, Any]:
-    """What ``/api/write`` answers for one drawing (coords in px, y up, as ``Drawing.lines``)."""
-    page = drawing.page
+def page_json(page) -> dict[str, Any]:
+    """One page (coords in its unit, y up, as ``Page.lines``) as ``/api/render`` reads it back."""
     return {
-        "texts": drawing.texts,
-        "lines": [None if c is None else float32_rows(c) for c in drawing.lines],
+        "texts": list(page.texts),
+        "lines": [None if c is None else float32_rows(c) for c in page.lines],
         "page_width": float(page.width),
         "page_height": float(page.height),
+        "unit": page.unit,
+        "ruling": ruling_json(page.ruling),
         "colors": list(page.colors),
         "widths": [float(w) for w in page.widths],
-        "svg": drawing.svg(),
-        "seed": seed,
-        "hit_cap": [bool(h) for h in drawing.hit_cap],
     }
+
+
+def drawing_json(drawing: Drawing, seed: int | None) -> dict[str, Any]:
+    """What ``/api/write`` answers for one drawing: its first page's fields, every page, the SVG."""
+    pages = [page_json(page) for page in drawing.pages]
+    return {**pages[0], "pages": pages, "svg": drawing.svg(), "seed": seed,
+            "hit_cap": [bool(h) for h in drawing.hit_cap]}
 
 
 class WebApp:
@@ -162,11 +176,17 @@ class WebApp:
     async def write(self, request: Request) -> Response:
         req = WriteRequest.parse(await read_json(request))
         lines = text_lines(req.text, normalise_text=req.options["normalise_text"],
-                           max_line_chars=req.options["max_line_chars"])
+                           max_line_chars=None if req.sheet else req.options["max_line_chars"])
         if len(lines) > MAX_LINES:
             raise ApiError(f"the text makes {len(lines)} lines, at most {MAX_LINES}", 413)
         self.hand.style(req.options["style"], req.seed)  # an unknown style fails before waiting
-        drawing, seed = await asyncio.wrap_future(self.batcher.submit(req.text, req.seed, req.options))
+        if req.sheet is None:
+            drawing, seed = await asyncio.wrap_future(self.batcher.submit(req.text, req.seed, req.options))
+        else:
+            seed = req.seed if req.seed is not None else int(np.random.default_rng().integers(MAX_SEED))
+            options = {k: v for k, v in req.options.items() if k not in SHEET_SETS}
+            drawing = await asyncio.wrap_future(self.batcher.call(
+                lambda hand: hand.write(req.text, seed=seed, **req.sheet, **options)))
         payload = await run_in_threadpool(drawing_json, drawing, seed)
         payload["style"] = req.options["style"]
         return JSONResponse(payload)
@@ -179,6 +199,8 @@ class WebApp:
                     return render.png_bytes(req.page)
 
             body: bytes | str = await run_in_threadpool(png)
+        elif req.format == "pdf":
+            body = await run_in_threadpool(pdf_bytes, req.pages)
         elif req.format == "animated-svg":
             body = await run_in_threadpool(render.animated_svg_text, req.page, req.speed)
         else:

@@ -13,9 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from ..writing import layout, render
 from ..errors import HandwritingError
-from ..writing.hand import DEFAULT_BIAS, DEFAULT_SLANT, DEFAULT_STYLE, OUTPUT_FORMATS, slant_radians
+from ..output import layout, render
+from ..output.drawing import OUTPUT_FORMATS
+from ..output.pages import MM, PX, Page, Sheet
+from ..output.paper import PAPERS, PLAIN, Ruling
+from ..writing.hand import DEFAULT_BIAS, DEFAULT_SLANT, DEFAULT_STYLE, slant_radians
 
 #: Largest request body accepted (bytes): a style sample of ``MAX_SAMPLE_POINTS`` points fits.
 MAX_BODY_BYTES = 2_000_000
@@ -41,6 +44,10 @@ MAX_RENDER_POINTS = 200_000
 #: Drawing speed of an animated SVG, as the CLI's ``--speed``.
 MAX_SPEED = 20.0
 DOWNLOAD_FORMATS = OUTPUT_FORMATS  # the files the CLI writes
+
+
+#: Most pages one request may write, or send back to be rendered.
+MAX_PAGES = 10
 
 
 class ApiError(Exception):
@@ -111,11 +118,13 @@ def _color(data: dict) -> str:
 
 @dataclass(frozen=True)
 class WriteRequest:
-    """``POST /api/write``: what to write and how; ``options`` are :meth:`Hand.write_many`'s."""
+    """``POST /api/write``: what to write and how; ``options`` are :meth:`Hand.write_many`'s, and
+    ``sheet`` the options of :meth:`Hand.write` on paper (``page``, ``paper``, ``neat``) or ``None``."""
 
     text: str
     seed: int | None
     options: dict[str, Any]
+    sheet: dict[str, Any] | None = None
 
     @staticmethod
     def parse(data: dict[str, Any]) -> "WriteRequest":
@@ -146,7 +155,28 @@ class WriteRequest:
             normalise_text=normalise,
         )
         seed = _number(data, "seed", None, 0, MAX_SEED, integer=True)
-        return WriteRequest(text=text, seed=seed, options=options)
+        return WriteRequest(text=text, seed=seed, options=options, sheet=_sheet(data))
+
+
+def _sheet(data: dict) -> dict[str, Any] | None:
+    """``page``, ``paper``, ``neat`` and ``margin`` (mm) of a write request (``None`` without a page size)."""
+    page = _string(data, "page", None, 40)
+    paper = _string(data, "paper", PLAIN, 10)
+    neat = data.get("neat", False)
+    if not isinstance(neat, bool):
+        raise ApiError("'neat' must be true or false")
+    if page is None:
+        if paper != PLAIN or neat:
+            raise ApiError("'paper' and 'neat' need a 'page' size")
+        return None
+    if paper not in PAPERS:
+        raise ApiError(f"'paper' must be one of {', '.join(PAPERS)}, not {paper!r}")
+    margin = _number(data, "margin", None, 0.0, MAX_MARGIN)
+    try:
+        Sheet.make(page, paper=paper) if margin is None else Sheet.make(page, margin, paper)
+    except HandwritingError as exc:
+        raise ApiError(str(exc)) from None
+    return {"page": page, "paper": paper, "neat": neat, "max_pages": MAX_PAGES, "margin": margin}
 
 
 def _point_rows(value: Any, what: str, columns: int, max_points: int) -> np.ndarray:
@@ -197,36 +227,74 @@ class StyleRequest:
         return StyleRequest(name=name, text=text, strokes=arrays, replace=replace)
 
 
+def ruling_json(ruling: Ruling | None) -> dict[str, Any] | None:
+    """A page's ruling as JSON (read back by :func:`_ruling`)."""
+    if ruling is None:
+        return None
+    return {"kind": ruling.kind, "pitch": ruling.pitch, "first_baseline": ruling.first_baseline,
+            "margin_x": ruling.margin_x}
+
+
+def _ruling(value: Any) -> Ruling | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or value.get("kind") not in PAPERS:
+        raise ApiError(f"'ruling' must be null or {{'kind': one of {', '.join(PAPERS)}, 'pitch', ...}}")
+    numbers = [_number(value, key, None, -MAX_PAGE_SIZE, MAX_PAGE_SIZE) for key in ("pitch", "first_baseline", "margin_x")]
+    if None in numbers or not numbers[0] > 0:
+        raise ApiError("'ruling' needs a positive 'pitch', 'first_baseline' and 'margin_x'")
+    return Ruling(value["kind"], *numbers)
+
+
+def _page(data: dict, color: str, width: float) -> Page:
+    """One page as ``/api/write`` returned it: ``lines``, ``page_width``, ``page_height``, and on
+    sheets of paper ``unit`` (``mm``) and ``ruling``."""
+    lines = data.get("lines")
+    if not isinstance(lines, list) or not lines or len(lines) > MAX_LINES * 2:
+        raise ApiError(f"'lines' must be a list of 1-{MAX_LINES * 2} lines (null for a blank line)")
+    if sum(len(line) for line in lines if isinstance(line, list)) > MAX_RENDER_POINTS:
+        raise ApiError(f"the page has too many points: at most {MAX_RENDER_POINTS}", 413)
+    arrays = [None if line is None else _point_rows(line, f"line {i}", 3, MAX_RENDER_POINTS).astype(np.float32)
+              for i, line in enumerate(lines)]
+    if all(a is None for a in arrays):
+        raise ApiError("every line is blank: there is nothing to render")
+    unit = data.get("unit", PX)
+    if unit not in (PX, MM):
+        raise ApiError(f"'unit' must be {PX!r} or {MM!r}, not {json.dumps(unit)[:20]}")
+    page = Page(lines=arrays, width=_number(data, "page_width", None, 1.0, MAX_PAGE_SIZE),
+                height=_number(data, "page_height", None, 1.0, MAX_PAGE_SIZE), colors=[color] * len(arrays),
+                widths=[width] * len(arrays), unit=unit, ruling=_ruling(data.get("ruling")))
+    if page.width is None or page.height is None:
+        raise ApiError("'page_width' and 'page_height' are required (as /api/write returns them)")
+    return page
+
+
 @dataclass(frozen=True)
 class RenderRequest:
-    """``POST /api/render``: a written page (as ``/api/write`` gave it) -> an SVG, PNG or animated SVG."""
+    """``POST /api/render``: written pages (as ``/api/write`` gave them) -> an SVG, PNG or animated
+    SVG of the first page, or a PDF of them all."""
 
-    page: render.Page
+    pages: list[Page]
     format: str
     speed: float
+
+    @property
+    def page(self) -> Page:
+        return self.pages[0]
 
     @staticmethod
     def parse(data: dict[str, Any]) -> "RenderRequest":
         fmt = data.get("format", "svg")
         if fmt not in DOWNLOAD_FORMATS:
             raise ApiError(f"'format' must be one of {', '.join(DOWNLOAD_FORMATS)}, not {json.dumps(fmt)[:40]}")
-        lines = data.get("lines")
-        if not isinstance(lines, list) or not lines or len(lines) > MAX_LINES * 2:
-            raise ApiError(f"'lines' must be a list of 1-{MAX_LINES * 2} lines (null for a blank line)")
-        if sum(len(line) for line in lines if isinstance(line, list)) > MAX_RENDER_POINTS:
-            raise ApiError(f"the page has too many points: at most {MAX_RENDER_POINTS}", 413)
-        arrays = [None if line is None else _point_rows(line, f"line {i}", 3, MAX_RENDER_POINTS).astype(np.float32)
-                  for i, line in enumerate(lines)]
-        if all(a is None for a in arrays):
-            raise ApiError("every line is blank: there is nothing to render")
-        n = len(arrays)
-        page = render.Page(
-            lines=arrays,
-            width=_number(data, "page_width", None, 1.0, MAX_PAGE_SIZE),
-            height=_number(data, "page_height", None, 1.0, MAX_PAGE_SIZE),
-            colors=[_color(data)] * n,
-            widths=[_number(data, "width", render.DEFAULT_WIDTH, 0.05, MAX_STROKE_WIDTH)] * n,
-        )
-        if page.width is None or page.height is None:
-            raise ApiError("'page_width' and 'page_height' are required (as /api/write returns them)")
-        return RenderRequest(page=page, format=fmt, speed=_number(data, "speed", 1.0, 0.05, MAX_SPEED))
+        color = _color(data)
+        width = _number(data, "width", render.DEFAULT_WIDTH, 0.01, MAX_STROKE_WIDTH)
+        pages = data.get("pages")
+        if pages is None:
+            pages = [data]
+        if not isinstance(pages, list) or not 1 <= len(pages) <= MAX_PAGES or not all(isinstance(p, dict) for p in pages):
+            raise ApiError(f"'pages' must be a list of 1-{MAX_PAGES} pages")
+        if sum(len(line) for p in pages for line in (p.get("lines") or []) if isinstance(line, list)) > MAX_RENDER_POINTS:
+            raise ApiError(f"the pages have too many points: at most {MAX_RENDER_POINTS}", 413)
+        return RenderRequest(pages=[_page(p, color, width) for p in pages], format=fmt,
+                             speed=_number(data, "speed", 1.0, 0.05, MAX_SPEED))

@@ -1,2 +1,3 @@
-"""Writing: the public ``Hand`` API, the sampler, styles (primes), users' own ink, line layout
-and rendering to SVG, PNG and animated SVG."""
+"""Writing: the network's side. The public ``Hand`` API, the sampler engines, styles (primes)
+and users' own ink, and text flowed onto sheets by a hand (``paged``); what a drawing becomes
+(layout, SVG, PNG, PDF) is :mod:`handwriting.output`."""

@@ -11,21 +11,31 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from .. import alphabet
-from . import layout, render
 from ..errors import HandwritingError
-from ..fileio import output_format
 from ..resources import SHIPPED_CHECKPOINTS, default_checkpoint_dir, shipped_checkpoint_dir
-from ..strokes import estimate_slant, offsets_to_coords, set_slant
+from ..strokes import bounding_box, offsets_to_coords, set_slant
+from ..output import layout, render
+from ..output.drawing import OUTPUT_FORMATS, Drawing  # OUTPUT_FORMATS: re-exported, as before the move
+from ..output.pages import DEFAULT_MARGIN_MM, PX_PER_MM, Page, Sheet
+from ..output.paper import PLAIN
+from ..output.variation import PageVariation
+from .paged import CHAR_WIDTH_X_HEIGHTS, write_on_sheets
 from .sampling import MAX_BATCH_LINES, plan_batches
+from .styles import (  # Style, RESERVED_STYLE_NAMES, load_styles: re-exported, as before the move
+    DEFAULT_STYLE,
+    NO_STYLE,
+    RANDOM_STYLE,
+    RESERVED_STYLE_NAMES,
+    Style,
+    load_styles,
+)
 
 #: Where the shipped default model lives (a checkout's ``checkpoints/default``).
 DEFAULT_CHECKPOINT = default_checkpoint_dir()
@@ -60,104 +70,6 @@ SLANT_MODEL = "model"
 DEFAULT_SLANT = SLANT_STYLE
 #: A slant given in degrees must lie within this many degrees of upright.
 MAX_SLANT_DEGREES = 45.0
-#: What :meth:`Drawing.save` (and ``handwriting write --format``) can write.
-OUTPUT_FORMATS = ("svg", "png", "animated-svg")
-RANDOM_STYLE = "random"
-#: Style name meaning "the checkpoint's default style" (``config.json``'s ``default_style``;
-#: unprimed when it names none).
-DEFAULT_STYLE = "default"
-#: Style name meaning "no priming": the network writes in whatever hand it prefers.
-NO_STYLE = "none"
-#: ``handwriting evaluate --style all``: every style of the checkpoint, and none.
-ALL_STYLES = "all"
-#: Names with a meaning of their own wherever a style is named: no style may take one (in any case).
-RESERVED_STYLE_NAMES = frozenset({DEFAULT_STYLE, NO_STYLE, RANDOM_STYLE, ALL_STYLES})
-
-
-@dataclass
-class Style:
-    """A prime sample: strokes with their text (Graves section 5.5).
-
-    Attributes:
-        name: the style's name.
-        text: what the strokes say.
-        offsets: ``[P, 3]`` offsets in normalised units (divided by the dataset scale).
-    """
-
-    name: str
-    text: str
-    offsets: np.ndarray
-
-    @staticmethod
-    def load(path: str | os.PathLike) -> "Style":
-        """Read a style file (JSON: ``{"name", "text", "offsets": [[dx, dy, pen_up], ...]}``)."""
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-            offsets = np.asarray(data["offsets"], np.float32).reshape(-1, 3)
-            style = Style(name=str(data.get("name", path.stem)), text=str(data["text"]), offsets=offsets)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise HandwritingError(f"style file {path} is unreadable ({exc.__class__.__name__})") from None
-        if not np.isfinite(style.offsets).all() or len(style.offsets) < 2:
-            raise HandwritingError(f"style file {path} holds no usable strokes")
-        alphabet.validate(style.text, normalise_text=False)
-        return style
-
-    @property
-    def slant(self) -> float:
-        """The writer's slant in radians, positive leaning right (:func:`~handwriting.strokes.estimate_slant`)."""
-        return estimate_slant(offsets_to_coords(self.offsets))
-
-    def to_json(self) -> str:
-        """The style file's contents."""
-        rows = [[round(float(v), 4) for v in row] for row in self.offsets]
-        return json.dumps({"name": self.name, "text": self.text, "offsets": rows})
-
-
-@dataclass
-class Drawing:
-    """Written text, laid out on a page.
-
-    Attributes:
-        lines: per written line, ``[N, 3]`` coords ``(x, y, pen_up)`` on the page in px
-            (y up, the page spanning ``y in [-height, 0]``); ``None`` for a blank line.
-        texts: the text of each line (``""`` for a blank line).
-        page: the renderable page (size, colours, widths).
-        hit_cap: per written line, whether the sampler's step cap ended it.
-    """
-
-    lines: list[np.ndarray | None]
-    texts: list[str]
-    page: render.Page
-    hit_cap: list[bool] = field(default_factory=list)
-
-    def svg(self) -> str:
-        """The drawing as an SVG document string."""
-        return render.svg_text(self.page)
-
-    def to_svg(self, path: str | os.PathLike) -> None:
-        """Write plotter-friendly SVG (M/L paths, round caps, no fill)."""
-        render.write_svg(self.page, path)
-
-    def to_png(self, path: str | os.PathLike, dpi: int = render.PNG_DPI) -> None:
-        """Write a PNG image."""
-        render.write_png(self.page, path, dpi=dpi)
-
-    def to_animated_svg(self, path: str | os.PathLike, speed: float = 1.0) -> None:
-        """Write an SVG that draws the strokes in writing order; ``speed`` 2 is twice as fast."""
-        render.write_animated_svg(self.page, path, speed=speed)
-
-    def save(self, path: str | os.PathLike, format: str | None = None, speed: float = 1.0) -> None:
-        """Write in ``format`` (one of :data:`OUTPUT_FORMATS`; default from the extension)."""
-        fmt = output_format(path, OUTPUT_FORMATS, format)
-        if fmt == "svg":
-            self.to_svg(path)
-        elif fmt == "png":
-            self.to_png(path)
-        else:
-            self.to_animated_svg(path, speed=speed)
-
-
 class Hand:
     """A loaded model that writes text. Make one with :func:`handwriting.load`."""
 
@@ -179,6 +91,8 @@ class Hand:
         self.checkpoint = checkpoint
         self.default_style = default_style
         self.px_per_unit = X_HEIGHT_PX / x_height if x_height else PX_PER_UNIT
+        #: The written x-height in px, where the checkpoint records it.
+        self.x_height_px = X_HEIGHT_PX if x_height else None
         self.piece_chars = piece_chars
 
     def style(self, name: str | None, seed: int | None = None) -> Style | None:
@@ -273,7 +187,9 @@ class Hand:
             phi = phi[:, len(prime.text) + 1:]
         return {"text": line, "offsets": offsets, "phi": phi, "mixture": mixture}
 
-    def write(self, text: str | Sequence[str], **options) -> Drawing:
+    def write(self, text: str | Sequence[str], *, page: str | Sheet | None = None, paper: str = PLAIN,
+              max_pages: int | None = None, neat: bool = False, variation: PageVariation | None = None,
+              progress: Callable[[int, int], None] | None = None, **options) -> Drawing:
         """Write ``text`` in handwriting.
 
         Args:
@@ -293,16 +209,61 @@ class Hand:
             max_line_chars: wrap long lines at this many characters.
             align: ``left``, ``center`` or ``right``.
             color, width: stroke colour and width, for all lines or one per line.
-            line_height, page_width, margin: page geometry in px (defaults fit the ink).
+            line_height, page_width, margin: page geometry in px (defaults fit the ink); with
+                ``page``, ``line_height`` and ``margin`` are in mm.
             normalise_text: map typographic characters and accents to the alphabet first.
+            page: write on sheets of paper of this size (``"a4"``, ``"letter"``, ``"a5"``,
+                ``"WxHmm"``, or a :class:`~handwriting.output.pages.Sheet`): paragraphs kept,
+                words never split, as many pages as the text needs (see :mod:`.paged`).
+            paper: with ``page``: ``plain``, ``lined``, ``grid`` or ``dotted`` ruling in previews.
+            max_pages: with ``page``: fail if the text needs more pages.
+            neat: with ``page``: no natural page variation (every line level, evenly spaced).
+            variation: with ``page``: the page variation's figures (default: measured on UNIPEN).
+            progress: with ``page``: called with ``(lines that fit, lines)`` after each pass.
 
         Returns:
-            A :class:`Drawing`; save it with ``to_svg``, ``to_png`` or ``to_animated_svg``.
+            A :class:`Drawing`; save it with ``to_svg``, ``to_png``, ``to_animated_svg`` or
+            ``to_pdf``. Its ``pages`` are the written sheets.
 
         Raises:
             HandwritingError: empty text, characters outside the alphabet (named), bad options.
         """
-        return self.write_many([text], **options)[0]
+        if page is None:
+            if paper != PLAIN or max_pages is not None or neat or variation is not None or progress is not None:
+                raise HandwritingError("paper, max_pages, neat, variation and progress need a page size (page=...)")
+            return self.write_many([text], **options)[0]
+        return self._write_sheets(text, page, paper=paper, max_pages=max_pages,
+                                  variation=PageVariation.neat() if neat else variation, progress=progress, **options)
+
+    def _write_sheets(self, text: str | Sequence[str], page: str | Sheet, *, paper: str, max_pages: int | None,
+                      variation: PageVariation | None, progress: Callable[[int, int], None] | None = None,
+                      style: str | Style | None = DEFAULT_STYLE,
+                      bias: float = DEFAULT_BIAS, seed: int | None = None, slant: str | float = DEFAULT_SLANT,
+                      color: str = render.DEFAULT_COLOR, width: float = render.DEFAULT_WIDTH,
+                      line_height: float | None = None, margin: float | None = None,
+                      normalise_text: bool = True) -> Drawing:
+        """:meth:`write` on sheets of paper (``page``): lengths in mm, one colour and width."""
+        sheet = page if isinstance(page, Sheet) else Sheet.make(page, DEFAULT_MARGIN_MM if margin is None else margin,
+                                                                  paper)
+        if max_pages is not None and max_pages < 1:
+            raise HandwritingError(f"max_pages must be at least 1, not {max_pages}")
+        render.check_color(color)
+        lines = text_lines(text, normalise_text=normalise_text)
+        seed = int(np.random.SeedSequence().entropy % (2**31)) if seed is None else int(seed)
+        prime = style if isinstance(style, Style) or style is None else self.style(style, seed)
+        x_height = (self.x_height_px or X_HEIGHT_PX) / PX_PER_MM
+        char_width = CHAR_WIDTH_X_HEIGHTS * x_height
+        if prime is not None:
+            x0, _, x1, _ = bounding_box(offsets_to_coords(prime.offsets))
+            char_width = (x1 - x0) / len(prime.text) * self.px_per_unit / PX_PER_MM
+
+        def write(texts: list[str]):
+            return self.write_lines(texts, style=prime, bias=bias, seed=seed, slant=slant)
+
+        pages, caps = write_on_sheets(write, "\n".join(lines), sheet, x_height=x_height, char_width=char_width,
+                                      seed=seed, line_height=line_height, variation=variation, max_pages=max_pages,
+                                      color=color, width=width / PX_PER_MM, progress=progress)
+        return Drawing.of_pages(pages, caps)
 
     def write_many(
         self,
@@ -342,8 +303,7 @@ class Hand:
                     per_line.append(None)
             placed = layout.place_lines(per_line, line_height=line_height, align=align, page_width=page_width,
                                         margin=margin)
-            page = render.Page.fit(placed, color=_per_line(color, len(lines)), width=_per_line(width, len(lines)),
-                                   margin=margin, page_width=page_width)
+            page = Page.fit(placed, color=color, width=width, margin=margin, page_width=page_width, texts=lines)
             drawings.append(Drawing(lines=list(page.lines), texts=list(lines), page=page, hit_cap=page_caps))
         return drawings
 
@@ -392,15 +352,6 @@ def text_lines(text: str | Sequence[str], *, normalise_text: bool = True, max_li
             raise HandwritingError(f"{where}line {i}: characters outside the alphabet: "
                                    f"{alphabet.describe_unknown(unknown)}{hint}")
     return lines
-
-
-def _per_line(value, n: int):
-    if isinstance(value, (str, int, float)):
-        return value
-    value = list(value)
-    if len(value) != n:
-        raise HandwritingError(f"got {len(value)} colours or widths for {n} lines")
-    return value
 
 
 def load(checkpoint: str | os.PathLike | None = None, engine: str = DEFAULT_ENGINE) -> Hand:
@@ -462,12 +413,3 @@ def resolve_checkpoint(checkpoint: str | os.PathLike | None = None) -> Path:
         shipped_names = ", ".join(SHIPPED_CHECKPOINTS)
         raise HandwritingError(f"checkpoint not found: {directory} (the shipped models are {shipped_names})")
     return directory
-
-
-def load_styles(directory: Path) -> dict[str, Style]:
-    """The styles shipped in a checkpoint's ``styles/`` directory, by name."""
-    styles = {}
-    for path in sorted((directory / "styles").glob("*.json")):
-        style = Style.load(path)
-        styles[style.name] = style
-    return styles

@@ -14,9 +14,11 @@ beside the checkpoint's shipped styles.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +26,6 @@ import numpy as np
 from .. import alphabet
 from ..errors import HandwritingError
 from ..fileio import write_text_atomic
-from .hand import RESERVED_STYLE_NAMES, Style, load_styles
 from ..strokes import (
     align_baseline,
     bounding_box,
@@ -32,11 +33,78 @@ from ..strokes import (
     offsets_to_coords,
     remove_duplicate_points,
     resample,
+    estimate_slant,
     split_strokes,
 )
 
+RANDOM_STYLE = "random"
+#: Style name meaning "the checkpoint's default style" (``config.json``'s ``default_style``;
+#: unprimed when it names none).
+DEFAULT_STYLE = "default"
+#: Style name meaning "no priming": the network writes in whatever hand it prefers.
+NO_STYLE = "none"
+#: ``handwriting evaluate --style all``: every style of the checkpoint, and none.
+ALL_STYLES = "all"
+#: Names with a meaning of their own wherever a style is named: no style may take one (in any case).
+RESERVED_STYLE_NAMES = frozenset({DEFAULT_STYLE, NO_STYLE, RANDOM_STYLE, ALL_STYLES})
+
+
+@dataclass
+class Style:
+    """A prime sample: strokes with their text (Graves section 5.5).
+
+    Attributes:
+        name: the style's name.
+        text: what the strokes say.
+        offsets: ``[P, 3]`` offsets in normalised units (divided by the dataset scale).
+    """
+
+    name: str
+    text: str
+    offsets: np.ndarray
+
+    @staticmethod
+    def load(path: str | os.PathLike) -> "Style":
+        """Read a style file (JSON: ``{"name", "text", "offsets": [[dx, dy, pen_up], ...]}``)."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+            offsets = np.asarray(data["offsets"], np.float32).reshape(-1, 3)
+            style = Style(name=str(data.get("name", path.stem)), text=str(data["text"]), offsets=offsets)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise HandwritingError(f"style file {path} is unreadable ({exc.__class__.__name__})") from None
+        if not np.isfinite(style.offsets).all() or len(style.offsets) < 2:
+            raise HandwritingError(f"style file {path} holds no usable strokes")
+        alphabet.validate(style.text, normalise_text=False)
+        return style
+
+    @property
+    def slant(self) -> float:
+        """The writer's slant in radians, positive leaning right (:func:`~handwriting.strokes.estimate_slant`)."""
+        return estimate_slant(offsets_to_coords(self.offsets))
+
+    def to_json(self) -> str:
+        """The style file's contents."""
+        rows = [[round(float(v), 4) for v in row] for row in self.offsets]
+        return json.dumps({"name": self.name, "text": self.text, "offsets": rows})
+
+
+def load_styles(directory: Path) -> dict[str, Style]:
+    """The styles shipped in a checkpoint's ``styles/`` directory, by name."""
+    styles = {}
+    for path in sorted((directory / "styles").glob("*.json")):
+        style = Style.load(path)
+        styles[style.name] = style
+    return styles
+
+
 class StyleExistsError(HandwritingError):
-    """A user style of that name exists already (and replacing it was not asked for)."""
+    """A user style of that name exists already (and replacing it was not asked for); the message
+    names the CLI's ``--force``, and ``name`` lets another front end (the web API) name its own way."""
+
+    def __init__(self, name: str):
+        super().__init__(f"style {name!r} exists already (use --force to replace it)")
+        self.name = name
 
 
 STYLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
@@ -93,7 +161,7 @@ def check_style_name(name: str, shipped: dict[str, Style], *, force: bool = Fals
         raise HandwritingError(f"style {name!r} is a shipped style of this model: choose another name")
     path = user_styles_dir() / f"{name}.json"
     if path.exists() and not force:
-        raise StyleExistsError(f"style {name!r} exists already (use --force to replace it)")
+        raise StyleExistsError(name)
     return path
 
 

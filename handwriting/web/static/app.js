@@ -76,6 +76,13 @@ function selectStyle(name) {
 function writeRequest() {
   const seed = $("seed").value.trim();
   const maxChars = $("max-chars").value.trim();
+  const page = $("page").value;
+  if (page) {  // a sheet of paper sets the line length and the alignment itself
+    return {text: $("text").value, style: selectedStyle || "default", bias: Number($("bias").value),
+            slant: ["style", "model"].includes($("slant").value) ? $("slant").value : Number($("slant").value),
+            seed: seed === "" ? null : Number(seed), color: $("color").value, width: Number($("width").value),
+            page, paper: $("paper").value};
+  }
   return {
     text: $("text").value,
     style: selectedStyle || "default",
@@ -100,8 +107,9 @@ async function write() {
     const seconds = ((performance.now() - started) / 1000).toFixed(2);
     const seed = result.seed === null ? "shared batch" : `seed ${result.seed}`;
     const capped = result.hit_cap.filter(Boolean).length;
+    const pages = result.pages.length > 1 ? `; page 1 of ${result.pages.length} shown, the PDF has them all` : "";
     $("status").textContent = `Written in ${seconds} s (${seed})` +
-      (capped ? `; ${capped} line(s) reached the step cap` : "");
+      (capped ? `; ${capped} line(s) reached the step cap` : "") + pages;
     for (const button of document.querySelectorAll(".downloads button")) button.disabled = false;
     draw(result, Number($("speed").value));
   } catch (error) {
@@ -174,13 +182,13 @@ async function download(format) {
   if (!lastResult) return;
   showError($("error"), "");
   try {
-    const body = {lines: lastResult.lines, page_width: lastResult.page_width, page_height: lastResult.page_height,
-                  color: lastResult.colors[0], width: lastResult.widths[0], format,
+    const body = {pages: lastResult.pages, color: lastResult.colors[0], width: lastResult.widths[0], format,
                   speed: Number($("speed").value)};
     const blob = await (await api("/api/render", body)).blob();
     const link = document.createElement("a");
     link.href = URL.createObjectURL(blob);
-    link.download = format === "png" ? "handwriting.png" : format === "svg" ? "handwriting.svg" : "handwriting-animated.svg";
+    link.download = {png: "handwriting.png", svg: "handwriting.svg", pdf: "handwriting.pdf"}[format] ||
+      "handwriting-animated.svg";
     link.click();
     setTimeout(() => URL.revokeObjectURL(link.href), 10000);
   } catch (error) {

@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
 from ..errors import HandwritingError
 from ..fileio import write_bytes_atomic
 from ..strokes import split_strokes
+from .pages import DEFAULT_COLOR, DEFAULT_MARGIN, DEFAULT_WIDTH, MM_PER_INCH, Page, check_color
+from .paper import MARGIN_RULE_COLOR, RULE_COLOR
 
-DEFAULT_COLOR = "black"
-DEFAULT_WIDTH = 1.5
-#: Margin (page units) around the ink when the page size is not given.
-DEFAULT_MARGIN = 10.0
 #: Decimal places kept in SVG path coordinates.
 COORD_DECIMALS = 2
 #: Pen pace of the animation at speed 1: points of the stroke arrays drawn per second.
@@ -29,78 +25,8 @@ ANIMATION_POINTS_PER_SECOND = 120.0
 #: Time the pen spends in the air between strokes at speed 1.
 ANIMATION_PEN_UP_SECONDS = 0.08
 PNG_DPI = 96
-
-
-@dataclass(frozen=True)
-class Page:
-    """A written page ready to render.
-
-    Attributes:
-        lines: per line ``[N, 3]`` coords (page units, y up; the page spans ``x in [0, width]``,
-            ``y in [-height, 0]``), or ``None`` for a blank line.
-        width, height: the page size in page units (1 unit = 1 SVG user unit = 1 px).
-        colors: per line stroke colour (any CSS colour).
-        widths: per line stroke width in page units.
-    """
-
-    lines: Sequence[np.ndarray | None]
-    width: float
-    height: float
-    colors: Sequence[str]
-    widths: Sequence[float]
-
-    @staticmethod
-    def fit(
-        lines: Sequence[np.ndarray | None],
-        *,
-        color: str | Sequence[str] = DEFAULT_COLOR,
-        width: float | Sequence[float] = DEFAULT_WIDTH,
-        margin: float = DEFAULT_MARGIN,
-        page_width: float | None = None,
-    ) -> "Page":
-        """A page just big enough for ``lines`` plus ``margin``; the ink is moved to fit.
-
-        ``page_width`` keeps a given width (for aligned layouts whose x is already final);
-        otherwise the ink is shifted to start at the left margin.
-        """
-        written = [c for c in lines if c is not None and len(c)]
-        if not written:
-            raise HandwritingError("nothing to render: every line is empty")
-        allxy = np.vstack([c[:, :2] for c in written])
-        x_min, y_min = allxy.min(axis=0)
-        x_max, y_max = allxy.max(axis=0)
-        dx = 0.0 if page_width is not None else margin - x_min
-        dy = -margin - y_max
-        moved = []
-        for c in lines:
-            if c is None or not len(c):
-                moved.append(None)
-                continue
-            m = np.array(c, np.float32, copy=True)
-            m[:, 0] += dx
-            m[:, 1] += dy
-            moved.append(m)
-        w = page_width if page_width is not None else float(x_max - x_min + 2 * margin)
-        h = float(y_max - y_min + 2 * margin)
-        n = len(lines)
-        colors = [color] * n if isinstance(color, str) else list(color)
-        widths = [float(width)] * n if np.isscalar(width) else [float(v) for v in width]
-        if len(colors) != n or len(widths) != n:
-            raise HandwritingError(f"need one colour and one width per line ({n} lines)")
-        for c in colors:
-            check_color(c)
-        for v in widths:
-            if not np.isfinite(v) or v <= 0:
-                raise HandwritingError(f"stroke width must be a positive number, not {v}")
-        return Page(lines=moved, width=w, height=h, colors=colors, widths=widths)
-
-
-def check_color(color: str) -> None:
-    """Raise :class:`HandwritingError` unless ``color`` is a CSS colour name or hex code."""
-    from matplotlib.colors import is_color_like
-
-    if not isinstance(color, str) or not is_color_like(color) or color.lower() in ("none", "c0"):
-        raise HandwritingError(f"unknown colour {color!r}: use a CSS name like 'navy' or a hex code like '#1a2b3c'")
+#: Typographic points per inch (matplotlib's line widths are in points).
+POINTS_PER_INCH = 72.0
 
 
 def _svg_xy(points: np.ndarray) -> np.ndarray:
@@ -126,7 +52,8 @@ def stroke_path_data(stroke: np.ndarray) -> str:
 def _drawing(page: Page):
     import svgwrite
 
-    drawing = svgwrite.Drawing(size=(f"{_fmt(page.width)}px", f"{_fmt(page.height)}px"), profile="full", debug=False)
+    size = (f"{_fmt(page.width)}{page.unit}", f"{_fmt(page.height)}{page.unit}")
+    drawing = svgwrite.Drawing(size=size, profile="full", debug=False)
     drawing.viewbox(0, 0, float(_fmt(page.width)), float(_fmt(page.height)))
     return drawing
 
@@ -189,28 +116,49 @@ def write_animated_svg(page: Page, path: str | os.PathLike, speed: float = 1.0) 
     write_bytes_atomic(path, animated_svg_text(page, speed).encode("utf-8"))
 
 
+def inches(page: Page) -> tuple[float, float]:
+    """The page's size in inches."""
+    mm = page.in_mm()
+    return mm.width / MM_PER_INCH, mm.height / MM_PER_INCH
+
+
+def _draw_ruling(ax, page: Page) -> None:
+    """The paper's ruling under the ink (a preview's; never in SVG or plotter output)."""
+    ruling = page.ruling
+    if ruling is None:
+        return
+    points_per_unit = POINTS_PER_INCH * inches(page)[0] / page.width
+    for (x0, y0), (x1, y1) in ruling.segments(page.width, page.height):
+        ax.plot([x0, x1], [y0, y1], color=RULE_COLOR, linewidth=ruling.width * points_per_unit)
+    margin = ruling.margin_segment(page.height)
+    if margin is not None:
+        ax.plot(margin[:, 0], margin[:, 1], color=MARGIN_RULE_COLOR, linewidth=ruling.width * points_per_unit)
+    dots = ruling.dots(page.width, page.height)
+    if len(dots):
+        ax.scatter(dots[:, 0], dots[:, 1], s=(ruling.dot_size * points_per_unit) ** 2, color=RULE_COLOR,
+                   linewidths=0)
+
+
 def png_bytes(page: Page, dpi: int = PNG_DPI, background: str = "white") -> bytes:
-    """Render the page to PNG with matplotlib (1 page unit = 1 px at ``PNG_DPI``)."""
+    """Render the page to PNG with matplotlib, ruling and all (a px page: 1 unit = 1 px at ``PNG_DPI``)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=(page.width / PNG_DPI, page.height / PNG_DPI), dpi=dpi)
+    fig = plt.figure(figsize=inches(page), dpi=dpi)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, page.width)
     ax.set_ylim(-page.height, 0)
     ax.axis("off")
     fig.patch.set_facecolor(background)
-    points_per_unit = 72.0 / PNG_DPI
-    for i, coords in enumerate(page.lines):
-        if coords is None:
-            continue
-        for stroke in split_strokes(coords):
-            if len(stroke) == 1:
-                stroke = np.vstack([stroke, stroke])
-            ax.plot(stroke[:, 0], stroke[:, 1], color=page.colors[i], linewidth=page.widths[i] * points_per_unit,
-                    solid_capstyle="round", solid_joinstyle="round")
+    _draw_ruling(ax, page)
+    points_per_unit = POINTS_PER_INCH * inches(page)[0] / page.width
+    for i, stroke in page.strokes():
+        if len(stroke) == 1:
+            stroke = np.vstack([stroke, stroke])
+        ax.plot(stroke[:, 0], stroke[:, 1], color=page.colors[i], linewidth=page.widths[i] * points_per_unit,
+                solid_capstyle="round", solid_joinstyle="round")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, facecolor=background)
     plt.close(fig)
@@ -223,6 +171,9 @@ def write_png(page: Page, path: str | os.PathLike, dpi: int = PNG_DPI) -> None:
 
 
 __all__ = [
+    "DEFAULT_COLOR",
+    "DEFAULT_MARGIN",
+    "DEFAULT_WIDTH",
     "Page",
     "animated_svg_text",
     "check_color",
