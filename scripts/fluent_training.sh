@@ -23,10 +23,12 @@ pidfile=$RUNS/fluent.pid
 mix=$DATA/fluent-mix.npz
 # The network and schedule of the run (chosen by the capacity runs of docs/training.md, stage F).
 LSTM_UNITS=${LSTM_UNITS:-256}
+# The capacity runs started with these (validation and checkpoints every 100 steps, one thread
+# each, three runs side by side); the run itself then resumed with RESUME_OPTIONS.
 START_OPTIONS=(--init-from checkpoints/default --lstm-units "$LSTM_UNITS" --steps 60000 --batch-size 32
-    --learning-rate 3e-4 --warmup-steps 200 --lr-decay cosine --lr-decay-steps 60000 --max-points 896
-    --validation-every 500 --validation-batches 8 --checkpoint-every 250 --keep-checkpoints 2 --log-every 50
-    --intra-op-threads 2)
+    --learning-rate 2e-4 --warmup-steps 100 --lr-decay cosine --lr-decay-steps 60000 --max-points 896
+    --validation-batches 8 --keep-checkpoints 2 --log-every 50)
+RESUME_OPTIONS=(--validation-every 500 --checkpoint-every 250 --intra-op-threads 2)
 
 die() { echo "fluent_training.sh: $*" >&2; exit 2; }
 running() { [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
@@ -55,9 +57,9 @@ resume)
     mkdir -p "$RUNS" "$DATA"
     [[ -f $mix ]] || make_mix
     if [[ -f $run/config.json ]]; then
-        options=(--resume)
+        options=(--resume "${RESUME_OPTIONS[@]}")
     else
-        options=("${START_OPTIONS[@]}" --validation-fraction "$(validation_fraction)")
+        options=("${START_OPTIONS[@]}" "${RESUME_OPTIONS[@]}" --validation-fraction "$(validation_fraction)")
     fi
     nohup nice -n 5 handwriting train --data "$mix" --out "$run" --max-minutes "$minutes" "${options[@]}" \
         >> "$log" 2>&1 &
