@@ -1,5 +1,5 @@
 """The package's layers, read from its imports: shared <- datasets <- nn <- training | writing
-<- tools <- web <- cli. A module may import its own layer and the layers below it, never above;
+<- tools | synthetic <- web <- cli. A module may import its own layer and the layers below it, never above;
 training and writing never import each other (docs/architecture.md)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "handwriting"
 
 #: Rank of each layer; a module may import modules of equal or lower rank only.
-LAYERS = {"shared": 0, "datasets": 1, "nn": 2, "training": 3, "writing": 3, "tools": 4, "web": 5, "cli": 6}
+LAYERS = {"shared": 0, "datasets": 1, "nn": 2, "training": 3, "writing": 3, "tools": 4, "synthetic": 4, "web": 5, "cli": 6}
 #: Layers of equal rank that must stay independent of each other.
 SIBLINGS = {frozenset({"training", "writing"})}
 #: The public API (``__init__``: ``load``, ``Hand``) and ``python -m handwriting`` sit on top.
