@@ -7,8 +7,8 @@ size of a full line's. Strokes are drawn with Pillow at :data:`SUPERSAMPLE` time
 reduced (a box filter), which gives anti-aliased edges; the paper is laid under the ink's
 coverage, then blurred, then noise is added.
 
-Image coordinates: x right, y down, in px of the final image; the strokes stored with the row
-are in them, so they lie on the image.
+Image coordinates: x right, y down, in px of the final image, pixel ``[row, col]`` centred on
+``(x, y) = (col, row)``; the strokes stored with the row are in them, so they lie on the image.
 """
 
 from __future__ import annotations
@@ -79,8 +79,9 @@ def ink_coverage(strokes: np.ndarray, width: int, height: int, ink_width: float)
     draw = ImageDraw.Draw(mask)
     pen = max(1, int(round(ink_width * SUPERSAMPLE)))
     radius = pen / 2
+    centre = (SUPERSAMPLE - 1) / 2  # image pixel k covers supersampled pixels k*S .. k*S + S - 1
     for stroke in split_strokes(strokes):
-        points = [(float(x) * SUPERSAMPLE, float(y) * SUPERSAMPLE) for x, y in stroke[:, :2]]
+        points = [(float(x) * SUPERSAMPLE + centre, float(y) * SUPERSAMPLE + centre) for x, y in stroke[:, :2]]
         if len(points) > 1:
             draw.line(points, fill=WHITE, width=pen, joint="curve")
         for x, y in (points[0], points[-1]):
