@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import multiprocessing
+import signal
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -152,6 +153,8 @@ _pool_job: Job | None = None
 def _init_pool_worker(job: Job) -> None:
     global _pool_job
     _pool_job = job
+    # Ctrl-C is the command's to handle: it stops the pool; a worker would only print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _pool_write(shard: int) -> tuple[int, bytes]:

@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 from ..checkpoint import CONFIG_FILE, WEIGHTS_FILE, resolve
-from ..writing.hand import NO_STYLE, Hand, Style, load
+from ..writing.hand import Hand, Style, load
 from ..writing.weights import NUMPY_WEIGHTS_FILE
 from .config import DatasetConfig
 from .raster import render_line
@@ -94,9 +94,8 @@ def worker_hand(model: ModelFiles) -> Hand:
 def write_row(hand: Hand, job: Job, index: int) -> dict:
     """Line ``index``: written alone with ``Hand.write_lines``, drawn, and labelled (a shard's row)."""
     spec = job.spec(index)
-    style = job.styles[spec.style] if spec.style != NO_STYLE else None
-    (coords,), (hit_cap,) = hand.write_lines([spec.text], style=style, bias=spec.bias, seed=spec.seed,
-                                             slant=spec.slant)
+    (coords,), (hit_cap,) = hand.write_lines([spec.text], style=job.styles[spec.style], bias=spec.bias,
+                                             seed=spec.seed, slant=spec.slant)
     line = render_line(coords, spec, job.config.height)
     row = spec.to_dict()
     row.update(id=row.pop("index"), image=line.png, width=line.width, height=line.height,
