@@ -80,6 +80,8 @@ def make_dataset(prepared: Prepared, directory: str | Path, *, workers: int | No
     job, config = prepared.job, prepared.job.config
     directory = Path(directory)
     finished = check_output(directory, prepared.identity)
+    if not use_ray and workers:  # no more processes than shards to write
+        workers = max(1, min(workers, config.shards - len(finished)))
     with _shard_source(job, workers, use_ray, ray_address) as source:
         (directory / DATA_DIR).mkdir(parents=True, exist_ok=True)
         with _locked(directory):
