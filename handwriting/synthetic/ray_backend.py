@@ -8,6 +8,7 @@ run again by Ray (:data:`MAX_RETRIES`); its line ids are the same, so nothing is
 
 from __future__ import annotations
 
+import logging
 import socket
 from typing import Iterable, Iterator
 
@@ -57,7 +58,8 @@ def connect(address: str | None, workers: int | None = None) -> bool:
         return False
     if address not in NAMED_ADDRESSES and address is not JOIN_OR_START:
         check_reachable(address)
-    options = {"log_to_driver": False}
+    # Ray's start-up notices would bury the command's own output; its errors still show.
+    options = {"log_to_driver": False, "logging_level": logging.ERROR}
     if address in (JOIN_OR_START, "local") and workers:
         options["num_cpus"] = workers
     try:
