@@ -163,6 +163,10 @@ def test_a_small_dataset_resumes_and_refuses_another(corpus_file, tmp_path):
     assert again.returncode == 0 and "2 lines in 1 shard(s), 1 already there" in again.stdout
     assert shards[1].read_bytes() == before  # the same lines, written again
     assert not list((out / "data").glob(".*.tmp"))
+    records = (out / "manifest.json").read_bytes()
+    done = _make(corpus_file, out)
+    assert done.returncode == 0 and "nothing to write: 2 shard(s) already there" in done.stdout
+    assert (out / "manifest.json").read_bytes() == records  # a run that wrote nothing leaves the records
 
     other = _make(corpus_file, out, "--seed", 9)
     assert other.returncode == 2 and other.stderr.count("\n") == 1

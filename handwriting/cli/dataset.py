@@ -64,6 +64,9 @@ def _run_dataset(args: argparse.Namespace) -> int:
     command = "handwriting " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["dataset"] else "handwriting dataset"
     result = make_dataset(prepared, args.output, workers=workers, use_ray=use_ray,
                           ray_address=args.ray or None, command=command)
+    if not result.written:
+        print(f"nothing to write: {result.kept} shard(s) already there in {args.output}")
+        return 0
     kept = f", {result.kept} already there" if result.kept else ""
     print(f"wrote {result.lines} lines in {result.written} shard(s){kept} to {args.output} in {result.seconds:.1f} s"
           f" ({result.lines_per_second:.1f} lines/s)")

@@ -25,7 +25,8 @@ from typing import Callable, Iterable, Iterator
 from ..errors import HandwritingError
 from ..fileio import write_bytes_atomic, write_text_atomic
 from .card import card_text
-from .manifest import (CARD_FILE, check_output, manifest, remove_stale_temporaries, write_manifest)
+from .manifest import (CARD_FILE, check_output, manifest, read_manifest, remove_stale_temporaries,
+                       write_manifest)
 from .prepare import Prepared
 from .shards import DATA_DIR, shard_path
 from .worker import Job, write_shard
@@ -80,6 +81,8 @@ def make_dataset(prepared: Prepared, directory: str | Path, *, workers: int | No
     job, config = prepared.job, prepared.job.config
     directory = Path(directory)
     finished = check_output(directory, prepared.identity)
+    if len(finished) == config.shards and (read_manifest(directory) or {}).get("complete"):
+        return RunResult(written=0, kept=len(finished), lines=0, seconds=0.0)  # its records stay as they are
     if not use_ray and workers:  # no more processes than shards to write
         workers = max(1, min(workers, config.shards - len(finished)))
     with _shard_source(job, workers, use_ray, ray_address) as source:
