@@ -5,8 +5,9 @@
 Each setup runs the command (the public prompts, every shipped style, the default variety) into
 a fresh folder. The table gives the rate the command reports (its writing, from the first shard
 to the last, worker start-up included), the CPU seconds per line of the command and its worker
-processes (not for Ray, whose workers belong to the cluster), and the load average before each
-run: the development machine is shared, so read the rates against it.
+processes and the cores they had on average (CPU seconds over wall seconds; not for Ray, whose
+workers belong to the cluster), and the load average before each run: the development machine
+is shared, so read the rates against it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,12 +30,12 @@ def cpu_seconds_of_children() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run(command: list[str]) -> tuple[float, float]:
-    """``(lines/s the command reports, CPU seconds it and its waited-for workers used)``."""
-    before = cpu_seconds_of_children()
+def run(command: list[str]) -> tuple[float, float, float]:
+    """``(lines/s the command reports, CPU seconds it and its waited-for workers used, its wall seconds)``."""
+    before, start = cpu_seconds_of_children(), time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     rate = float(re.search(r"\(([\d.]+) lines/s\)", done.stdout).group(1))
-    return rate, cpu_seconds_of_children() - before
+    return rate, cpu_seconds_of_children() - before, time.perf_counter() - start
 
 
 def main() -> None:
@@ -50,12 +52,14 @@ def main() -> None:
             "--shard-lines", str(args.shard_lines)]
     setups = {"1 process": ["--workers", "1"], "2 processes": ["--workers", "2"], "Ray, 2 CPUs": ["--ray", address]}
     run(base + ["-o", tempfile.mkdtemp() + "/warm", "--ray", address])  # the cluster's workers started
-    print("| setup | run | load average before | lines/s | CPU s/line |\n|---|---|---|---|---|")
+    print("| setup | run | load average before | lines/s | CPU s/line | cores used (CPU s / wall s) |\n"
+          "|---|---|---|---|---|---|")
     for repeat in range(args.repeats):
         for name, flags in setups.items():
             load = os.getloadavg()[0]
-            rate, cpu = run(base + flags + ["-o", tempfile.mkdtemp() + "/ds"])
-            cpu_text = "-" if "--ray" in flags else f"{cpu / args.lines:.4f}"
+            rate, cpu, wall = run(base + flags + ["-o", tempfile.mkdtemp() + "/ds"])
+            ray_run = "--ray" in flags
+            cpu_text = "- | -" if ray_run else f"{cpu / args.lines:.4f} | {cpu / wall:.2f}"
             print(f"| {name} | {repeat + 1} | {load:.1f} | {rate:.1f} | {cpu_text} |", flush=True)
     ray.shutdown()
 

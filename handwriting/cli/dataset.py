@@ -23,6 +23,7 @@ def add_dataset(sub: argparse._SubParsersAction) -> None:
                     "the strokes, the transcription and what made it, in Parquet shards with a manifest and a "
                     "dataset card. A re-run with the same options resumes.")
     parser.add_argument("--texts", type=Path, required=True, help="the corpus: a UTF-8 text file, one line of text per line")
+    parser.add_argument("--lines", type=int, required=True, help="lines in the dataset")
     parser.add_argument("-o", "--output", type=Path, required=True, help="dataset folder (new, empty, or this dataset's)")
     parser.add_argument("--checkpoint", help="checkpoint directory or shipped model name (default: the shipped model)")
     parser.add_argument("--skip-bad-lines", action="store_true",
@@ -34,7 +35,7 @@ def add_dataset(sub: argparse._SubParsersAction) -> None:
                         help="run one Ray task per shard: no ADDRESS joins this machine's cluster or starts one, "
                              "'auto' joins the current cluster, HOST:PORT a remote one, 'local' starts a new one "
                              "(pip install 'handwriting[scale]')")
-    add_dataclass_arguments(parser, DatasetConfig)
+    add_dataclass_arguments(parser, DatasetConfig, exclude=("lines",))
     parser.set_defaults(run=_run_dataset)
 
 
@@ -54,7 +55,7 @@ def _run_dataset(args: argparse.Namespace) -> int:
 
         import_ray()
     import_pyarrow()
-    config = dataclass_from_arguments(DatasetConfig, args)
+    config = dataclass_from_arguments(DatasetConfig, args, lines=args.lines)
     prepared = prepare_job(config, args.texts, checkpoint=args.checkpoint, skip_bad_lines=args.skip_bad_lines)
     skipped = prepared.corpus["skipped"]
     if skipped:
