@@ -34,9 +34,10 @@ WAIT_S = 120
 
 @pytest.fixture(scope="module")
 def ray_cluster():
+    """A local Ray instance of 2 CPUs, started by this process; its address."""
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
+    context = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield context.address_info["gcs_address"]
     ray.shutdown()
 
 
@@ -79,6 +80,11 @@ def kill_one(root: int, marker: str, ready=lambda: True) -> int:
 
 def ids_of(out: Path) -> list[int]:
     return sorted(pq.read_table(out / "data", columns=["id"]).column("id").to_pylist())
+
+
+def _env() -> dict:
+    """This environment, with this checkout first on the path of a child Python."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
 
 
 def prepared(corpus: Path = PROMPTS, **config):
@@ -142,7 +148,7 @@ def test_a_killed_local_worker_is_redone_and_a_rerun_finds_every_line_once(tmp_p
     out = tmp_path / "ds"
     command = [sys.executable, "-m", "handwriting", "dataset", "--texts", str(PROMPTS), "--lines", "120",
                "--shard-lines", "15", "--workers", "2", "-o", str(out)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = _env()
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         kill_one(process.pid, "spawn_main", ready=lambda: any((out / "data").glob("train-*.parquet")))
@@ -153,6 +159,16 @@ def test_a_killed_local_worker_is_redone_and_a_rerun_finds_every_line_once(tmp_p
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "8 already there" in again.stdout, again.stderr
     assert ids_of(out) == list(range(120))
+
+
+def test_the_command_joins_a_cluster_by_its_address(ray_cluster, tmp_path):
+    out = tmp_path / "ds"
+    done = subprocess.run([sys.executable, "-m", "handwriting", "dataset", "--texts", str(PROMPTS), "--lines", "20",
+                           "--shard-lines", "10", "-o", str(out), "--ray", ray_cluster],
+                          env=_env(), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and "wrote 20 lines in 2 shard(s)" in done.stdout, done.stderr
+    assert done.stderr == ""  # Ray's notices kept off the command's output
+    assert ids_of(out) == list(range(20))
 
 
 def test_one_and_two_local_workers_and_ray_make_the_same_dataset(ray_cluster, tmp_path):

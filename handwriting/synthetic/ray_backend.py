@@ -8,7 +8,9 @@ run again by Ray (:data:`MAX_RETRIES`); its line ids are the same, so nothing is
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import socket
 from typing import Iterable, Iterator
 
@@ -63,11 +65,30 @@ def connect(address: str | None, workers: int | None = None) -> bool:
     if address in (JOIN_OR_START, "local") and workers:
         options["num_cpus"] = workers
     try:
-        ray.init(address=address, **options)
+        with _quiet_native_stderr(address not in (JOIN_OR_START, "local")):
+            ray.init(address=address, **options)
     except (ConnectionError, ValueError) as exc:
         where = "a running Ray cluster (start one with `ray start --head`)" if address == "auto" else address
         raise HandwritingError(f"cannot join {where}: {str(exc).splitlines()[0] if str(exc) else exc}") from None
     return True
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr(quiet: bool) -> Iterator[None]:
+    """Keep Ray's C++ client off stderr while it joins a cluster: a port that answers but is no
+    Ray cluster makes it log a warning a second until it gives up (the error then says it once).
+    Only when joining: a cluster started here must keep its own stderr."""
+    if not quiet:
+        yield
+        return
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as sink:
+            os.dup2(sink.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def disconnect() -> None:
