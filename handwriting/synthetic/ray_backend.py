@@ -95,11 +95,6 @@ def disconnect() -> None:
     import_ray().shutdown()
 
 
-def cluster_cpus() -> int:
-    """The CPUs of the cluster this process is connected to."""
-    return int(import_ray().cluster_resources().get("CPU", 0))
-
-
 def _write_shard_task(job: Job, shard: int) -> bytes:
     return write_shard(job, shard)
 
