@@ -157,7 +157,7 @@ def test_a_killed_local_worker_is_redone_and_a_rerun_finds_every_line_once(tmp_p
         process.kill()
     assert process.returncode == 0, stderr  # the pool was started again for the shards it lost
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
-    assert again.returncode == 0 and "8 already there" in again.stdout, again.stderr
+    assert again.returncode == 0 and "8 shard(s) already there" in again.stdout, again.stderr
     assert ids_of(out) == list(range(120))
 
 
