@@ -211,3 +211,16 @@ def test_bad_input_is_one_line_and_exit_status_2(tmp_path, args, message):
     assert lines[-1].startswith("handwriting: error: ") and message in lines[-1]
     assert len(lines) == 1 or (len(lines) == 2 and lines[0].startswith("skipped 1 corpus line"))
     assert not (tmp_path / "ds").exists()
+
+
+def test_skipped_corpus_lines_are_counted_and_recorded(tmp_path):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("good one\n5 \u20ac\nanother good\n")
+    out = tmp_path / "ds"
+    result = run_cli("dataset", "--texts", corpus, "--lines", 4, "-o", out, "--workers", 1, "--styles", "none",
+                     "--skip-bad-lines")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "skipped 1 corpus line(s) that cannot be written: line 2"
+    recorded = json.loads((out / "manifest.json").read_text())["corpus"]
+    assert (recorded["lines"], recorded["skipped"], recorded["skipped_lines"]) == (2, 1, [2])
+    assert pq.read_table(out / "data").column("text").to_pylist() == ["good one", "another good"] * 2
