@@ -1,5 +1,5 @@
 """The package's layers, read from its imports: shared <- datasets <- nn <- output <- training |
-writing <- tools <- web <- cli. A module may import its own layer and the layers below it, never above;
+writing <- tools | synthetic <- web <- cli. A module may import its own layer and the layers below it, never above;
 training and writing never import each other (docs/architecture.md)."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "handwriting"
 #: Rank of each layer; a module may import modules of equal or lower rank only.
 #: ``output`` (pages, paper, SVG/PNG/PDF, plotter formats) needs nothing of the network and sits
 #: below ``writing``, whose ``Hand.write`` returns a ``Drawing`` that saves itself.
-LAYERS = {"shared": 0, "datasets": 1, "nn": 2, "output": 3, "training": 4, "writing": 4, "tools": 5, "web": 6,
-          "cli": 7}
+LAYERS = {"shared": 0, "datasets": 1, "nn": 2, "output": 3, "training": 4, "writing": 4, "tools": 5, "synthetic": 5,
+          "web": 6, "cli": 7}
 #: Layers of equal rank that must stay independent of each other.
 SIBLINGS = {frozenset({"training", "writing"})}
 #: The public API (``__init__``: ``load``, ``Hand``) and ``python -m handwriting`` sit on top.

@@ -3,8 +3,8 @@
 Every subcommand reports bad input as one line on stderr and exits with status 2, never with a
 traceback. Heavy imports (TensorFlow, matplotlib) happen inside the subcommand that needs them,
 so ``handwriting info`` answers at once. The subcommands live in :mod:`.data` (prepare, info,
-preview), :mod:`.write` (write, styles, style, plot), :mod:`.train` (train, evaluate, release)
-and :mod:`handwriting.web.serve` (serve).
+preview), :mod:`.write` (write, styles, style, plot), :mod:`.train` (train, evaluate, release),
+:mod:`.dataset` (dataset) and :mod:`handwriting.web.serve` (serve).
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ from ..version import __version__
 from ..web.serve import add_serve_command
 from .common import EXIT_INTERRUPTED, EXIT_USAGE
 from .data import add_info, add_prepare, add_preview
+from .dataset import add_dataset
 from .train import add_evaluate, add_release, add_train
 from .write import add_plot, add_style, add_styles, add_write
 
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_prepare, add_info, add_preview, add_write, add_styles, add_style, add_train, add_plot, add_evaluate,
-    add_release, add_serve_command]
+    add_release, add_dataset, add_serve_command]
 
 
 class _Parser(argparse.ArgumentParser):
