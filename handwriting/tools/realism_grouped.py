@@ -31,6 +31,8 @@ GROUPING = "writer and style"
 REFERENCE_REPEATS = 5
 #: Classes of the classifier's labels.
 HUMAN, GENERATED = 0, 1
+#: The fewest groups of each class a grouped figure is computed from.
+MIN_GROUPS = 2
 
 
 def grouped_splits(labels: np.ndarray, groups: np.ndarray, folds: int, seed: int = 0) -> list[tuple]:
@@ -56,7 +58,7 @@ def grouped_auc(features: np.ndarray, labels: np.ndarray, groups: np.ndarray, fo
     from sklearn.metrics import roc_auc_score
 
     per_class = min(len(np.unique(groups[labels == c])) for c in (HUMAN, GENERATED))
-    if per_class < 2:
+    if per_class < MIN_GROUPS:
         raise HandwritingError("grouped realism needs at least two groups (writers, styles) of each kind")
     aucs = []
     for train, test in grouped_splits(labels, groups, min(folds, per_class), seed):
@@ -137,10 +139,13 @@ def human_reference(features: np.ndarray, writers: Sequence, *, repeats: int = R
     writer each in ``writers``) dealt into two classes of about as many lines, ``repeats`` times.
 
     Returns:
-        ``{"median", "min", "max", "repeats", "writers", "lines"}`` of the grouped AUCs.
+        ``{"median", "min", "max", "repeats", "writers", "lines"}`` of the grouped AUCs (``None``
+        with fewer than two writers a class).
     """
     writers = np.asarray(writers)
     names, counts = np.unique(writers, return_counts=True)
+    if len(names) < 2 * MIN_GROUPS:
+        return {"median": None, "min": None, "max": None, "repeats": 0, "writers": len(names), "lines": len(writers)}
     rng = np.random.default_rng(seed)
     aucs = []
     for _ in range(repeats):
