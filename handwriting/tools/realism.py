@@ -10,7 +10,8 @@ the slant and the pen-up jumps, and the measures a reader sees (:mod:`.realism_m
 between letters and ink width per character, fine-scale turning). A gradient-boosted classifier (scikit-learn) is
 cross-validated on human against generated lines, with the folds grouped by text so that a
 text's two lines are always on the same side; the figure is the mean ROC AUC over the folds:
-0.5 means the classifier cannot tell them apart, 1.0 that it always can.
+0.5 means the classifier cannot tell them apart, 1.0 that it always can. Several styles at once,
+with the folds grouped by writer and by style, are judged by :mod:`.realism_grouped`.
 
 Two figures put a style's score in context:
 
@@ -81,7 +82,7 @@ def line_features(coords: np.ndarray, text: str) -> np.ndarray:
         lengths[inside].sum() / chars, pen_up.sum() / chars, turns.mean(), turns.std(),
         float(np.mean(turns > CUSP_ANGLE)), jerk.mean(), stroke_lengths.mean(),
         stroke_lengths.std() / max(stroke_lengths.mean(), 1e-9), width / chars, float(np.ptp(xy[:, 1])),
-        _baseline_wander(xy), strokes.estimate_slant(scaled), jumps.mean(),
+        _baseline_wander(xy), measures["slant"], jumps.mean(),
         *(measures[name] for name in EXTRA_MEASURES),
     ])
 
