@@ -158,7 +158,7 @@ def _human_evaluation(args: argparse.Namespace, hand, checkpoint: Path, names: l
     train = read_config(resolve_checkpoint(args.human_split) if args.human_split else checkpoint).train
     report = realism_report(hand, load_dataset(args.human), validation_fraction=train.validation_fraction,
                             split_seed=train.seed, styles=names, biases=args.bias, lines=args.human_lines,
-                            progress=lambda m: print(m, file=sys.stderr))
+                            progress=(lambda m: print(m, file=sys.stderr)) if sys.stderr.isatty() else None)
     ceiling = [] if reader is None else [evaluate.Report("human (held out)", evaluate.score_lines(
         "human (held out)", report["texts"], report["coords"], reader))]
     return {"ceiling": ceiling, "realism": report["realism"], "table": report["table"]}
