@@ -1,6 +1,7 @@
 """Legibility evaluation: CER maths, the OCR image, the real OCR model on plain font lines, the CLI."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -156,10 +157,52 @@ def test_cli_evaluate_judges_against_held_out_human_lines(tiny_checkpoint, tmp_p
     realism = scores["human"]["realism"]
     assert [(r["style"], r.get("bias")) for r in realism] == [
         ("unprimed", 0.0), ("unprimed", 2.0), ("writer-matched", 0.0), ("writer-matched", 2.0),
-        ("one real writer against the others", None)]
-    assert all(0.0 <= r["auc"] <= 1.0 and r["human_lines"] == 10 for r in realism[:4])
+        ("one real writer against the others", None), ("people against people (grouped by writer)", None)]
+    assert all(0.0 <= r["auc"] <= 1.0 and r["human_lines"] == 10 and r["grouping"] == "text" for r in realism[:4])
+    assert all(len(r["measures"]) == 4 for r in realism[:4])
     assert realism[4]["writers"] == 0  # no held-out writer of the tiny set has 40 lines
+    assert realism[5]["median"] is None  # too few held-out writers for two a side
     assert "realism AUC" in result.stdout and "error rate by character class" in result.stdout
+    assert "fine-scale turning" in result.stdout
+
+
+@pytest.mark.slow
+def test_cli_evaluate_judges_all_styles_together_grouped_by_writer_and_style(tiny_checkpoint, tmp_path):
+    from cli_helper import run_cli
+    from conftest import make_tiny_dataset
+
+    from handwriting.datasets import save_dataset
+
+    checkpoint = tmp_path / "run"
+    shutil.copytree(tiny_checkpoint, checkpoint)
+    config = json.loads((checkpoint / "config.json").read_text())
+    config["train"]["validation_fraction"] = 0.5  # half the writers held out: several writers to group
+    (checkpoint / "config.json").write_text(json.dumps(config))
+    toy = json.loads((checkpoint / "styles" / "toy.json").read_text())
+    (checkpoint / "styles" / "toy-2.json").write_text(json.dumps({**toy, "name": "toy-2"}))
+    human = tmp_path / "human.npz"
+    save_dataset(make_tiny_dataset(n=96, seed=5, writers=8), human)  # 4 held-out writers, 12 lines each
+    out = tmp_path / "scores.json"
+    result = run_cli("evaluate", "--checkpoint", checkpoint, "--style", "shipped", "--bias", "2", "--human", human,
+                     "--human-lines", "40", "--realism-only", "--json", out)
+    assert result.returncode == 0, result.stderr
+    scores = json.loads(out.read_text())
+    assert scores["reports"] == []  # realism only: no prompt written, no OCR
+    pooled, matched, _, people = scores["human"]["realism"]
+    assert pooled["style"] == "all 2 styles" and pooled["styles"] == ["toy", "toy-2"]
+    assert pooled["grouping"] == "writer and style" and pooled["generated_groups"] == 2
+    assert pooled["human_groups"] == 4 and pooled["human_lines"] == pooled["generated_lines"] == 40
+    assert 0.0 <= pooled["auc"] <= 1.0 and set(pooled["by_style"]) == {"toy", "toy-2"}
+    assert [m["name"] for m in pooled["measures"]] == ["gap_per_char", "ink_width_per_char", "slant", "fine_turning"]
+    assert matched["style"] == "writer-matched" and people["writers"] == 4 and 0.0 <= people["median"] <= 1.0
+    assert "| all 2 styles | 2 | writer and style |" in result.stdout and "mean CER" not in result.stdout
+
+
+def test_cli_evaluate_realism_only_needs_human_lines(tiny_checkpoint):
+    from cli_helper import run_cli
+
+    result = run_cli("evaluate", "--checkpoint", tiny_checkpoint, "--realism-only")
+    assert result.returncode == 2 and "--realism-only needs --human" in result.stderr
 
 
 def test_cli_evaluate_bad_input_is_one_line(tiny_checkpoint, tmp_path):

@@ -47,8 +47,10 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--prompts", type=Path, default=_default_prompts(), help="prompt file, one line each "
                     "(default: data/prompts/public.txt)")
     ev.add_argument("--style", action="append", dest="styles", metavar="NAME",
-                    help="style to evaluate (repeatable); 'none' writes unprimed, 'all' every style and none "
-                         "(default: the checkpoint's default style, else none)")
+                    help="style to evaluate (repeatable); 'none' writes unprimed, 'all' every style and none, "
+                         "'shipped' every style of the checkpoint (default: the checkpoint's default style, else "
+                         "none); with --human, two or more styles are judged together, the folds grouped by "
+                         "writer and by style")
     ev.add_argument("--bias", type=float, nargs="+", default=[DEFAULT_BIAS],
                     help=f"sampling bias; several give a row per style and bias (default: {DEFAULT_BIAS})")
     ev.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds, one pass each (default: 0 1 2)")
@@ -59,6 +61,8 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
                     help="the dataset the checkpoint was trained on: its held-out human lines give the OCR's human "
                          "ceiling and, written again with the same texts, each style's realism AUC (needs [eval])")
     ev.add_argument("--human-lines", type=int, default=200, help="held-out human lines to use (default: 200)")
+    ev.add_argument("--realism-only", action="store_true",
+                    help="with --human: only the realism figures (no prompts written, no OCR)")
     ev.add_argument("--human-split", type=Path, metavar="CHECKPOINT",
                     help="take the held-out lines from this checkpoint's writer split (default: the evaluated "
                          "checkpoint's), so that two models are judged on the same lines")
@@ -83,24 +87,29 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         check_output_path(args.json_out)
     checkpoint = resolve_checkpoint(args.checkpoint)
     names = _evaluated_styles(checkpoint, args.styles)
-    reader = evaluate.OcrReader()
+    if args.realism_only and args.human is None:
+        raise HandwritingError("--realism-only needs --human DATA.npz")
+    reader = None if args.realism_only else evaluate.OcrReader()
     hand = load(checkpoint, engine=args.engine)
     reports = []
-    for bias in args.bias:
+    for bias in args.bias if reader is not None else []:
         for name in names:
             report = evaluate.evaluate_hand(hand, prompts, style=name, bias=bias, seeds=args.seeds, reader=reader,
                                             progress=lambda m: print(m, file=sys.stderr))
             report.name += f" @ {bias:g}" if len(args.bias) > 1 else ""
             reports.append(report)
-    ceiling = evaluate.font_ceiling(prompts, reader=reader) if args.ceiling else []
+    ceiling = evaluate.font_ceiling(prompts, reader=reader) if args.ceiling and reader is not None else []
     human = _human_evaluation(args, hand, checkpoint, names, reader) if args.human is not None else {}
     biases = ", ".join(f"{b:g}" for b in args.bias)
-    print(f"checkpoint {checkpoint}, {len(prompts)} prompts x {len(args.seeds)} seeds, bias {biases}")
-    print(evaluate.format_table(reports + ceiling + human.get("ceiling", [])))
-    print("error rate by character class:")
-    print(evaluate.format_class_error_rates(reports + human.get("ceiling", [])))
-    print(f"hardest characters (error rate, seen at least {evaluate.HARDEST_MIN_COUNT} times):")
-    print(evaluate.format_hardest_characters(reports))
+    if reader is not None:
+        print(f"checkpoint {checkpoint}, {len(prompts)} prompts x {len(args.seeds)} seeds, bias {biases}")
+        print(evaluate.format_table(reports + ceiling + human.get("ceiling", [])))
+        print("error rate by character class:")
+        print(evaluate.format_class_error_rates(reports + human.get("ceiling", [])))
+        print(f"hardest characters (error rate, seen at least {evaluate.HARDEST_MIN_COUNT} times):")
+        print(evaluate.format_hardest_characters(reports))
+    else:
+        print(f"checkpoint {checkpoint}, realism only, bias {biases}")
     result = {"checkpoint": str(checkpoint), "prompts": str(args.prompts), "bias": args.bias, "seeds": args.seeds,
               "reports": [r.to_dict() for r in reports], "ceiling": [r.summary() for r in ceiling]}
     if human:
@@ -124,8 +133,8 @@ def _evaluated_styles(checkpoint: Path, requested: list[str] | None) -> list[str
     known = load_styles(checkpoint)
     names: list[str | None] = []
     for name in requested or [default_style_name(checkpoint) or "none"]:
-        if name == "all":
-            names += [None] + sorted(known)
+        if name in ("all", "shipped"):
+            names += ([None] if name == "all" else []) + sorted(known)
         elif name == "none":
             names.append(None)
         elif name not in known:
@@ -136,39 +145,23 @@ def _evaluated_styles(checkpoint: Path, requested: list[str] | None) -> list[str
 
 
 def _human_evaluation(args: argparse.Namespace, hand, checkpoint: Path, names: list[str | None], reader) -> dict:
-    """The OCR's reading of held-out human lines, and each style's and bias's realism AUC."""
+    """The OCR's reading of held-out human lines (unless ``reader`` is ``None``) and the realism
+    figures of every style and bias (:func:`handwriting.tools.realism_report.realism_report`)."""
     from ..checkpoint import read_config
     from ..datasets import load_dataset
     from ..tools import evaluate
-    from ..tools.realism import (evaluate_matched_realism, evaluate_realism, held_out_lines, matched_pairs,
-                                 one_writer_reference)
+    from ..tools.realism_report import realism_report
     from ..writing.hand import resolve_checkpoint
 
     if args.human_lines < 1:
         raise HandwritingError("--human-lines must be at least 1")
     train = read_config(resolve_checkpoint(args.human_split) if args.human_split else checkpoint).train
-    dataset = load_dataset(args.human)
-    coords, texts = held_out_lines(dataset, train.validation_fraction, train.seed, args.human_lines)
-    ceiling = evaluate.Report("human (held out)", evaluate.score_lines("human (held out)", texts, coords, reader))
-    rows = ["| style | bias | realism AUC (0.5 = indistinguishable) | lines |", "|---|---|---|---|"]
-    realism = []
-    for bias in args.bias:
-        for name in names:
-            score = evaluate_realism(hand, coords, texts, style=name, bias=bias)
-            realism.append({"style": name or "unprimed", "bias": bias, **score.to_dict()})
-            rows.append(f"| {name or 'unprimed'} | {bias:g} | {score.auc:.3f} +- {score.auc_std:.3f} | {len(texts)} |")
-    pairs = matched_pairs(dataset, train.validation_fraction, train.seed, args.human_lines)
-    for bias in args.bias:
-        score = evaluate_matched_realism(hand, dataset, pairs, bias=bias)
-        realism.append({"style": "writer-matched", "bias": bias, **score.to_dict()})
-        rows.append(f"| each writer's own hand (writer-matched) | {bias:g} | {score.auc:.3f} +- {score.auc_std:.3f} "
-                    f"| {len(pairs)} |")
-    reference = one_writer_reference(dataset, train.validation_fraction, train.seed)
-    realism.append({"style": "one real writer against the others", **reference})
-    if reference["writers"]:
-        rows.append(f"| one real writer against the others (median of {reference['writers']} writers, "
-                    f"{reference['min']:.3f}-{reference['max']:.3f}) | - | {reference['median']:.3f} | - |")
-    return {"ceiling": [ceiling], "realism": realism, "table": "\n".join(rows)}
+    report = realism_report(hand, load_dataset(args.human), validation_fraction=train.validation_fraction,
+                            split_seed=train.seed, styles=names, biases=args.bias, lines=args.human_lines,
+                            progress=(lambda m: print(m, file=sys.stderr)) if sys.stderr.isatty() else None)
+    ceiling = [] if reader is None else [evaluate.Report("human (held out)", evaluate.score_lines(
+        "human (held out)", report["texts"], report["coords"], reader))]
+    return {"ceiling": ceiling, "realism": report["realism"], "table": report["table"]}
 
 
 # ---------------------------------------------------------------- release

@@ -6,10 +6,12 @@ every stroke is resampled at :data:`RESAMPLE_SPACING` x-heights before measuring
 pen's sampling rate and the corpus' point spacing (invisible once a line is drawn) tell nothing.
 The statistics: ink length and pen lifts per character, the mean and spread of the turning angle
 and the share of cusps, jerk, stroke lengths, letter width, height, the wander of the baseline,
-the slant and the pen-up jumps. A gradient-boosted classifier (scikit-learn) is
+the slant and the pen-up jumps, and the measures a reader sees (:mod:`.realism_measures`: gaps
+between letters and ink width per character, fine-scale turning). A gradient-boosted classifier (scikit-learn) is
 cross-validated on human against generated lines, with the folds grouped by text so that a
 text's two lines are always on the same side; the figure is the mean ROC AUC over the folds:
-0.5 means the classifier cannot tell them apart, 1.0 that it always can.
+0.5 means the classifier cannot tell them apart, 1.0 that it always can. Several styles at once,
+with the folds grouped by writer and by style, are judged by :mod:`.realism_grouped`.
 
 Two figures put a style's score in context:
 
@@ -25,13 +27,14 @@ features per line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 
 from .. import strokes
 from ..errors import HandwritingError
+from .realism_measures import MEASURE_NAMES, compare_measures, line_measures
 
 #: Strokes are resampled at this arc length (x-heights) before their shape is measured.
 RESAMPLE_SPACING = 0.1
@@ -41,11 +44,16 @@ CUSP_ANGLE = np.pi / 2
 DEFAULT_FOLDS = 5
 #: The fewest lines of each kind a realism figure is computed from.
 MIN_LINES = 10
-FEATURE_NAMES = (
+SHAPE_FEATURE_NAMES = (
     "ink_per_char", "lifts_per_char", "turn_mean", "turn_std", "cusp_fraction", "jerk_mean",
     "stroke_length_mean", "stroke_length_cv", "width_per_char", "height_ratio", "baseline_wander", "slant",
     "jump_mean",
 )
+#: The measures not among the shape statistics already (the slant is).
+EXTRA_MEASURES = tuple(name for name in MEASURE_NAMES if name not in SHAPE_FEATURE_NAMES)
+FEATURE_NAMES = SHAPE_FEATURE_NAMES + EXTRA_MEASURES
+#: Columns of :func:`line_features` that hold :data:`~.realism_measures.MEASURES`, in their order.
+MEASURE_COLUMNS = [FEATURE_NAMES.index(name) for name in MEASURE_NAMES]
 
 
 def line_features(coords: np.ndarray, text: str) -> np.ndarray:
@@ -69,11 +77,13 @@ def line_features(coords: np.ndarray, text: str) -> np.ndarray:
     stroke_lengths = np.array([np.linalg.norm(np.diff(s, axis=0), axis=1).sum() if len(s) > 1 else 0.0
                                for s in strokes.split_strokes(scaled)])
     width = float(np.ptp(xy[:, 0])) if len(xy) else 0.0
+    measures = dict(zip(MEASURE_NAMES, line_measures(coords, text, x_height)))
     return np.array([
         lengths[inside].sum() / chars, pen_up.sum() / chars, turns.mean(), turns.std(),
         float(np.mean(turns > CUSP_ANGLE)), jerk.mean(), stroke_lengths.mean(),
         stroke_lengths.std() / max(stroke_lengths.mean(), 1e-9), width / chars, float(np.ptp(xy[:, 1])),
-        _baseline_wander(xy), strokes.estimate_slant(scaled), jumps.mean(),
+        _baseline_wander(xy), measures["slant"], jumps.mean(),
+        *(measures[name] for name in EXTRA_MEASURES),
     ])
 
 
@@ -92,20 +102,39 @@ def _baseline_wander(xy: np.ndarray) -> float:
 
 @dataclass
 class RealismScore:
-    """The cross-validated ROC AUC (mean and standard deviation over folds) and the line counts."""
+    """The cross-validated ROC AUC (mean and standard deviation over folds), the line counts, what
+    the folds were grouped by (``text``, or ``writer and style``: then ``human_groups`` writers
+    and ``generated_groups`` styles), and the medians of the reported measures
+    (:func:`~.realism_measures.compare_measures`)."""
 
     auc: float
     auc_std: float
     human_lines: int
     generated_lines: int
     folds: int
+    grouping: str = "text"
+    human_groups: int = 0
+    generated_groups: int = 0
+    measures: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"auc": self.auc, "auc_std": self.auc_std, "human_lines": self.human_lines,
-                "generated_lines": self.generated_lines, "folds": self.folds}
+                "generated_lines": self.generated_lines, "folds": self.folds, "grouping": self.grouping,
+                "human_groups": self.human_groups, "generated_groups": self.generated_groups,
+                "measures": self.measures}
 
 
-def _classifier(seed: int):
+def features_of(lines: Sequence[np.ndarray], texts: Sequence[str]) -> np.ndarray:
+    """``[L, F]`` :func:`line_features` of ``[N, 3]`` coords lines (NaN as 0)."""
+    return np.nan_to_num(np.array([line_features(c, t) for c, t in zip(lines, texts)]).reshape(len(texts), -1))
+
+
+def measures_of(features: np.ndarray) -> np.ndarray:
+    """``[L, len(MEASURES)]``: the :data:`~.realism_measures.MEASURES` columns of ``[L, F]`` features."""
+    return features[:, MEASURE_COLUMNS]
+
+
+def make_classifier(seed: int):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     return HistGradientBoostingClassifier(max_iter=60, learning_rate=0.1, random_state=seed)
@@ -123,13 +152,15 @@ def realism_auc(human: Sequence[np.ndarray], generated: Sequence[np.ndarray], te
         raise HandwritingError("realism needs one human and one generated line per text")
     if len(texts) < MIN_LINES:
         raise HandwritingError(f"realism needs at least {MIN_LINES} lines, got {len(texts)}")
-    features = np.array([line_features(c, t) for c, t in zip([*human, *generated], [*texts, *texts])])
+    features = features_of([*human, *generated], [*texts, *texts])
     labels = np.r_[np.zeros(len(human)), np.ones(len(generated))]
     groups = np.r_[np.arange(len(texts)), np.arange(len(texts))]
     folds = min(folds, len(texts))
-    scores = cross_val_score(_classifier(seed), np.nan_to_num(features), labels, groups=groups,
+    scores = cross_val_score(make_classifier(seed), features, labels, groups=groups,
                              cv=GroupKFold(n_splits=folds), scoring="roc_auc")
-    return RealismScore(float(scores.mean()), float(scores.std()), len(human), len(generated), folds)
+    measures = compare_measures(measures_of(features[labels == 0]), measures_of(features[labels == 1]))
+    return RealismScore(float(scores.mean()), float(scores.std()), len(human), len(generated), folds,
+                        human_groups=len(texts), generated_groups=len(texts), measures=measures)
 
 
 #: Writers with at least this many held-out lines take part in :func:`one_writer_reference`.
@@ -148,8 +179,8 @@ def one_writer_reference(dataset, validation_fraction: float, seed: int = 0,
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
     held_out = held_out_indices(dataset, validation_fraction, seed)
-    features = np.nan_to_num(np.array([line_features(strokes.offsets_to_coords(dataset.offsets[i]), dataset.texts[i])
-                                       for i in held_out]))
+    features = features_of([strokes.offsets_to_coords(dataset.offsets[i]) for i in held_out],
+                           [dataset.texts[i] for i in held_out])
     writer = np.array([dataset.writer_ids[i] for i in held_out])
     rng = np.random.default_rng(seed)
     aucs = []
@@ -160,7 +191,7 @@ def one_writer_reference(dataset, validation_fraction: float, seed: int = 0,
         others = rng.permutation(np.flatnonzero(writer != w))[: len(mine)]
         folds = StratifiedKFold(DEFAULT_FOLDS, shuffle=True, random_state=seed)
         labels = np.r_[np.ones(len(mine)), np.zeros(len(others))]
-        aucs.append(cross_val_score(_classifier(seed), features[np.r_[mine, others]], labels, cv=folds,
+        aucs.append(cross_val_score(make_classifier(seed), features[np.r_[mine, others]], labels, cv=folds,
                                     scoring="roc_auc").mean())
     if not aucs:
         return {"median": None, "min": None, "max": None, "writers": 0}
@@ -227,11 +258,15 @@ def held_out_indices(dataset, validation_fraction: float, seed: int) -> list[int
     return [int(i) for i in held_out]
 
 
-def held_out_lines(dataset, validation_fraction: float, seed: int, limit: int) -> tuple[list[np.ndarray], list[str]]:
-    """Up to ``limit`` :func:`held_out_indices` lines in a seeded random order: ``[N, 3]`` coords
-    (dataset units, y up) and their texts."""
+def held_out_sample(dataset, validation_fraction: float, seed: int, limit: int) -> list[int]:
+    """Up to ``limit`` :func:`held_out_indices` in a seeded random order."""
     held_out = held_out_indices(dataset, validation_fraction, seed)
-    chosen = np.random.default_rng(seed).permutation(np.asarray(held_out))[:limit]
+    return [int(i) for i in np.random.default_rng(seed).permutation(np.asarray(held_out))[:limit]]
+
+
+def held_out_lines(dataset, validation_fraction: float, seed: int, limit: int) -> tuple[list[np.ndarray], list[str]]:
+    """The lines of :func:`held_out_sample`: ``[N, 3]`` coords (dataset units, y up) and their texts."""
+    chosen = held_out_sample(dataset, validation_fraction, seed, limit)
     return ([strokes.offsets_to_coords(dataset.offsets[i]) for i in chosen], [dataset.texts[i] for i in chosen])
 
 
