@@ -99,6 +99,23 @@ def output_format(path: str | os.PathLike, formats: Sequence[str], requested: st
     return extension
 
 
+def read_text_lines(path: str | os.PathLike, what: str = "input file") -> list[str]:
+    """Every line of a UTF-8 text file, as written (``what`` names the file in errors).
+
+    Raises:
+        HandwritingError: the file is missing, unreadable or not UTF-8.
+    """
+    from .errors import HandwritingError
+
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise HandwritingError(f"{what} not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HandwritingError(f"cannot read {what} {path}: {exc.__class__.__name__}") from None
+
+
 def read_prompt_file(path: str | os.PathLike) -> list[str]:
     """The non-blank lines of a UTF-8 text file, stripped: one prompt each.
 
@@ -107,13 +124,7 @@ def read_prompt_file(path: str | os.PathLike) -> list[str]:
     """
     from .errors import HandwritingError
 
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise HandwritingError(f"input file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HandwritingError(f"cannot read {path}: {exc.__class__.__name__}") from None
+    lines = read_text_lines(path)
     prompts = [line.strip() for line in lines if line.strip()]
     if not prompts:
         raise HandwritingError(f"{path} holds no prompts")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .. import alphabet
 from ..errors import HandwritingError, UnknownCharacterError
+from ..fileio import read_text_lines
 
 
 @dataclass
@@ -43,12 +44,7 @@ def read_corpus(path: str | os.PathLike, *, max_chars: int, skip_bad_lines: bool
             its line number) unless ``skip_bad_lines``; or no line is left.
     """
     path = Path(path)
-    try:
-        raw = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise HandwritingError(f"corpus file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HandwritingError(f"cannot read corpus {path}: {exc.__class__.__name__}") from None
+    raw = read_text_lines(path, "corpus file")
     corpus = Corpus(texts=[])
     for number, line in enumerate(raw, 1):
         line = line.strip()
