@@ -72,6 +72,8 @@ NO_STYLE = "none"
 ALL_STYLES = "all"
 #: Names with a meaning of their own wherever a style is named: no style may take one (in any case).
 RESERVED_STYLE_NAMES = frozenset({DEFAULT_STYLE, NO_STYLE, RANDOM_STYLE, ALL_STYLES})
+#: A style file's key naming its personal model (a file beside it), when it has one.
+PERSONAL_MODEL_KEY = "personal_model"
 
 
 @dataclass
@@ -82,11 +84,14 @@ class Style:
         name: the style's name.
         text: what the strokes say.
         offsets: ``[P, 3]`` offsets in normalised units (divided by the dataset scale).
+        personal_model: the person's weight deltas (:mod:`.personal`) that the network writes
+            this style with, or ``None`` (priming alone); the file lies beside the style's.
     """
 
     name: str
     text: str
     offsets: np.ndarray
+    personal_model: Path | None = None
 
     @staticmethod
     def load(path: str | os.PathLike) -> "Style":
@@ -95,7 +100,9 @@ class Style:
         try:
             data = json.loads(path.read_text())
             offsets = np.asarray(data["offsets"], np.float32).reshape(-1, 3)
-            style = Style(name=str(data.get("name", path.stem)), text=str(data["text"]), offsets=offsets)
+            personal = data.get(PERSONAL_MODEL_KEY)
+            style = Style(name=str(data.get("name", path.stem)), text=str(data["text"]), offsets=offsets,
+                          personal_model=path.parent / Path(str(personal)).name if personal else None)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise HandwritingError(f"style file {path} is unreadable ({exc.__class__.__name__})") from None
         if not np.isfinite(style.offsets).all() or len(style.offsets) < 2:
@@ -111,7 +118,10 @@ class Style:
     def to_json(self) -> str:
         """The style file's contents."""
         rows = [[round(float(v), 4) for v in row] for row in self.offsets]
-        return json.dumps({"name": self.name, "text": self.text, "offsets": rows})
+        data = {"name": self.name, "text": self.text, "offsets": rows}
+        if self.personal_model is not None:
+            data[PERSONAL_MODEL_KEY] = Path(self.personal_model).name
+        return json.dumps(data)
 
 
 @dataclass
@@ -180,6 +190,17 @@ class Hand:
         self.default_style = default_style
         self.px_per_unit = X_HEIGHT_PX / x_height if x_height else PX_PER_UNIT
         self.piece_chars = piece_chars
+        self._personal: dict[tuple[str, int], object] = {}
+
+    def sampler_for(self, style: Style | None):
+        """The hand's sampler, or for a style with a personal model a NumPy sampler of the base
+        weights plus the person's deltas (:func:`.personal.personal_sampler`, cached)."""
+        if style is None or style.personal_model is None:
+            return self.sampler
+        from .personal import personal_sampler
+
+        return personal_sampler(self._personal, self.checkpoint, self.sampler.config, style)
+        return self._personal[key]
 
     def style(self, name: str | None, seed: int | None = None) -> Style | None:
         """The named style, or ``None`` for no priming.
@@ -227,14 +248,16 @@ class Hand:
         seed = int(np.random.SeedSequence().entropy % (2**31)) if seed is None else int(seed)
         prime = style if isinstance(style, Style) or style is None else self.style(style, seed)
         prime_arg = (prime.offsets, prime.text) if prime is not None else None
+        sampler = self.sampler_for(prime)
+        engine = ENGINE_NUMPY if sampler is not self.sampler else self.engine
         per_line = [layout.split_pieces(alphabet.validate(t, normalise_text=False), self.piece_chars) for t in lines]
         texts = [piece for pieces in per_line for piece in pieces]
         coords: list = [None] * len(texts)
         caps = [False] * len(texts)
-        for rows in plan_batches([len(t) for t in texts], LINES_PER_BATCH[self.engine]):
+        for rows in plan_batches([len(t) for t in texts], LINES_PER_BATCH[engine]):
             # NumPy: piece i's own stream (seed, i), whatever batch it lands in; TensorFlow: per batch.
-            options = {"line_ids": rows, "seed": seed} if self.engine == ENGINE_NUMPY else {"seed": seed + rows[0]}
-            batch = self.sampler.sample([texts[i] for i in rows], bias=bias, prime=prime_arg, **options)
+            options = {"line_ids": rows, "seed": seed} if engine == ENGINE_NUMPY else {"seed": seed + rows[0]}
+            batch = sampler.sample([texts[i] for i in rows], bias=bias, prime=prime_arg, **options)
             for i, offsets, capped in zip(rows, batch.offsets, batch.hit_cap):
                 coords[i] = offsets_to_coords(offsets)
                 coords[i][:, :2] *= self.px_per_unit
@@ -264,11 +287,12 @@ class Hand:
         (line,) = text_lines(text)
         prime = style if isinstance(style, Style) or style is None else self.style(style, seed)
         prime_arg = (prime.offsets, prime.text) if prime is not None else None
-        batch = self.sampler.sample([line], bias=bias, seed=seed, prime=prime_arg, return_attention=True)
+        sampler = self.sampler_for(prime)
+        batch = sampler.sample([line], bias=bias, seed=seed, prime=prime_arg, return_attention=True)
         offsets, phi = batch.offsets[0], batch.phi[0]
         x = np.concatenate([np.zeros((1, 3), np.float32), offsets[:-1]])
-        y = self.sampler.outputs(x, line)
-        mixture = mixture_params(y, self.sampler.config.mixture_components, bias)
+        y = sampler.outputs(x, line)
+        mixture = mixture_params(y, sampler.config.mixture_components, bias)
         if prime is not None:  # the window ran over "prime text + space" first
             phi = phi[:, len(prime.text) + 1:]
         return {"text": line, "offsets": offsets, "phi": phi, "mixture": mixture}
