@@ -165,6 +165,8 @@ def add_style(sub: argparse._SubParsersAction) -> None:
                                                            "result with the style (docs/adaptation.md)")
     adapt.add_argument("--minutes", type=float, help="the training budget in minutes (default: the steps' own)")
     adapt.add_argument("--steps", type=int, help="optimizer steps at most")
+    adapt.add_argument("--min-fit", type=float, help="the least nats per character a line's ink must gain from its "
+                                                     "text to be used (default: calibrated for the shipped model)")
     add.set_defaults(run=_run_style_add)
 
 
@@ -190,8 +192,8 @@ def _run_adapt(args: argparse.Namespace, checkpoint: Path) -> int:
     from ..training.adapt import AdaptConfig
 
     config = AdaptConfig()
-    config = replace(config, minutes=config.minutes if args.minutes is None else args.minutes,
-                     steps=config.steps if args.steps is None else args.steps)
+    chosen = {"minutes": args.minutes, "steps": args.steps, "min_fit": args.min_fit}
+    config = replace(config, **{k: v for k, v in chosen.items() if v is not None})
     config.validate()
     samples = gather_samples(args.ink, args.text, args.ink_format)
 

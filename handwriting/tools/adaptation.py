@@ -34,11 +34,6 @@ from ..writing.styles import check_style_name, reference_shape, style_from_ink, 
 #: The fewest usable lines an adaptation accepts, and the most it reads.
 MIN_LINES = 3
 MAX_LINES = 20
-#: A line whose ink gains less than this from its own text (nats per character, against its
-#: characters shuffled: :func:`~handwriting.training.adapt.line_fit`) does not say its text.
-#: Held-out UNIPEN lines gain 3.9 at the 1st percentile, lines given another line's text at most
-#: 0.9 (docs/adaptation.md).
-MIN_FIT_NATS_PER_CHAR = 2.0
 #: The style primes with the kept line nearest this many characters (as tools/realism's matched pairs).
 PRIME_CHARS = 30
 SIDE_TEXT_SUFFIX = ".txt"
@@ -122,8 +117,9 @@ def checked_text(source: str, text: str | None) -> str:
         raise HandwritingError(f"{source}: {exc}") from None
 
 
-def check_lines(model, checkpoint: Path, samples: Sequence[Sample]) -> Checked:
-    """Bring each sample to the checkpoint's shape and keep those whose ink says their text.
+def check_lines(model, checkpoint: Path, samples: Sequence[Sample], min_fit: float) -> Checked:
+    """Bring each sample to the checkpoint's shape and keep those whose ink says their text
+    (:func:`~handwriting.training.adapt.line_fit` at least ``min_fit``).
 
     Raises:
         HandwritingError: more than :data:`MAX_LINES` lines, or fewer than :data:`MIN_LINES` usable
@@ -144,9 +140,9 @@ def check_lines(model, checkpoint: Path, samples: Sequence[Sample]) -> Checked:
     fits = line_fit(model, [s.offsets for s in styles], [s.text for s in styles]) if styles else []
     kept, kept_sources = [], []
     for style, source, fit in zip(styles, sources, fits):
-        if fit < MIN_FIT_NATS_PER_CHAR:
+        if fit < min_fit:
             refused.append(Refusal(source, style.text, f"the ink does not match its text (it gains {fit:.1f} nats "
-                                                       f"per character from it, at least {MIN_FIT_NATS_PER_CHAR} needed)"))
+                                                       f"per character from it, at least {min_fit:g} needed)"))
         else:
             kept.append(style)
             kept_sources.append(source)
@@ -181,10 +177,10 @@ def adapt_style(checkpoint: Path, name: str, samples: Sequence[Sample], *, confi
 
     path = check_style_name(name, load_styles(checkpoint), force=force)
     model, _, _ = load_model(checkpoint)
-    checked = check_lines(model, checkpoint, samples)
+    config = config or AdaptConfig()
+    checked = check_lines(model, checkpoint, samples, config.min_fit)
     if on_checked is not None:
         on_checked(checked)
-    config = config or AdaptConfig()
     result = adapt(model, [s.offsets for s in checked.kept], [s.text for s in checked.kept], config, progress)
     info = {"lines": [s.text for s in checked.kept], "steps": result.steps, "seconds": round(result.seconds, 1),
             "layers": list(config.layers), "rank": config.rank}

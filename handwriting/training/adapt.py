@@ -35,6 +35,9 @@ DEFAULT_LAYERS = ("lstm2", "lstm3", "mixture_output")
 ADAPTABLE_LAYERS = ("lstm1", "lstm2", "lstm3", "window_params", "mixture_output")
 #: Shuffled versions of a line's text that :func:`line_fit` compares its own text with.
 CONTROL_TEXTS = 2
+#: A line whose ink gains less than this from its own text (nats per character, against its
+#: characters shuffled: :func:`line_fit`) does not say its text (calibrated in docs/adaptation.md).
+MIN_FIT_NATS_PER_CHAR = 2.0
 #: Initial scale of the low-rank factor ``A`` (``B`` starts at zero, so the delta starts at zero).
 LOW_RANK_INIT = 0.01
 
@@ -52,6 +55,7 @@ class AdaptConfig:
         l2_to_base: the penalty on the deltas' squared sum, per point's nats.
         lines_per_step: lines per optimizer step (all of them when there are fewer).
         seed: for the low-rank initialisation and the order of lines.
+        min_fit: the least :func:`line_fit` a line needs to be used (nats per character).
     """
 
     layers: tuple[str, ...] = DEFAULT_LAYERS
@@ -62,6 +66,7 @@ class AdaptConfig:
     l2_to_base: float = 1e-3
     lines_per_step: int = 10
     seed: int = 0
+    min_fit: float = MIN_FIT_NATS_PER_CHAR
 
     def validate(self) -> None:
         unknown = [name for name in self.layers if name not in ADAPTABLE_LAYERS]
@@ -178,11 +183,14 @@ def nll_per_point(model, offsets: Sequence[np.ndarray], texts: Sequence[str],
 
 
 def adapt(model, offsets: Sequence[np.ndarray], texts: Sequence[str], config: AdaptConfig,
-          progress: Callable[[int, int, float], None] | None = None) -> AdaptResult:
+          progress: Callable[[int, int, float], None] | None = None,
+          snapshot: Callable[[int, dict[str, np.ndarray]], None] | None = None,
+          snapshot_steps: Sequence[int] = ()) -> AdaptResult:
     """Train deltas of ``config.layers`` on the lines (``[N_i, 3]`` normalised offsets) and texts.
 
-    ``progress(step, steps, nll_per_point)`` is called after each step. Ctrl-C
-    (``KeyboardInterrupt``) propagates: nothing is saved here.
+    ``progress(step, steps, nll_per_point)`` is called after each step, and
+    ``snapshot(step, full deltas by name)`` after each of ``snapshot_steps`` (for studies of the
+    number of steps). Ctrl-C (``KeyboardInterrupt``) propagates: nothing is saved here.
     """
     import keras
     import tensorflow as tf
@@ -236,6 +244,8 @@ def adapt(model, offsets: Sequence[np.ndarray], texts: Sequence[str], config: Ad
         losses.append(loss)
         if progress is not None:
             progress(k + 1, config.steps, loss)
+        if snapshot is not None and k + 1 in snapshot_steps:
+            snapshot(k + 1, {name: np.asarray(delta(name).numpy(), np.float32) for name in params})
         if time.perf_counter() - t0 > 60.0 * config.minutes:
             stopped = "minutes"
             break
