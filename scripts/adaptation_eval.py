@@ -3,6 +3,7 @@
 
     python scripts/adaptation_eval.py study --writers 3 -o runs/adapt-study.json
     python scripts/adaptation_eval.py evaluate -o runs/adapt-eval.json
+    python scripts/adaptation_eval.py fit -o runs/adapt-fit.json      # the line check's threshold
 
 The data is the checkpoint's training mix (its ``dataset``), split as it was trained
 (``--validation-fraction``, default the checkpoint's); see handwriting/tools/adaptation_eval.py.
@@ -33,7 +34,7 @@ VARIANTS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=("study", "evaluate"))
+    parser.add_argument("mode", choices=("study", "evaluate", "fit"))
     parser.add_argument("--checkpoint", default="checkpoints/default")
     parser.add_argument("--data", help="the checkpoint's training mix (default: its config's dataset)")
     parser.add_argument("--validation-fraction", type=float, help="its writer split (default: the checkpoint's)")
@@ -63,7 +64,10 @@ def main() -> None:
     writers = adaptation_eval.choose_writers(data, fraction, hand.scale, count=args.writers)
     print("writers:", ", ".join(w.name for w in writers), flush=True)
     say = lambda line: print(line, flush=True)  # noqa: E731
-    if args.mode == "study":
+    if args.mode == "fit":
+        result = adaptation_eval.fit_calibration(model, data, fraction, hand.scale)
+        print(json.dumps(result, indent=1))
+    elif args.mode == "study":
         variants = {k: VARIANTS[k] for k in (args.variants or VARIANTS)}
         result = {"rows": adaptation_eval.study(model, writers, variants, lines=args.lines, say=say)}
     else:

@@ -138,7 +138,8 @@ def _run_styles(args: argparse.Namespace) -> int:
     for name, style in sorted(shipped.items()):
         print(f"{name:16s} {style.text}")
     for name, style in sorted(yours.items()):
-        print(f"{name:16s} {style.text}  (yours, {user_styles_dir()})")
+        learnt = ", adapted" if style.personal_model is not None else ""
+        print(f"{name:16s} {style.text}  (yours{learnt}, {user_styles_dir()})")
     return 0
 
 

@@ -35,7 +35,7 @@ TARGET_LINES = 10
 #: :data:`MIN_MEDIAN_CHARS` characters (single words are not lines of handwriting).
 MIN_MEDIAN_CHARS = 10
 WRITERS = 10
-STUDY_STEPS = (10, 25, 50, 100, 150)
+STUDY_STEPS = (10, 25, 50, 100)
 
 
 @dataclasses.dataclass
@@ -146,3 +146,24 @@ def evaluate(hand, model, writers: Sequence[WriterLines], config, *, bias: float
         if c != "priming":
             summary[c]["seconds max"] = float(max(r[f"{c} seconds"] for r in per_writer))
     return {"writers": per_writer, "mean": summary, "bias": bias, "seed": seed}
+
+
+def fit_calibration(model, dataset, validation_fraction: float, scale: float, lines: int = 200,
+                    seed: int = 0) -> dict:
+    """:func:`~handwriting.training.adapt.line_fit` of held-out lines with their own texts and with
+    another held-out line's text (the next one, in a seeded order): percentiles of both, for
+    :data:`~handwriting.training.adapt.MIN_FIT_NATS_PER_CHAR`."""
+    from ..training.adapt import line_fit
+    from .realism import held_out_indices
+
+    chosen = np.random.default_rng(seed).permutation(held_out_indices(dataset, validation_fraction, seed))[:lines]
+    offsets = [strokes.normalise_offsets(dataset.offsets[i], scale) for i in chosen]
+    texts = [dataset.texts[i] for i in chosen]
+    own = np.concatenate([line_fit(model, offsets[k: k + 20], texts[k: k + 20]) for k in range(0, len(texts), 20)])
+    wrong_texts = texts[1:] + texts[:1]
+    wrong = np.concatenate([line_fit(model, offsets[k: k + 20], wrong_texts[k: k + 20])
+                            for k in range(0, len(texts), 20)])
+    percentiles = (0, 1, 5, 50, 95, 99, 100)
+    return {"lines": len(texts),
+            "own": {p: float(np.percentile(own, p)) for p in percentiles},
+            "another text": {p: float(np.percentile(wrong, p)) for p in percentiles}}
