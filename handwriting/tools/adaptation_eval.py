@@ -7,9 +7,9 @@ other lines whose texts are written and compared with their real lines:
 * :func:`study`: the method's choices (layers, rank, penalty, learning rate) by the NLL per point
   of the writer's *held-out* target lines after 25, 50, 100, ... steps, and the time taken;
 * :func:`evaluate`: priming alone against adaptation on the first 5 and 10 pool lines, all primed
-  with the same line; per writer the writer-matched realism AUC (:func:`.realism.realism_auc`
-  of their real target lines against ours, folds grouped by text), the OCR's CER and the
-  adaptation's seconds; then the means and the AUC of all writers' lines pooled.
+  with the same line (and the 10-line adaptation unprimed, to measure priming on top); per writer
+  the writer-matched realism AUC of their real target lines against ours (:func:`writer_matched_aucs`),
+  the OCR's CER and the adaptation's seconds; then the means and the AUC over all writers' lines.
 
 Lines are the dataset's, divided by the checkpoint's scale (as the model trained on them).
 """
@@ -36,6 +36,12 @@ TARGET_LINES = 10
 MIN_MEDIAN_CHARS = 10
 WRITERS = 10
 STUDY_STEPS = (10, 25, 50, 100)
+#: The condition written by the adapted network without priming ("priming on top" measured).
+UNPRIMED = "unprimed"
+#: Lines of each kind in :func:`evaluate`'s picture.
+PICTURE_LINES = 2
+#: Inches per x-height in that picture.
+PICTURE_INCHES_PER_X_HEIGHT = 0.25
 
 
 @dataclasses.dataclass
@@ -100,50 +106,61 @@ def study(model, writers: Sequence[WriterLines], variants: dict[str, dict], line
 
 
 def evaluate(hand, model, writers: Sequence[WriterLines], config, *, bias: float, seed: int = 0,
-             counts: Sequence[int] = ADAPT_COUNTS, say: Callable[[str], None] = print) -> dict:
-    """Priming alone against adaptation on ``counts`` lines, per writer and in the mean (module docstring)."""
+             counts: Sequence[int] = ADAPT_COUNTS, say: Callable[[str], None] = print,
+             picture: Path | None = None, picture_lines: int = PICTURE_LINES) -> dict:
+    """Priming alone against adaptation on ``counts`` lines, per writer and in the mean (module
+    docstring); ``picture``: the first writer's real lines, primed and adapted, saved as an image."""
     from ..checkpoint import resolve
     from ..training.adapt import adapt, line_fit
     from ..writing.hand import Style
     from ..writing.personal import base_weights_hash, save_personal_model
     from .adaptation import prime_line
     from .evaluate import OcrReader, score_lines
-    from .realism import realism_auc
-
     reader = OcrReader()
     base_hash = base_weights_hash(resolve(hand.checkpoint))
-    conditions = ["priming"] + [f"adapt-{n}" for n in counts]
+    conditions = ["priming"] + [f"adapt-{n}" for n in counts] + [f"adapt-{max(counts)} {UNPRIMED}"]
     per_writer, pooled = [], {c: [] for c in conditions}
     with tempfile.TemporaryDirectory() as folder:
         for w in writers:
             prime = prime_line([Style("p", t, o) for o, t in zip(w.pool[: min(counts)], w.pool_texts)])
-            row = {"writer": w.name, "prime": prime.text,
-                   "fit": [round(float(f), 2) for f in line_fit(model, w.pool, w.pool_texts)]}
+            adapted: dict[str, Path] = {}
+            fit = line_fit(model, w.pool, w.pool_texts)
+            row = {"writer": w.name, "prime": prime.text, "fit": [round(float(f), 2) for f in fit]}
             for condition in conditions:
                 style = Style(w.name, prime.text, prime.offsets)
-                if condition != "priming":
-                    n = int(condition.split("-")[1])
-                    result = adapt(model, w.pool[:n], w.pool_texts[:n], config)
-                    path = Path(folder) / f"{w.name.replace('/', '_')}-{n}.adapt.npz"
-                    save_personal_model(path, result.deltas, base_hash)
-                    style = dataclasses.replace(style, personal_model=path)
-                    row[f"{condition} seconds"] = round(result.seconds, 1)
-                    row[f"{condition} steps"] = result.steps
-                written, _ = hand.write_lines(w.target_texts, style=style, bias=bias, seed=seed)
+                key = condition.split()[0]
+                if key.startswith("adapt"):
+                    if key not in adapted:
+                        n = int(key.split("-")[1])
+                        usable = [i for i in range(n) if fit[i] >= config.min_fit]  # as style add --adapt checks
+                        result = adapt(model, [w.pool[i] for i in usable], [w.pool_texts[i] for i in usable], config)
+                        row[f"{key} lines"] = len(usable)
+                        adapted[key] = save_personal_model(Path(folder) / f"{len(per_writer)}-{n}.adapt.npz",
+                                                           result.deltas, base_hash)
+                        row[f"{key} seconds"], row[f"{key} steps"] = round(result.seconds, 1), result.steps
+                    style = dataclasses.replace(style, personal_model=adapted[key])
+                written = write_texts(hand, style, w.target_texts, bias, seed, primed=not condition.endswith(UNPRIMED))
                 scores = score_lines(condition, w.target_texts, written, reader)
                 row[f"{condition} cer"] = float(np.mean([s.cer for s in scores]))
-                row[f"{condition} auc"] = realism_auc(w.target_coords, written, w.target_texts, seed=seed).auc
                 pooled[condition].append(written)
+            if picture is not None and w is writers[0]:
+                rows = [(f"real ({w.name})", c) for c in w.target_coords[:picture_lines]]
+                for condition in conditions:
+                    rows += [(condition, c) for c in pooled[condition][0][:picture_lines]]
+                comparison_figure(rows, picture)
             say(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
             per_writer.append(row)
     human = [c for w in writers for c in w.target_coords]
     texts = [t for w in writers for t in w.target_texts]
+    owner = [k for k, w in enumerate(writers) for _ in w.target_texts]
     summary = {}
     for c in conditions:
-        summary[c] = {"auc": float(np.mean([r[f"{c} auc"] for r in per_writer])),
-                      "cer": float(np.mean([r[f"{c} cer"] for r in per_writer])),
-                      "pooled auc": realism_auc(human, [x for lines in pooled[c] for x in lines], texts, seed=seed).auc}
-        if c != "priming":
+        pooled_auc, aucs = writer_matched_aucs(human, [x for lines in pooled[c] for x in lines], texts, owner, seed)
+        for row, auc in zip(per_writer, aucs):
+            row[f"{c} auc"] = auc
+        summary[c] = {"auc": float(np.mean(aucs)), "cer": float(np.mean([r[f"{c} cer"] for r in per_writer])),
+                      "pooled auc": pooled_auc}
+        if c.startswith("adapt") and not c.endswith(UNPRIMED):
             summary[c]["seconds max"] = float(max(r[f"{c} seconds"] for r in per_writer))
     return {"writers": per_writer, "mean": summary, "bias": bias, "seed": seed}
 
@@ -167,3 +184,63 @@ def fit_calibration(model, dataset, validation_fraction: float, scale: float, li
     return {"lines": len(texts),
             "own": {p: float(np.percentile(own, p)) for p in percentiles},
             "another text": {p: float(np.percentile(wrong, p)) for p in percentiles}}
+
+
+def writer_matched_aucs(human: Sequence[np.ndarray], generated: Sequence[np.ndarray], texts: Sequence[str],
+                        owner: Sequence[int], seed: int = 0) -> tuple[float, list[float]]:
+    """``(AUC over all lines, AUC per writer)`` of the realism classifier telling each writer's real
+    lines from ours of the same texts.
+
+    Ten lines of one writer are too few to train the classifier on (its trees need 20 lines a
+    leaf), so it is trained on every writer's lines (:func:`.realism.line_features`, folds grouped
+    by text as in :func:`.realism.realism_auc`) and each line's out-of-fold score is kept; a writer's
+    AUC is then that of their own real and generated lines.
+    """
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import GroupKFold, cross_val_predict
+
+    from .realism import DEFAULT_FOLDS, _classifier, line_features
+
+    features = np.nan_to_num(np.array([line_features(c, t) for c, t in zip([*human, *generated], [*texts, *texts])]))
+    labels = np.r_[np.zeros(len(human)), np.ones(len(generated))]
+    names = {t: k for k, t in enumerate(dict.fromkeys(texts))}  # a text written by two writers is one group
+    groups = np.array([names[t] for t in [*texts, *texts]])
+    scores = cross_val_predict(_classifier(seed), features, labels, groups=groups, method="predict_proba",
+                               cv=GroupKFold(n_splits=min(DEFAULT_FOLDS, len(names))))[:, 1]
+    owner = np.r_[owner, owner]
+    per_writer = [float(roc_auc_score(labels[owner == k], scores[owner == k])) for k in np.unique(owner)]
+    return float(roc_auc_score(labels, scores)), per_writer
+
+
+def write_texts(hand, style, texts: Sequence[str], bias: float, seed: int, primed: bool = True) -> list[np.ndarray]:
+    """``[N, 3]`` coords of each text written in ``style`` (its network), primed with it or not."""
+    if primed:
+        return hand.write_lines(list(texts), style=style, bias=bias, seed=seed)[0]
+    batch = hand.sampler_for(style).sample(list(texts), bias=bias, seed=seed, line_ids=list(range(len(texts))))
+    return [strokes.offsets_to_coords(o) for o in batch.offsets]
+
+
+def comparison_figure(rows: Sequence[tuple[str, np.ndarray]], path: Path) -> None:
+    """Lines (``[N, 3]`` coords, y up, any units) one under another, each at the same x-height,
+    with its caption; written atomically as PNG."""
+    from ..fileio import atomic_path
+    from .plots import _figure_module, draw_strokes
+
+    plt = _figure_module()
+    scaled = []
+    for caption, coords in rows:
+        c = np.asarray(coords, np.float64).copy()
+        c[:, :2] /= max(strokes.estimate_x_height(c), 1e-6)
+        scaled.append((caption, c))
+    width = max(np.ptp(c[:, 0]) for _, c in scaled) * PICTURE_INCHES_PER_X_HEIGHT
+    heights = [max(np.ptp(c[:, 1]), 1.0) * PICTURE_INCHES_PER_X_HEIGHT + 0.3 for _, c in scaled]
+    fig, axes = plt.subplots(len(rows), 1, figsize=(width, sum(heights)), gridspec_kw={"height_ratios": heights},
+                             squeeze=False)
+    for ax, (caption, c) in zip(axes[:, 0], scaled):
+        draw_strokes(ax, strokes.coords_to_offsets(c))
+        ax.set_anchor("W")
+        ax.set_title(caption, fontsize=8, loc="left", color="#555555")
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
