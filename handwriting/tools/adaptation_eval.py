@@ -6,8 +6,9 @@ other lines whose texts are written and compared with their real lines:
 
 * :func:`study`: the method's choices (layers, rank, penalty, learning rate) by the NLL per point
   of the writer's *held-out* target lines after 25, 50, 100, ... steps, and the time taken;
-* :func:`evaluate`: priming alone against adaptation on the first 5 and 10 pool lines, all primed
-  with the same line (and the 10-line adaptation unprimed, to measure priming on top); per writer
+* :func:`evaluate`: priming alone against adaptation on the first 5 and 10 pool lines (the
+  adapted styles written as ``Hand`` writes them, unprimed, and the 10-line one primed on top as
+  well, all with the same line's slant); per writer
   the writer-matched realism AUC of their real target lines against ours (:func:`writer_matched_aucs`),
   the OCR's CER and the adaptation's seconds; then the means and the AUC over all writers' lines.
 
@@ -36,8 +37,9 @@ TARGET_LINES = 10
 MIN_MEDIAN_CHARS = 10
 WRITERS = 10
 STUDY_STEPS = (10, 25, 50, 100)
-#: The condition written by the adapted network without priming ("priming on top" measured).
-UNPRIMED = "unprimed"
+#: The condition written by the adapted network primed on top ("priming on top" measured; an
+#: adapted style itself writes unprimed: writing.hand.prime_of).
+PRIMED = "primed"
 #: Lines of each kind in :func:`evaluate`'s picture.
 PICTURE_LINES = 2
 #: Inches per x-height in that picture.
@@ -118,7 +120,7 @@ def evaluate(hand, model, writers: Sequence[WriterLines], config, *, bias: float
     from .evaluate import OcrReader, score_lines
     reader = OcrReader()
     base_hash = base_weights_hash(resolve(hand.checkpoint))
-    conditions = ["priming"] + [f"adapt-{n}" for n in counts] + [f"adapt-{max(counts)} {UNPRIMED}"]
+    conditions = ["priming"] + [f"adapt-{n}" for n in counts] + [f"adapt-{max(counts)} {PRIMED}"]
     per_writer, pooled = [], {c: [] for c in conditions}
     with tempfile.TemporaryDirectory() as folder:
         for w in writers:
@@ -139,7 +141,7 @@ def evaluate(hand, model, writers: Sequence[WriterLines], config, *, bias: float
                                                            result.deltas, base_hash)
                         row[f"{key} seconds"], row[f"{key} steps"] = round(result.seconds, 1), result.steps
                     style = dataclasses.replace(style, personal_model=adapted[key])
-                written = write_texts(hand, style, w.target_texts, bias, seed, primed=not condition.endswith(UNPRIMED))
+                written = write_texts(hand, style, w.target_texts, bias, seed, primed=condition.endswith(PRIMED))
                 scores = score_lines(condition, w.target_texts, written, reader)
                 row[f"{condition} cer"] = float(np.mean([s.cer for s in scores]))
                 pooled[condition].append(written)
@@ -160,7 +162,7 @@ def evaluate(hand, model, writers: Sequence[WriterLines], config, *, bias: float
             row[f"{c} auc"] = auc
         summary[c] = {"auc": float(np.mean(aucs)), "cer": float(np.mean([r[f"{c} cer"] for r in per_writer])),
                       "pooled auc": pooled_auc}
-        if c.startswith("adapt") and not c.endswith(UNPRIMED):
+        if c.startswith("adapt") and not c.endswith(PRIMED):
             summary[c]["seconds max"] = float(max(r[f"{c} seconds"] for r in per_writer))
     return {"writers": per_writer, "mean": summary, "bias": bias, "seed": seed}
 
@@ -212,12 +214,14 @@ def writer_matched_aucs(human: Sequence[np.ndarray], generated: Sequence[np.ndar
     return float(roc_auc_score(labels, scores)), per_writer
 
 
-def write_texts(hand, style, texts: Sequence[str], bias: float, seed: int, primed: bool = True) -> list[np.ndarray]:
-    """``[N, 3]`` coords of each text written in ``style`` (its network), primed with it or not."""
-    if primed:
+def write_texts(hand, style, texts: Sequence[str], bias: float, seed: int, primed: bool = False) -> list[np.ndarray]:
+    """``[N, 3]`` coords of each text written in ``style`` as ``Hand.write_lines`` writes it, or
+    ``primed`` with the style's line on top of its personal network (sheared to its slant too)."""
+    if not primed:
         return hand.write_lines(list(texts), style=style, bias=bias, seed=seed)[0]
-    batch = hand.sampler_for(style).sample(list(texts), bias=bias, seed=seed, line_ids=list(range(len(texts))))
-    return [strokes.offsets_to_coords(o) for o in batch.offsets]
+    batch = hand.sampler_for(style).sample(list(texts), bias=bias, seed=seed, prime=(style.offsets, style.text),
+                                           line_ids=list(range(len(texts))))
+    return [strokes.set_slant(strokes.offsets_to_coords(o), style.slant) for o in batch.offsets]
 
 
 def comparison_figure(rows: Sequence[tuple[str, np.ndarray]], path: Path) -> None:

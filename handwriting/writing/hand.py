@@ -247,7 +247,7 @@ class Hand:
         target = slant_radians(slant)
         seed = int(np.random.SeedSequence().entropy % (2**31)) if seed is None else int(seed)
         prime = style if isinstance(style, Style) or style is None else self.style(style, seed)
-        prime_arg = (prime.offsets, prime.text) if prime is not None else None
+        prime_arg = prime_of(prime)
         sampler = self.sampler_for(prime)
         engine = ENGINE_NUMPY if sampler is not self.sampler else self.engine
         per_line = [layout.split_pieces(alphabet.validate(t, normalise_text=False), self.piece_chars) for t in lines]
@@ -286,14 +286,14 @@ class Hand:
 
         (line,) = text_lines(text)
         prime = style if isinstance(style, Style) or style is None else self.style(style, seed)
-        prime_arg = (prime.offsets, prime.text) if prime is not None else None
+        prime_arg = prime_of(prime)
         sampler = self.sampler_for(prime)
         batch = sampler.sample([line], bias=bias, seed=seed, prime=prime_arg, return_attention=True)
         offsets, phi = batch.offsets[0], batch.phi[0]
         x = np.concatenate([np.zeros((1, 3), np.float32), offsets[:-1]])
         y = sampler.outputs(x, line)
         mixture = mixture_params(y, sampler.config.mixture_components, bias)
-        if prime is not None:  # the window ran over "prime text + space" first
+        if prime_arg is not None:  # the window ran over "prime text + space" first
             phi = phi[:, len(prime.text) + 1:]
         return {"text": line, "offsets": offsets, "phi": phi, "mixture": mixture}
 
@@ -370,6 +370,15 @@ class Hand:
                                    margin=margin, page_width=page_width)
             drawings.append(Drawing(lines=list(page.lines), texts=list(lines), page=page, hit_cap=page_caps))
         return drawings
+
+
+def prime_of(style: Style | None) -> tuple[np.ndarray, str] | None:
+    """What the sampler is primed with for ``style``: its ``(offsets, text)``; nothing for no style
+    and for a style with a personal model, whose network is the hand (primed on top of its own
+    lines, the adapted network stalled for 2 of 10 writers: docs/adaptation.md)."""
+    if style is None or style.personal_model is not None:
+        return None
+    return style.offsets, style.text
 
 
 def slant_radians(slant: str | float) -> float | None:
