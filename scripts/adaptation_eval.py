@@ -43,6 +43,8 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=10, help="study: pool lines adapted on")
     parser.add_argument("--bias", type=float, default=2.5)
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="evaluate: AdaptConfig fields")
+    parser.add_argument("--conditions", nargs="+", help="evaluate: these conditions only (priming, adapt-N, "
+                                                          "'adapt-N primed', 'adapt-N prime-held-out primed')")
     parser.add_argument("--picture", type=Path, help="evaluate: the first writer's lines as a PNG")
     parser.add_argument("-o", "--out", type=Path, required=True)
     args = parser.parse_args()
@@ -75,7 +77,7 @@ def main() -> None:
         fields = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
         adapt_config = AdaptConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
         result = adaptation_eval.evaluate(hand, model, writers, adapt_config, bias=args.bias, say=say,
-                                          picture=args.picture)
+                                          picture=args.picture, conditions=args.conditions)
         result["config"] = asdict(adapt_config)
         print(json.dumps(result["mean"], indent=1))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -40,6 +40,8 @@ STUDY_STEPS = (10, 25, 50, 100)
 #: The condition written by the adapted network primed on top ("priming on top" measured; an
 #: adapted style itself writes unprimed: writing.hand.prime_of).
 PRIMED = "primed"
+#: A condition adapted on the lines other than the prime (then primed with it on top).
+HELD_OUT_PRIME = "prime-held-out"
 #: Lines of each kind in :func:`evaluate`'s picture.
 PICTURE_LINES = 2
 #: Inches per x-height in that picture.
@@ -109,7 +111,8 @@ def study(model, writers: Sequence[WriterLines], variants: dict[str, dict], line
 
 def evaluate(hand, model, writers: Sequence[WriterLines], config, *, bias: float, seed: int = 0,
              counts: Sequence[int] = ADAPT_COUNTS, say: Callable[[str], None] = print,
-             picture: Path | None = None, picture_lines: int = PICTURE_LINES) -> dict:
+             picture: Path | None = None, picture_lines: int = PICTURE_LINES,
+             conditions: Sequence[str] | None = None) -> dict:
     """Priming alone against adaptation on ``counts`` lines, per writer and in the mean (module
     docstring); ``picture``: the first writer's real lines, primed and adapted, saved as an image."""
     from ..checkpoint import resolve
@@ -120,7 +123,7 @@ def evaluate(hand, model, writers: Sequence[WriterLines], config, *, bias: float
     from .evaluate import OcrReader, score_lines
     reader = OcrReader()
     base_hash = base_weights_hash(resolve(hand.checkpoint))
-    conditions = ["priming"] + [f"adapt-{n}" for n in counts] + [f"adapt-{max(counts)} {PRIMED}"]
+    conditions = list(conditions or ["priming"] + [f"adapt-{n}" for n in counts] + [f"adapt-{max(counts)} {PRIMED}"])
     per_writer, pooled = [], {c: [] for c in conditions}
     with tempfile.TemporaryDirectory() as folder:
         for w in writers:
@@ -130,14 +133,15 @@ def evaluate(hand, model, writers: Sequence[WriterLines], config, *, bias: float
             row = {"writer": w.name, "prime": prime.text, "fit": [round(float(f), 2) for f in fit]}
             for condition in conditions:
                 style = Style(w.name, prime.text, prime.offsets)
-                key = condition.split()[0]
+                key = condition.split()[0] + (" " + HELD_OUT_PRIME if HELD_OUT_PRIME in condition else "")
                 if key.startswith("adapt"):
                     if key not in adapted:
-                        n = int(key.split("-")[1])
-                        usable = [i for i in range(n) if fit[i] >= config.min_fit]  # as style add --adapt checks
+                        n = int(key.split()[0].split("-")[1])
+                        usable = [i for i in range(n) if fit[i] >= config.min_fit  # as style add --adapt checks
+                                  and not (HELD_OUT_PRIME in key and w.pool_texts[i] == prime.text)]
                         result = adapt(model, [w.pool[i] for i in usable], [w.pool_texts[i] for i in usable], config)
                         row[f"{key} lines"] = len(usable)
-                        adapted[key] = save_personal_model(Path(folder) / f"{len(per_writer)}-{n}.adapt.npz",
+                        adapted[key] = save_personal_model(Path(folder) / f"{len(per_writer)}-{len(adapted)}.adapt.npz",
                                                            result.deltas, base_hash)
                         row[f"{key} seconds"], row[f"{key} steps"] = round(result.seconds, 1), result.steps
                     style = dataclasses.replace(style, personal_model=adapted[key])
