@@ -144,6 +144,8 @@ def _run_styles(args: argparse.Namespace) -> int:
 
 
 def add_style(sub: argparse._SubParsersAction) -> None:
+    from ..training.adapt import AdaptConfig
+
     style = sub.add_parser("style", help="manage your own styles")
     actions = style.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser("add", help="make a style from your own handwriting",
@@ -164,8 +166,9 @@ def add_style(sub: argparse._SubParsersAction) -> None:
     adapt = add.add_argument_group("adaptation (your own hand: the network learns it from a few lines)")
     adapt.add_argument("--adapt", action="store_true", help="fine-tune the network to these lines and save the "
                                                            "result with the style (docs/adaptation.md)")
-    adapt.add_argument("--minutes", type=float, help="the training budget in minutes (default: the steps' own)")
-    adapt.add_argument("--steps", type=int, help="optimizer steps at most")
+    adapt.add_argument("--minutes", type=float, help=f"the training budget in minutes (default {AdaptConfig.minutes:g}; training also "
+                                                         "ends after --steps)")
+    adapt.add_argument("--steps", type=int, help=f"optimizer steps at most (default {AdaptConfig.steps}, docs/adaptation.md)")
     adapt.add_argument("--min-fit", type=float, help="the least nats per character a line's ink must gain from its "
                                                      "text to be used (default: calibrated for the shipped model)")
     add.set_defaults(run=_run_style_add)

@@ -79,7 +79,8 @@ class AdaptJobs:
         for i, (text, strokes) in enumerate(request.lines, 1):
             source = f"line {i}"
             samples.append(Sample(source, inkio.strokes_to_coords(strokes, source=source), checked_text(source, text)))
-        config = replace(self.config, minutes=request.minutes, steps=request.steps or self.config.steps)
+        config = replace(self.config, minutes=request.minutes or self.config.minutes,
+                         steps=request.steps or self.config.steps)
         with self._lock:
             if self.status.state == RUNNING:
                 raise ApiError(f"busy: the hand {self.status.name!r} is being learnt (step {self.status.step} of "

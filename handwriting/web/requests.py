@@ -42,9 +42,8 @@ MAX_RENDER_POINTS = 200_000
 #: Drawing speed of an animated SVG, as the CLI's ``--speed``.
 MAX_SPEED = 20.0
 DOWNLOAD_FORMATS = OUTPUT_FORMATS  # the files the CLI writes
-#: The largest adaptation budget a request may ask for, in minutes, and the default.
+#: The largest adaptation budget a request may ask for, in minutes (default: ``AdaptConfig``'s).
 MAX_MINUTES = 10.0
-DEFAULT_MINUTES = 4.0
 #: The most adaptation steps a request may ask for.
 MAX_STEPS = 1000
 
@@ -209,7 +208,7 @@ class AdaptRequest:
 
     name: str
     lines: list[tuple[str, list[np.ndarray]]]
-    minutes: float
+    minutes: float | None
     steps: int | None
     replace: bool
 
@@ -233,8 +232,9 @@ class AdaptRequest:
                 raise ApiError(f"the lines have too many points: at most {MAX_SAMPLE_POINTS}", 413)
             parsed.append((line["text"], [_point_rows(s, f"line {i} stroke {k}", 2, MAX_SAMPLE_POINTS)
                                           for k, s in enumerate(strokes)]))
-        minutes = data.get("minutes", DEFAULT_MINUTES)
-        if not isinstance(minutes, (int, float)) or isinstance(minutes, bool) or not 0 < minutes <= MAX_MINUTES:
+        minutes = data.get("minutes")
+        if minutes is not None and (not isinstance(minutes, (int, float)) or isinstance(minutes, bool)
+                                    or not 0 < minutes <= MAX_MINUTES):
             raise ApiError(f"'minutes' must be a number in (0, {MAX_MINUTES:g}]")
         steps = data.get("steps")
         if steps is not None and (not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= MAX_STEPS):
@@ -242,7 +242,7 @@ class AdaptRequest:
         replace = data.get("replace", False)
         if not isinstance(replace, bool):
             raise ApiError("'replace' must be true or false")
-        return AdaptRequest(name, parsed, float(minutes), steps, replace)
+        return AdaptRequest(name, parsed, None if minutes is None else float(minutes), steps, replace)
 
 
 @dataclass(frozen=True)

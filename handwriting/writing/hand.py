@@ -25,6 +25,7 @@ from ..errors import HandwritingError
 from ..fileio import output_format
 from ..resources import SHIPPED_CHECKPOINTS, default_checkpoint_dir, shipped_checkpoint_dir
 from ..strokes import estimate_slant, offsets_to_coords, set_slant
+from .personal import prime_of
 from .sampling import MAX_BATCH_LINES, plan_batches
 
 #: Where the shipped default model lives (a checkout's ``checkpoints/default``).
@@ -370,15 +371,6 @@ class Hand:
                                    margin=margin, page_width=page_width)
             drawings.append(Drawing(lines=list(page.lines), texts=list(lines), page=page, hit_cap=page_caps))
         return drawings
-
-
-def prime_of(style: Style | None) -> tuple[np.ndarray, str] | None:
-    """What the sampler is primed with for ``style``: its ``(offsets, text)``; nothing for no style
-    and for a style with a personal model, whose network is the hand (primed on top of its own
-    lines, the adapted network stalled for 2 of 10 writers: docs/adaptation.md)."""
-    if style is None or style.personal_model is not None:
-        return None
-    return style.offsets, style.text
 
 
 def slant_radians(slant: str | float) -> float | None:

@@ -136,6 +136,15 @@ def personal_network(checkpoint: str | os.PathLike | None, config: ModelConfig, 
     return NumpyNetwork(config, apply_deltas(load_weights(directory, config), deltas))
 
 
+def prime_of(style) -> tuple[np.ndarray, str] | None:
+    """What the sampler is primed with for ``style`` (a :class:`~.hand.Style` or ``None``): its ``(offsets, text)``; nothing for no style
+    and for a style with a personal model, whose network is the hand (primed on top of its own
+    lines, the adapted network stalled for 2 of 10 writers: docs/adaptation.md)."""
+    if style is None or style.personal_model is not None:
+        return None
+    return style.offsets, style.text
+
+
 def personal_sampler(cache: dict, checkpoint: str | os.PathLike | None, config: ModelConfig, style):
     """The NumPy sampler writing ``style`` (a :class:`~.hand.Style` with a personal model), from
     ``cache`` (keyed by the file and its time, so a replaced model is read again) or made."""
