@@ -138,8 +138,8 @@ def personal_network(checkpoint: str | os.PathLike | None, config: ModelConfig, 
 
 def prime_of(style) -> tuple[np.ndarray, str] | None:
     """What the sampler is primed with for ``style`` (a :class:`~.hand.Style` or ``None``): its ``(offsets, text)``; nothing for no style
-    and for a style with a personal model, whose network is the hand (primed on top of its own
-    lines, the adapted network stalled for 2 of 10 writers: docs/adaptation.md)."""
+    and for a style with a personal model, whose network is the hand (primed on top, the adapted
+    network stalled for 2 of 10 writers, with the prime adapted on or not: docs/adaptation.md)."""
     if style is None or style.personal_model is not None:
         return None
     return style.offsets, style.text
