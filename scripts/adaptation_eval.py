@@ -45,6 +45,8 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="evaluate: AdaptConfig fields")
     parser.add_argument("--conditions", nargs="+", help="evaluate: these conditions only (priming, adapt-N, "
                                                           "'adapt-N primed', 'adapt-N prime-held-out primed')")
+    parser.add_argument("--whole-lines", action="store_true", help="evaluate: write lines whole, not in the "
+                                                                   "checkpoint's pieces (piece_chars)")
     parser.add_argument("--picture", type=Path, help="evaluate: the first writer's lines as a PNG")
     parser.add_argument("-o", "--out", type=Path, required=True)
     args = parser.parse_args()
@@ -63,6 +65,8 @@ def main() -> None:
     data = load_dataset(args.data or config.dataset)
     fraction = args.validation_fraction or config.train.validation_fraction
     hand = handwriting.load(args.checkpoint)
+    if args.whole_lines:
+        hand.piece_chars = None
     model, _, _ = load_model(args.checkpoint)
     writers = adaptation_eval.choose_writers(data, fraction, hand.scale, count=args.writers)
     print("writers:", ", ".join(w.name for w in writers), flush=True)
