@@ -60,9 +60,9 @@ class AdaptConfig:
 
     layers: tuple[str, ...] = DEFAULT_LAYERS
     rank: int = 0
-    steps: int = 40
+    steps: int = 100
     minutes: float = 4.0
-    learning_rate: float = 3e-5
+    learning_rate: float = 1e-4
     l2_to_base: float = 1e-3
     lines_per_step: int = 10
     seed: int = 0
