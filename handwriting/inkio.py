@@ -8,6 +8,9 @@ All three formats use screen coordinates (y pointing down); the result is ``[N, 
   pressure after x and y are ignored), or ``{"strokes": [...]}``.
 - InkML: every ``<trace>`` in document order; points separated by commas, channels by spaces
   (the first two channels are x and y). Difference-encoded traces are not supported.
+- Text inline (:func:`read_ink_lines`): a JSON object's ``"text"`` beside its ``"strokes"``, or
+  ``{"lines": [{"text": ..., "strokes": [...]}, ...]}`` for several lines; InkML's
+  ``<annotation type="transcription">`` of each ``<traceGroup>`` (one line each) or of the document.
 - SVG: path data (``d`` attributes of every ``<path>``, or a bare path-data string), parsed by
   ``svgelements``; ``M`` starts a stroke; lines, curves and arcs are followed, curves and arcs
   sampled into points.
@@ -54,6 +57,70 @@ def read_ink(path: str | Path, format: str | None = None) -> np.ndarray:
     except HandwritingError as exc:
         raise HandwritingError(f"{path}: {exc}") from None
     return strokes_to_coords(strokes, source=str(path))
+
+
+#: One line of ink with its text (``None`` when the file does not say it).
+InkLine = tuple[np.ndarray, "str | None"]
+
+
+def read_ink_lines(path: str | Path, format: str | None = None) -> list[InkLine]:
+    """Read every line of a handwriting file with its text where the file gives it inline:
+    ``[(coords [N, 3] y up, text or None), ...]`` (see the module docstring)."""
+    path = Path(path)
+    fmt = (format or path.suffix.lstrip(".")).lower()
+    if fmt == "svg":
+        return [(read_ink(path, format), None)]
+    if not path.is_file():
+        raise HandwritingError(f"ink file not found: {path}")
+    if fmt not in INK_FORMATS:
+        raise HandwritingError(f"{path}: unknown ink format {fmt!r}: use one of {', '.join(INK_FORMATS)}")
+    try:
+        text = path.read_text(encoding="utf-8")
+        pieces = _json_lines(text) if fmt == "json" else _inkml_lines(text)
+        return [(strokes_to_coords(strokes, source=f"{path} line {i}"), said) for i, (strokes, said) in
+                enumerate(pieces, 1)]
+    except UnicodeDecodeError:
+        raise HandwritingError(f"{path}: not a UTF-8 text file") from None
+    except HandwritingError as exc:
+        message = str(exc)
+        raise HandwritingError(message if message.startswith(str(path)) else f"{path}: {message}") from None
+
+
+def _json_lines(text: str) -> list[tuple[list[np.ndarray], str | None]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise HandwritingError(f"invalid JSON ({exc.msg} at line {exc.lineno})") from None
+    items = data.get("lines") if isinstance(data, dict) and "lines" in data else [data]
+    if not isinstance(items, list) or not items:
+        raise HandwritingError("'lines' must be a list of {\"text\", \"strokes\"} objects")
+    lines = []
+    for item in items:
+        said = item.get("text") if isinstance(item, dict) else None
+        if said is not None and not isinstance(said, str):
+            raise HandwritingError("a line's 'text' must be a string")
+        lines.append((strokes_from_json(json.dumps(item)), said))
+    return lines
+
+
+def _inkml_lines(text: str) -> list[tuple[list[np.ndarray], str | None]]:
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as exc:
+        raise HandwritingError(f"invalid InkML ({exc})") from None
+    groups = [g for g in root.iter() if _local(g.tag) == "traceGroup" and _transcription(g, direct=True)]
+    if groups:
+        return [(strokes_from_inkml(ET.tostring(g, encoding="unicode")), _transcription(g, direct=True))
+                for g in groups]
+    return [(strokes_from_inkml(text), _transcription(root, direct=False))]
+
+
+def _transcription(element, direct: bool) -> str | None:
+    children = list(element) if direct else element.iter()
+    for child in children:
+        if _local(child.tag) == "annotation" and child.get("type") == "transcription" and (child.text or "").strip():
+            return child.text.strip()
+    return None
 
 
 def strokes_to_coords(strokes: Sequence[np.ndarray], source: str = "ink") -> np.ndarray:

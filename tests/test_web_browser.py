@@ -234,3 +234,65 @@ def test_readme_screenshot(server, browser):
     browser.set_window_size(*SCREENSHOT_SIZE)
     browser.execute_script("window.scrollTo(0, 0); document.getElementById('styles').scrollTop = 0;")
     browser.save_screenshot(str(Path(target)))
+
+
+#: The "Learn my hand" test's lines are drawn this many px wide on the canvas.
+LEARN_LINE_PX = 700
+#: Seconds the page may take to learn a hand with a tiny budget (the server loads TensorFlow first).
+LEARN_TIMEOUT_S = 300
+
+
+def draw_ink(driver, coords) -> None:
+    """Real ink (``[N, 3]`` coords, y up) drawn on the canvas as mouse pointer events, stroke by stroke."""
+    import numpy as np
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    from handwriting.strokes import split_strokes
+
+    pad = driver.find_element(By.ID, "pad")
+    xy = coords[:, :2] - coords[:, :2].min(axis=0)
+    factor = LEARN_LINE_PX / max(xy[:, 0].max(), 1e-6)
+    height = pad.size["height"]
+    for stroke in split_strokes(np.concatenate([xy * factor, coords[:, 2:]], axis=1)):
+        points = np.round(np.stack([stroke[:, 0] - LEARN_LINE_PX / 2, height * 0.3 - stroke[:, 1]], 1)).astype(int)
+        actions = ActionChains(driver, duration=0)
+        actions.move_to_element_with_offset(pad, int(points[0, 0]), int(points[0, 1])).click_and_hold()
+        for step in np.diff(points, axis=0):
+            if step.any():
+                actions.move_by_offset(int(step[0]), int(step[1]))
+        actions.release().perform()
+
+
+def test_the_page_learns_a_hand_from_three_lines(server, browser):
+    """Three real lines (shipped styles' ink) drawn on the canvas; "Learn my hand" with a tiny
+    budget; the progress bar, then the new hand among the styles, selected, and written with."""
+    from selenium.webdriver.common.by import By
+
+    from handwriting.strokes import offsets_to_coords
+    from handwriting.writing.hand import DEFAULT_CHECKPOINT, load_styles
+
+    url, user_dir = server
+    browser.get(url)
+    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#styles .style")) >= 3)
+    styles = load_styles(DEFAULT_CHECKPOINT)
+    for name in ("upright-print", "upright-print-3", "upright-print-4"):
+        set_value(browser, "sample-text", styles[name].text)
+        browser.find_element(By.ID, "clear").click()
+        draw_ink(browser, offsets_to_coords(styles[name].offsets))
+        browser.find_element(By.ID, "add-line").click()
+    assert browser.find_element(By.ID, "line-count").get_attribute("data-lines") == "3"
+    set_value(browser, "style-name", "learnt-hand")
+    set_value(browser, "adapt-minutes", "0.01")
+    browser.find_element(By.ID, "learn").click()
+    wait_for(browser, lambda d: d.find_element(By.ID, "adapt-progress").is_displayed()
+             or d.find_element(By.ID, "adapt-error").is_displayed(), 30)
+    wait_for(browser, lambda d: "Learnt" in d.find_element(By.ID, "adapt-status").text
+             or d.find_element(By.ID, "adapt-error").is_displayed(), LEARN_TIMEOUT_S)
+    assert not browser.find_element(By.ID, "adapt-error").is_displayed(), browser.find_element(By.ID, "adapt-error").text
+    assert list((user_dir / "styles").glob("learnt-hand.*.adapt.npz"))
+    selected = browser.find_element(By.CSS_SELECTOR, "#styles .style.selected")
+    assert selected.get_attribute("data-name") == "learnt-hand"
+    set_value(browser, "text", "Written by my learnt hand")
+    set_speed(browser, 8)
+    assert write_and_wait(browser)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from ..errors import HandwritingError
@@ -231,11 +232,14 @@ def _run_styles(args: argparse.Namespace) -> int:
     for name, style in sorted(shipped.items()):
         print(f"{name:16s} {style.text}")
     for name, style in sorted(yours.items()):
-        print(f"{name:16s} {style.text}  (yours, {user_styles_dir()})")
+        learnt = ", adapted" if style.personal_model is not None else ""
+        print(f"{name:16s} {style.text}  (yours{learnt}, {user_styles_dir()})")
     return 0
 
 
 def add_style(sub: argparse._SubParsersAction) -> None:
+    from ..training.adapt import AdaptConfig
+
     style = sub.add_parser("style", help="manage your own styles")
     actions = style.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser("add", help="make a style from your own handwriting",
@@ -244,13 +248,23 @@ def add_style(sub: argparse._SubParsersAction) -> None:
                                          "your data folder ($HANDWRITING_USER_DIR, else the platform's), never "
                                          "in the model's folder.")
     add.add_argument("name", metavar="NAME", help="the new style's name")
-    add.add_argument("--from", dest="ink", type=Path, required=True, metavar="FILE",
-                     help="the handwriting sample (.json, .inkml or .svg)")
-    add.add_argument("--text", required=True, help="what the sample says")
+    add.add_argument("--from", dest="ink", type=Path, required=True, nargs="+", metavar="FILE",
+                     help="the handwriting (.json, .inkml or .svg); with --adapt, 3 to 20 lines in one or more files")
+    add.add_argument("--text", action="append", help="what the sample says; with --adapt, once per ink line in "
+                                                     "order (else each FILE's side file FILE.txt, one line of text "
+                                                     "per ink line, or the text inline in JSON or InkML)")
     add.add_argument("--ink-format", choices=("json", "inkml", "svg"), help="the sample's format (default: from the extension)")
     add.add_argument("--checkpoint", type=Path, help="the model whose styles' size and pace the sample is "
                                                      "brought to (default: the shipped model)")
     add.add_argument("--force", action="store_true", help="replace your style of the same name")
+    adapt = add.add_argument_group("adaptation (your own hand: the network learns it from a few lines)")
+    adapt.add_argument("--adapt", action="store_true", help="fine-tune the network to these lines and save the "
+                                                           "result with the style (docs/adaptation.md)")
+    adapt.add_argument("--minutes", type=float, help=f"the training budget in minutes (default {AdaptConfig.minutes:g}; training also "
+                                                         "ends after --steps)")
+    adapt.add_argument("--steps", type=int, help=f"optimizer steps at most (default {AdaptConfig.steps}, docs/adaptation.md)")
+    adapt.add_argument("--min-fit", type=float, help="the least nats per character a line's ink must gain from its "
+                                                     "text to be used (default: calibrated for the shipped model)")
     add.set_defaults(run=_run_style_add)
 
 
@@ -258,10 +272,58 @@ def _run_style_add(args: argparse.Namespace) -> int:
     from ..writing.hand import resolve_checkpoint
     from ..writing.styles import add_style
 
-    path = add_style(resolve_checkpoint(args.checkpoint), args.name, args.ink, args.text, force=args.force,
+    checkpoint = resolve_checkpoint(args.checkpoint)
+    if args.adapt:
+        return _run_adapt(args, checkpoint)
+    if len(args.ink) != 1 or not args.text or len(args.text) != 1:
+        raise HandwritingError("a style without --adapt is made from one file and one --text")
+    path = add_style(checkpoint, args.name, args.ink[0], args.text[0], force=args.force,
                      ink_format=args.ink_format)
     print(f"wrote {path}; write with it: handwriting write \"...\" --style {args.name}")
     return 0
+
+
+def _run_adapt(args: argparse.Namespace, checkpoint: Path) -> int:
+    from dataclasses import replace
+
+    from ..tools.adaptation import adapt_style, gather_samples
+    from ..training.adapt import AdaptConfig
+
+    config = AdaptConfig()
+    chosen = {"minutes": args.minutes, "steps": args.steps, "min_fit": args.min_fit}
+    config = replace(config, **{k: v for k, v in chosen.items() if v is not None})
+    config.validate()
+    samples = gather_samples(args.ink, args.text, args.ink_format)
+
+    def checked(result) -> None:
+        for refusal in result.refused:
+            print(f"left out {refusal.source} ({refusal.text!r}): {refusal.reason}", file=sys.stderr)
+        print(f"adapting to {len(result.kept)} lines (at most {config.steps} steps, {config.minutes:g} min)",
+              file=sys.stderr)
+
+    done = adapt_style(checkpoint, args.name, samples, config=config, force=args.force,
+                       progress=progress_bar("adapting", sys.stderr), on_checked=checked)
+    if sys.stderr.isatty() and done.stopped != "steps":
+        print(file=sys.stderr)  # the bar stopped short of its end
+    print(f"wrote {done.path} ({done.steps} steps, {done.seconds:.0f} s); write with it: "
+          f"handwriting write \"...\" --style {args.name}")
+    return 0
+
+
+def progress_bar(label: str, stream, width: int = 30):
+    """A ``progress(step, steps, loss)`` callback drawing a bar on a terminal; ``None`` otherwise."""
+    if not stream.isatty():
+        return None
+    start = time.perf_counter()
+
+    def show(step: int, steps: int, loss: float) -> None:
+        filled = round(width * step / steps)
+        left = (time.perf_counter() - start) / step * (steps - step)
+        end = "\n" if step == steps else ""
+        print(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {step}/{steps} nll {loss:.3f} "
+              f"~{left:.0f} s left ", end=end, file=stream, flush=True)
+
+    return show
 
 
 def add_plot(sub: argparse._SubParsersAction) -> None:

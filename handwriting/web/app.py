@@ -16,6 +16,11 @@ Routes (all JSON errors are ``{"error": "one line"}`` with a 4xx status):
   ``pdf`` of them all) and ``speed`` -> the file, exactly as ``handwriting write`` writes it.
 - ``POST /api/styles``: ``{"name", "text", "strokes": [[[x, y, t?], ...], ...], "replace"}`` ->
   201 and the new style; processed as ``handwriting style add`` does and saved where it saves.
+- ``POST /api/adapt``: ``{"name", "lines": [{"text", "strokes"}], "minutes", "steps", "replace"}`` ->
+  202 and the job's state: the network learns the hand in the background, as ``handwriting style
+  add --adapt`` does (:mod:`.adapting`); 409 "busy" while another adaptation runs.
+- ``GET /api/adapt``: ``{"state": idle|running|done|failed, "name", "step", "steps", "error",
+  "refused", "sentences"}``; the sentences are those the page asks a person to write.
 """
 
 from __future__ import annotations
@@ -44,12 +49,14 @@ from ..output import render
 from ..output.pdf import pdf_bytes
 from ..writing.hand import RESERVED_STYLE_NAMES, Drawing, Hand, Style, load_styles, text_lines
 from ..writing.styles import StyleExistsError, save_user_style
+from .adapting import AdaptJobs, sentences
 from .batcher import WriteBatcher
 from .requests import (
     MAX_BODY_BYTES,
     MAX_LINES,
     MAX_SEED,
     MAX_TEXT_CHARS,
+    AdaptRequest,
     ApiError,
     RenderRequest,
     ruling_json,
@@ -141,11 +148,15 @@ def drawing_json(drawing: Drawing, seed: int | None) -> dict[str, Any]:
 class WebApp:
     """The app's state: one hand, its writer thread, the styles' previews."""
 
-    def __init__(self, hand: Hand):
+    def __init__(self, hand: Hand, adapt_config=None):
         self.hand = hand
         self.batcher = WriteBatcher(hand)
         self.shipped = set(load_styles(hand.checkpoint)) if hand.checkpoint else set(hand.styles)
         self._previews: dict[tuple[str, int], str] = {}
+        self.jobs = AdaptJobs(hand.checkpoint, self._learnt, adapt_config) if hand.checkpoint else None
+
+    def _learnt(self, style: Style) -> None:
+        self.hand.styles = {**self.hand.styles, style.name: style}  # one swap: writers see old or new
 
     def preview(self, style: Style) -> str:
         """An SVG of a style's own sample, cached."""
@@ -217,6 +228,17 @@ class WebApp:
         self.hand.styles = {**self.hand.styles, req.name: style}  # one swap: writers see old or new
         return JSONResponse(self.style_json(req.name, style), status_code=201)
 
+    async def start_adapt(self, request: Request) -> Response:
+        if self.jobs is None:
+            raise ApiError("this server's model has no checkpoint directory to adapt", 400)
+        req = AdaptRequest.parse(await read_json(request))
+        state = await run_in_threadpool(self.jobs.start, req)
+        return JSONResponse(state.to_dict(), status_code=202)
+
+    async def adapt_state(self, request: Request) -> Response:
+        state = self.jobs.status.to_dict() if self.jobs is not None else {"state": "idle"}
+        return JSONResponse({**state, "sentences": sentences()})
+
     async def page(self, request: Request) -> Response:
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
 
@@ -225,9 +247,10 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     return json_error(exc.detail or "error", exc.status_code)
 
 
-def create_app(hand: Hand) -> Starlette:
-    """The web app around a loaded hand; its writer thread stops when the app shuts down."""
-    web = WebApp(hand)
+def create_app(hand: Hand, adapt_config=None) -> Starlette:
+    """The web app around a loaded hand; its writer thread stops when the app shuts down.
+    ``adapt_config``: the adaptation settings of ``POST /api/adapt`` (default: the defaults)."""
+    web = WebApp(hand, adapt_config)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
@@ -241,6 +264,8 @@ def create_app(hand: Hand) -> Starlette:
         Route("/api/styles", api(web.add_style), methods=["POST"]),
         Route("/api/write", api(web.write), methods=["POST"]),
         Route("/api/render", api(web.render), methods=["POST"]),
+        Route("/api/adapt", api(web.start_adapt), methods=["POST"]),
+        Route("/api/adapt", api(web.adapt_state), methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_error})

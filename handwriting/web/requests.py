@@ -19,6 +19,7 @@ from ..output.drawing import OUTPUT_FORMATS
 from ..output.pages import MM, PX, Page, Sheet
 from ..output.paper import PAPERS, PLAIN, Ruling
 from ..writing.hand import DEFAULT_BIAS, DEFAULT_SLANT, DEFAULT_STYLE, slant_radians
+from ..tools.adaptation import MAX_LINES as MAX_ADAPT_LINES
 
 #: Largest request body accepted (bytes): a style sample of ``MAX_SAMPLE_POINTS`` points fits.
 MAX_BODY_BYTES = 2_000_000
@@ -44,6 +45,10 @@ MAX_RENDER_POINTS = 200_000
 #: Drawing speed of an animated SVG, as the CLI's ``--speed``.
 MAX_SPEED = 20.0
 DOWNLOAD_FORMATS = OUTPUT_FORMATS  # the files the CLI writes
+#: The largest adaptation budget a request may ask for, in minutes (default: ``AdaptConfig``'s).
+MAX_MINUTES = 10.0
+#: The most adaptation steps a request may ask for.
+MAX_STEPS = 1000
 
 
 #: Most pages one request may write, or send back to be rendered.
@@ -267,6 +272,49 @@ def _page(data: dict, color: str, width: float) -> Page:
     if page.width is None or page.height is None:
         raise ApiError("'page_width' and 'page_height' are required (as /api/write returns them)")
     return page
+
+
+@dataclass(frozen=True)
+class AdaptRequest:
+    """``POST /api/adapt``: ``{"name", "lines": [{"text", "strokes"}], "minutes", "steps", "replace"}``."""
+
+    name: str
+    lines: list[tuple[str, list[np.ndarray]]]
+    minutes: float | None
+    steps: int | None
+    replace: bool
+
+    @staticmethod
+    def parse(data: dict[str, Any]) -> "AdaptRequest":
+        name = data.get("name")
+        if not isinstance(name, str) or not name:
+            raise ApiError("'name' is required and must be a string")
+        lines = data.get("lines")
+        if not isinstance(lines, list) or not lines or len(lines) > MAX_ADAPT_LINES:
+            raise ApiError(f"'lines' must be a list of 1-{MAX_ADAPT_LINES} {{\"text\", \"strokes\"}} objects")
+        parsed, total = [], 0
+        for i, line in enumerate(lines, 1):
+            if not isinstance(line, dict) or not isinstance(line.get("text"), str) or not line["text"].strip():
+                raise ApiError(f"line {i}: 'text' is required: what the line says")
+            strokes = line.get("strokes")
+            if not isinstance(strokes, list) or not strokes:
+                raise ApiError(f"line {i}: 'strokes' must be a non-empty list of strokes")
+            total += sum(len(s) for s in strokes if isinstance(s, list))
+            if total > MAX_SAMPLE_POINTS:
+                raise ApiError(f"the lines have too many points: at most {MAX_SAMPLE_POINTS}", 413)
+            parsed.append((line["text"], [_point_rows(s, f"line {i} stroke {k}", 2, MAX_SAMPLE_POINTS)
+                                          for k, s in enumerate(strokes)]))
+        minutes = data.get("minutes")
+        if minutes is not None and (not isinstance(minutes, (int, float)) or isinstance(minutes, bool)
+                                    or not 0 < minutes <= MAX_MINUTES):
+            raise ApiError(f"'minutes' must be a number in (0, {MAX_MINUTES:g}]")
+        steps = data.get("steps")
+        if steps is not None and (not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= MAX_STEPS):
+            raise ApiError(f"'steps' must be a whole number in [1, {MAX_STEPS}]")
+        replace = data.get("replace", False)
+        if not isinstance(replace, bool):
+            raise ApiError("'replace' must be true or false")
+        return AdaptRequest(name, parsed, None if minutes is None else float(minutes), steps, replace)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from ..output.pages import DEFAULT_MARGIN_MM, PX_PER_MM, Page, Sheet
 from ..output.paper import PLAIN
 from ..output.variation import PageVariation
 from .paged import CHAR_WIDTH_X_HEIGHTS, write_on_sheets
+from .personal import prime_of
 from .sampling import MAX_BATCH_LINES, plan_batches
 from .styles import (  # Style, RESERVED_STYLE_NAMES, load_styles: re-exported, as before the move
     DEFAULT_STYLE,
@@ -94,6 +95,16 @@ class Hand:
         #: The written x-height in px, where the checkpoint records it.
         self.x_height_px = X_HEIGHT_PX if x_height else None
         self.piece_chars = piece_chars
+        self._personal: dict[tuple[str, int], object] = {}
+
+    def sampler_for(self, style: Style | None):
+        """The hand's sampler, or for a style with a personal model a NumPy sampler of the base
+        weights plus the person's deltas (:func:`.personal.personal_sampler`, cached)."""
+        if style is None or style.personal_model is None:
+            return self.sampler
+        from .personal import personal_sampler
+
+        return personal_sampler(self._personal, self.checkpoint, self.sampler.config, style)
 
     def style(self, name: str | None, seed: int | None = None) -> Style | None:
         """The named style, or ``None`` for no priming.
@@ -140,15 +151,17 @@ class Hand:
         target = slant_radians(slant)
         seed = int(np.random.SeedSequence().entropy % (2**31)) if seed is None else int(seed)
         prime = style if isinstance(style, Style) or style is None else self.style(style, seed)
-        prime_arg = (prime.offsets, prime.text) if prime is not None else None
+        prime_arg = prime_of(prime)
+        sampler = self.sampler_for(prime)
+        engine = ENGINE_NUMPY if sampler is not self.sampler else self.engine
         per_line = [layout.split_pieces(alphabet.validate(t, normalise_text=False), self.piece_chars) for t in lines]
         texts = [piece for pieces in per_line for piece in pieces]
         coords: list = [None] * len(texts)
         caps = [False] * len(texts)
-        for rows in plan_batches([len(t) for t in texts], LINES_PER_BATCH[self.engine]):
+        for rows in plan_batches([len(t) for t in texts], LINES_PER_BATCH[engine]):
             # NumPy: piece i's own stream (seed, i), whatever batch it lands in; TensorFlow: per batch.
-            options = {"line_ids": rows, "seed": seed} if self.engine == ENGINE_NUMPY else {"seed": seed + rows[0]}
-            batch = self.sampler.sample([texts[i] for i in rows], bias=bias, prime=prime_arg, **options)
+            options = {"line_ids": rows, "seed": seed} if engine == ENGINE_NUMPY else {"seed": seed + rows[0]}
+            batch = sampler.sample([texts[i] for i in rows], bias=bias, prime=prime_arg, **options)
             for i, offsets, capped in zip(rows, batch.offsets, batch.hit_cap):
                 coords[i] = offsets_to_coords(offsets)
                 coords[i][:, :2] *= self.px_per_unit
@@ -177,13 +190,14 @@ class Hand:
 
         (line,) = text_lines(text)
         prime = style if isinstance(style, Style) or style is None else self.style(style, seed)
-        prime_arg = (prime.offsets, prime.text) if prime is not None else None
-        batch = self.sampler.sample([line], bias=bias, seed=seed, prime=prime_arg, return_attention=True)
+        prime_arg = prime_of(prime)
+        sampler = self.sampler_for(prime)
+        batch = sampler.sample([line], bias=bias, seed=seed, prime=prime_arg, return_attention=True)
         offsets, phi = batch.offsets[0], batch.phi[0]
         x = np.concatenate([np.zeros((1, 3), np.float32), offsets[:-1]])
-        y = self.sampler.outputs(x, line)
-        mixture = mixture_params(y, self.sampler.config.mixture_components, bias)
-        if prime is not None:  # the window ran over "prime text + space" first
+        y = sampler.outputs(x, line)
+        mixture = mixture_params(y, sampler.config.mixture_components, bias)
+        if prime_arg is not None:  # the window ran over "prime text + space" first
             phi = phi[:, len(prime.text) + 1:]
         return {"text": line, "offsets": offsets, "phi": phi, "mixture": mixture}
 

@@ -47,6 +47,8 @@ NO_STYLE = "none"
 ALL_STYLES = "all"
 #: Names with a meaning of their own wherever a style is named: no style may take one (in any case).
 RESERVED_STYLE_NAMES = frozenset({DEFAULT_STYLE, NO_STYLE, RANDOM_STYLE, ALL_STYLES})
+#: A style file's key naming its personal model (a file beside it), when it has one.
+PERSONAL_MODEL_KEY = "personal_model"
 
 
 @dataclass
@@ -57,11 +59,14 @@ class Style:
         name: the style's name.
         text: what the strokes say.
         offsets: ``[P, 3]`` offsets in normalised units (divided by the dataset scale).
+        personal_model: the person's weight deltas (:mod:`.personal`) that the network writes
+            this style with, or ``None`` (priming alone); the file lies beside the style's.
     """
 
     name: str
     text: str
     offsets: np.ndarray
+    personal_model: Path | None = None
 
     @staticmethod
     def load(path: str | os.PathLike) -> "Style":
@@ -70,7 +75,9 @@ class Style:
         try:
             data = json.loads(path.read_text())
             offsets = np.asarray(data["offsets"], np.float32).reshape(-1, 3)
-            style = Style(name=str(data.get("name", path.stem)), text=str(data["text"]), offsets=offsets)
+            personal = data.get(PERSONAL_MODEL_KEY)
+            style = Style(name=str(data.get("name", path.stem)), text=str(data["text"]), offsets=offsets,
+                          personal_model=path.parent / Path(str(personal)).name if personal else None)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise HandwritingError(f"style file {path} is unreadable ({exc.__class__.__name__})") from None
         if not np.isfinite(style.offsets).all() or len(style.offsets) < 2:
@@ -86,7 +93,10 @@ class Style:
     def to_json(self) -> str:
         """The style file's contents."""
         rows = [[round(float(v), 4) for v in row] for row in self.offsets]
-        return json.dumps({"name": self.name, "text": self.text, "offsets": rows})
+        data = {"name": self.name, "text": self.text, "offsets": rows}
+        if self.personal_model is not None:
+            data[PERSONAL_MODEL_KEY] = Path(self.personal_model).name
+        return json.dumps(data)
 
 
 def load_styles(directory: Path) -> dict[str, Style]:

@@ -265,6 +265,85 @@ async function saveStyle() {
   }
 }
 
+// ------------------------------------------------------------------ learn my hand
+
+const own = {lines: [], sentences: []};
+// How often the page asks the server how far the learning has got.
+const ADAPT_POLL_MS = 1000;
+const MIN_ADAPT_LINES = 3;
+
+function showSentence() {
+  if (own.sentences.length) $("sample-text").value = own.sentences[own.lines.length % own.sentences.length];
+}
+
+function updateLineCount() {
+  const n = own.lines.length;
+  $("line-count").textContent = `${n} line${n === 1 ? "" : "s"}`;
+  $("line-count").dataset.lines = String(n);
+  $("learn").disabled = n < MIN_ADAPT_LINES;
+}
+
+function addLine() {
+  showError($("adapt-error"), "");
+  if (!pad.strokes.length) { showError($("adapt-error"), "write the sentence in the box first"); return; }
+  own.lines.push({text: $("sample-text").value, strokes: pad.strokes});
+  pad.strokes = [];
+  redrawPad();
+  updateLineCount();
+  showSentence();
+}
+
+async function learn() {
+  showError($("adapt-error"), "");
+  const name = $("style-name").value.trim();
+  try {
+    await api("/api/adapt", {name, lines: own.lines, minutes: Number($("adapt-minutes").value)});
+    $("learn").disabled = true;
+    pollAdapt();
+  } catch (error) {
+    showError($("adapt-error"), error.message);
+  }
+}
+
+async function pollAdapt() {
+  let state;
+  try {
+    state = await (await api("/api/adapt")).json();
+  } catch (error) {
+    showError($("adapt-error"), error.message);
+    return;
+  }
+  const bar = $("adapt-progress");
+  bar.hidden = state.state === "idle";
+  bar.max = Math.max(state.steps, 1);
+  bar.value = state.step;
+  const refused = (state.refused || []).map((r) => `${r.line} ("${r.text}"): ${r.reason}`).join("; ");
+  if (state.state === "running") {
+    $("adapt-status").textContent = `Learning "${state.name}": step ${state.step} of ${state.steps}` +
+      (refused ? `. Left out: ${refused}` : "");
+    setTimeout(pollAdapt, ADAPT_POLL_MS);
+  } else if (state.state === "done") {
+    bar.value = bar.max;
+    $("adapt-status").textContent = `Learnt "${state.name}": it is selected above` + (refused ? `. Left out: ${refused}` : "");
+    own.lines = [];
+    updateLineCount();
+    await loadStyles(state.name);
+  } else if (state.state === "failed") {
+    $("adapt-status").textContent = "";
+    showError($("adapt-error"), state.error);
+    updateLineCount();
+  }
+}
+
+async function setUpLearning() {
+  $("add-line").addEventListener("click", addLine);
+  $("learn").addEventListener("click", learn);
+  const state = await (await api("/api/adapt")).json();
+  own.sentences = state.sentences || [];
+  showSentence();
+  if (state.state === "running") pollAdapt();
+}
+
 // ------------------------------------------------------------------ start
 
 function setUp() {
@@ -279,6 +358,7 @@ function setUp() {
     button.addEventListener("click", () => download(button.dataset.format));
   }
   setUpPad();
+  setUpLearning().catch((error) => showError($("adapt-error"), error.message));
   loadStyles().catch((error) => showError($("error"), `cannot list the styles: ${error.message}`));
 }
 

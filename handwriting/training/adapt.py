@@ -1,0 +1,253 @@
+"""Adapting the network to one person's hand from a few of their lines (TensorFlow).
+
+The base weights stay fixed; what is trained is a *delta* for a few of the network's arrays,
+``W = W_base + D`` (full deltas) or ``W = W_base + A B`` (low-rank factors, ``rank > 0``, for
+the 2-D kernels; biases get full deltas). The loss is Graves' NLL (eq 26) in nats per point over
+the person's lines plus ``l2_to_base * sum(D^2)``, which keeps the adapted network near the base
+one (a few lines are easily over-fitted). The forward pass is ``model.stateless_call`` with the
+base values plus the deltas, so gradients reach only the deltas and the model itself is never
+changed. Which arrays, the rank, the steps and the penalty were chosen by measurement
+(docs/adaptation.md).
+
+:func:`line_fit` is the check made before training: how much better the network explains each
+line's ink with its own text than with the same characters shuffled (nats per character).
+Ink that does not say its text gains nothing from it.
+
+Shapes: B lines, T points, U characters; arrays are named as ``writing/weights.py`` names them
+(``lstm3/kernel``, ``mixture_output/bias``, ...), taken from the layers' own names.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .. import alphabet
+from ..errors import HandwritingError
+from .batches import Batch, make_batch
+
+#: Arrays adapted by default (chosen by measurement, docs/adaptation.md).
+DEFAULT_LAYERS = ("lstm2", "lstm3", "mixture_output")
+#: The layers that may be named in :attr:`AdaptConfig.layers`.
+ADAPTABLE_LAYERS = ("lstm1", "lstm2", "lstm3", "window_params", "mixture_output")
+#: Shuffled versions of a line's text that :func:`line_fit` compares its own text with.
+CONTROL_TEXTS = 2
+#: A line whose ink gains less than this from its own text (nats per character, against its
+#: characters shuffled: :func:`line_fit`) does not say its text (calibrated in docs/adaptation.md).
+MIN_FIT_NATS_PER_CHAR = 2.0
+#: Initial scale of the low-rank factor ``A`` (``B`` starts at zero, so the delta starts at zero).
+LOW_RANK_INIT = 0.01
+
+
+@dataclass
+class AdaptConfig:
+    """How a network is adapted to a person's lines (see the module docstring).
+
+    Attributes:
+        layers: the layers whose arrays get deltas (of :data:`ADAPTABLE_LAYERS`).
+        rank: 0 for full deltas, else the rank of the kernels' low-rank deltas.
+        steps: optimizer steps at most (fewer when ``minutes`` run out first).
+        minutes: the wall-clock budget of the training steps.
+        learning_rate: Adam's learning rate.
+        l2_to_base: the penalty on the deltas' squared sum, per point's nats.
+        lines_per_step: lines per optimizer step (all of them when there are fewer).
+        seed: for the low-rank initialisation and the order of lines.
+        min_fit: the least :func:`line_fit` a line needs to be used (nats per character).
+    """
+
+    layers: tuple[str, ...] = DEFAULT_LAYERS
+    rank: int = 0
+    steps: int = 100
+    minutes: float = 4.0
+    learning_rate: float = 1e-4
+    l2_to_base: float = 1e-3
+    lines_per_step: int = 10
+    seed: int = 0
+    min_fit: float = MIN_FIT_NATS_PER_CHAR
+
+    def validate(self) -> None:
+        unknown = [name for name in self.layers if name not in ADAPTABLE_LAYERS]
+        if unknown or not self.layers:
+            raise HandwritingError(f"adaptation layers must be some of {', '.join(ADAPTABLE_LAYERS)}, not {unknown}")
+        if self.rank < 0 or self.steps < 1 or not self.minutes > 0 or not self.learning_rate > 0 or self.l2_to_base < 0:
+            raise HandwritingError("adaptation needs rank >= 0, steps >= 1, minutes > 0, learning rate > 0, "
+                                   "l2_to_base >= 0")
+
+
+@dataclass
+class AdaptResult:
+    """The trained deltas and what happened.
+
+    Attributes:
+        deltas: per array name its delta: ``(D,)`` (``W - W_base``) or low-rank ``(A, B)``
+            with ``D = A B``, float32.
+        steps: optimizer steps taken; ``losses``: the NLL per point after each.
+        seconds: wall-clock time of the training steps.
+        stopped: why it ended: ``"steps"``, ``"minutes"``.
+    """
+
+    deltas: dict[str, tuple[np.ndarray, ...]]
+    steps: int
+    seconds: float
+    stopped: str
+    losses: list[float] = field(default_factory=list)
+
+
+def named_variables(model) -> dict[str, object]:
+    """The model's trainable arrays by the names ``writing/weights.py`` gives them."""
+    named = {}
+    for lstm in model.lstms:
+        cell = lstm.cell
+        named.update({f"{lstm.name}/kernel": cell.kernel, f"{lstm.name}/recurrent_kernel": cell.recurrent_kernel,
+                      f"{lstm.name}/bias": cell.bias})
+    for layer in (model.window.params, model.output_layer):
+        named.update({f"{layer.name}/kernel": layer.kernel, f"{layer.name}/bias": layer.bias})
+    return named
+
+
+def make_lines_batch(offsets: Sequence[np.ndarray], texts: Sequence[str]) -> Batch:
+    """One padded batch of every line (``[N_i, 3]`` normalised offsets) with its text."""
+    chars = [alphabet.encode(t) for t in texts]
+    return make_batch(list(offsets), chars, np.arange(len(offsets)), len(offsets), 1)
+
+
+class _Forward:
+    """The model's per-line NLL ``[B]`` under the base weights plus optional deltas, compiled once."""
+
+    def __init__(self, model):
+        import tensorflow as tf
+
+        from ..nn.mixture import sequence_nll
+
+        self.model = model
+        self.variables = list(model.trainable_variables)
+        self.base = [tf.constant(v.numpy()) for v in self.variables]
+        self.non_trainable = [v.value for v in model.non_trainable_variables]
+        m = model.config.mixture_components
+
+        def nll(values, batch):
+            x, target, mask, chars, char_mask = batch
+            out, _ = model.stateless_call(values, self.non_trainable, {"x": x, "chars": chars, "char_mask": char_mask})
+            return sequence_nll(out["y"], target, mask, m)
+
+        self.nll = nll
+        self._base_nll = tf.function(lambda batch: nll(self.base, batch), autograph=False)
+
+    def index(self, name_to_variable: dict) -> dict[str, int]:
+        ids = {id(v): i for i, v in enumerate(self.variables)}
+        return {name: ids[id(v)] for name, v in name_to_variable.items()}
+
+    def base_nll(self, batch: Batch) -> np.ndarray:
+        return np.asarray(self._base_nll(_tensors(batch)))
+
+
+def _tensors(batch: Batch) -> tuple:
+    import tensorflow as tf
+
+    return (tf.constant(batch.x), tf.constant(batch.target), tf.constant(batch.point_mask),
+            tf.constant(batch.chars), tf.constant(batch.char_mask))
+
+
+def line_fit(model, offsets: Sequence[np.ndarray], texts: Sequence[str], seed: int = 0) -> np.ndarray:
+    """``[B]`` nats per character the base network gains from each line's own text.
+
+    Each line's NLL with its text is compared with its NLL given :data:`CONTROL_TEXTS` shuffles
+    of the same characters; the smallest gain is taken. Ink that says its text gains tens of nats
+    per character; ink of another text gains about nothing (docs/adaptation.md).
+    """
+    forward = _Forward(model)
+    own = forward.base_nll(make_lines_batch(offsets, texts))
+    rng = np.random.default_rng(seed)
+    gains = np.full(len(texts), np.inf)
+    for _ in range(CONTROL_TEXTS):
+        shuffled = ["".join(rng.permutation(list(t))) for t in texts]
+        control = forward.base_nll(make_lines_batch(offsets, shuffled))
+        gains = np.minimum(gains, control - own)
+    return gains / np.array([max(len(t), 1) for t in texts])
+
+
+def nll_per_point(model, offsets: Sequence[np.ndarray], texts: Sequence[str],
+                  deltas: dict[str, np.ndarray] | None = None) -> float:
+    """The mean NLL per point of the lines, under the base weights plus full ``deltas`` (``D`` by name)."""
+    import tensorflow as tf
+
+    forward = _Forward(model)
+    values = list(forward.base)
+    for name, i in forward.index({k: v for k, v in named_variables(model).items() if k in (deltas or {})}).items():
+        values[i] = values[i] + tf.constant(deltas[name])
+    batch = make_lines_batch(offsets, texts)
+    return float(np.sum(forward.nll(values, _tensors(batch)))) / max(batch.points, 1)
+
+
+def adapt(model, offsets: Sequence[np.ndarray], texts: Sequence[str], config: AdaptConfig,
+          progress: Callable[[int, int, float], None] | None = None,
+          snapshot: Callable[[int, dict[str, np.ndarray]], None] | None = None,
+          snapshot_steps: Sequence[int] = ()) -> AdaptResult:
+    """Train deltas of ``config.layers`` on the lines (``[N_i, 3]`` normalised offsets) and texts.
+
+    ``progress(step, steps, nll_per_point)`` is called after each step, and
+    ``snapshot(step, full deltas by name)`` after each of ``snapshot_steps`` (for studies of the
+    number of steps). Ctrl-C (``KeyboardInterrupt``) propagates: nothing is saved here.
+    """
+    import keras
+    import tensorflow as tf
+
+    config.validate()
+    forward = _Forward(model)
+    named = {k: v for k, v in named_variables(model).items() if k.split("/")[0] in config.layers}
+    index = forward.index(named)
+    rng = np.random.default_rng(config.seed)
+    params: dict[str, list] = {}
+    for name, i in index.items():
+        shape = tuple(forward.base[i].shape)
+        if config.rank and len(shape) == 2:
+            a = rng.normal(0.0, LOW_RANK_INIT, (shape[0], config.rank)).astype(np.float32)
+            params[name] = [tf.Variable(a), tf.Variable(np.zeros((config.rank, shape[1]), np.float32))]
+        else:
+            params[name] = [tf.Variable(np.zeros(shape, np.float32))]
+    trainable = [v for pair in params.values() for v in pair]
+    optimizer = keras.optimizers.Adam(config.learning_rate)
+    optimizer.build(trainable)
+
+    def delta(name):
+        p = params[name]
+        return p[0] if len(p) == 1 else tf.matmul(p[0], p[1])
+
+    def step(batch, points):
+        with tf.GradientTape() as tape:
+            values = list(forward.base)
+            penalty = 0.0
+            for name, i in index.items():
+                d = delta(name)
+                values[i] = values[i] + d
+                penalty += tf.reduce_sum(tf.square(d))
+            nll = tf.reduce_sum(forward.nll(values, batch)) / points
+            loss = nll + config.l2_to_base * penalty
+        optimizer.apply(tape.gradient(loss, trainable), trainable)
+        return nll
+
+    compiled = tf.function(step, autograph=False, reduce_retracing=True)
+    per_step = min(config.lines_per_step, len(offsets))
+    whole = make_lines_batch(offsets, texts) if per_step == len(offsets) else None
+    losses, t0, stopped = [], time.perf_counter(), "steps"
+    for k in range(config.steps):
+        batch = whole
+        if batch is None:
+            pick = rng.permutation(len(offsets))[:per_step]
+            batch = make_lines_batch([offsets[i] for i in pick], [texts[i] for i in pick])
+        loss = float(compiled(_tensors(batch), tf.constant(float(batch.points))))
+        if not np.isfinite(loss):
+            raise HandwritingError(f"adaptation diverged at step {k + 1} (the loss is {loss})")
+        losses.append(loss)
+        if progress is not None:
+            progress(k + 1, config.steps, loss)
+        if snapshot is not None and k + 1 in snapshot_steps:
+            snapshot(k + 1, {name: np.asarray(delta(name).numpy(), np.float32) for name in params})
+        if time.perf_counter() - t0 > 60.0 * config.minutes:
+            stopped = "minutes"
+            break
+    parts = {name: tuple(np.asarray(v.numpy(), np.float32) for v in pair) for name, pair in params.items()}
+    return AdaptResult(parts, len(losses), time.perf_counter() - t0, stopped, losses)
