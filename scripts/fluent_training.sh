@@ -23,12 +23,15 @@ pidfile=$RUNS/fluent.pid
 mix=$DATA/fluent-mix.npz
 # The network and schedule of the run (chosen by the capacity runs of docs/training.md, stage F).
 LSTM_UNITS=${LSTM_UNITS:-256}
-# The capacity runs started with these (validation and checkpoints every 100 steps, one thread
-# each, three runs side by side); the run itself then resumed with RESUME_OPTIONS.
+# The capacity runs started with these and a peak of 2e-4 (validation and checkpoints every 100
+# steps, one thread each, three runs side by side); the run itself then resumed with RESUME_OPTIONS,
+# whose peak a fresh start takes too.
 START_OPTIONS=(--init-from checkpoints/default --lstm-units "$LSTM_UNITS" --steps 60000 --batch-size 32
-    --learning-rate 2e-4 --warmup-steps 100 --lr-decay cosine --lr-decay-steps 60000 --max-points 896
+    --warmup-steps 100 --lr-decay cosine --lr-decay-steps 60000 --max-points 896
     --validation-batches 8 --keep-checkpoints 2 --log-every 50)
-RESUME_OPTIONS=(--validation-every 500 --checkpoint-every 250 --intra-op-threads 2)
+# From session 2 on the peak is 1e-4: at 2e-4 no size regained the start's validation NLL within
+# 0.3-1 CPU hours (docs/training.md, stage F).
+RESUME_OPTIONS=(--validation-every 500 --checkpoint-every 250 --intra-op-threads 2 --learning-rate 1e-4)
 
 die() { echo "fluent_training.sh: $*" >&2; exit 2; }
 running() { [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
