@@ -65,8 +65,7 @@ def line_word_gaps(offsets: np.ndarray, text: str, x_height: float) -> np.ndarra
     :func:`handwriting.datasets.clean.word_of_strokes` (wide enough, and wider than any letter gap).
     """
     words = text.split(" ")
-    coords = strokes.offsets_to_coords(offsets)
-    pieces = [p[:, :2] for p in np.split(coords, np.flatnonzero(coords[:, 2] > 0.5) + 1) if len(p)]
+    pieces = strokes.split_strokes(strokes.offsets_to_coords(offsets))
     word = word_of_strokes(pieces, len(words), CleanConfig(), x_height) if len(words) > 1 else None
     if word is None:
         return np.zeros(0)
@@ -82,7 +81,8 @@ def writer_gaps(lines: StrokeDataset, max_gap: float = np.inf) -> dict[str, np.n
     found: dict[str, list[np.ndarray]] = defaultdict(list)
     for offsets, text, w in zip(lines.offsets, lines.texts, lines.writer_ids):
         found[lines.writers[w]].append(line_word_gaps(offsets, text, x_height))
-    return {name: g[g <= max_gap] for name, g in ((n, np.concatenate(v)) for n, v in found.items())}
+    measured = {name: np.concatenate(gaps) for name, gaps in found.items()}
+    return {name: gaps[gaps <= max_gap] for name, gaps in measured.items()}
 
 
 def band_baseline(coords: np.ndarray) -> float:
