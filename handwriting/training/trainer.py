@@ -314,13 +314,14 @@ class Trainer:
                 t0 = time.monotonic()
                 loss, loss_sum, norm = self.train_step(batch)
                 s.step += 1
-                s.points_seen += int(batch.points)
+                points = batch.points
+                s.points_seen += points
                 s.epoch, s.batch_index = (epoch, index + 1) if index + 1 < self.data.train.batches_per_epoch else (
                     epoch + 1, 0)
                 result.losses[s.step] = loss
                 if self.on_step is not None:
                     self.on_step(s.step, loss)
-                meter.add(batch.points, time.monotonic() - t0, first=s.step == 1 and cfg.steps > 1)
+                meter.add(points, time.monotonic() - t0, first=s.step == 1 and cfg.steps > 1)
                 if s.step % cfg.log_every == 0 or s.step == cfg.steps:
                     self._log_progress(meter, loss, loss_sum / max((batch.indices >= 0).sum(), 1), norm)
                 self._periodic(meter)
