@@ -178,6 +178,28 @@ def smooth(coords: np.ndarray, window: int = 3) -> np.ndarray:
     return join_strokes(out)
 
 
+def savgol_smooth(coords: np.ndarray, window: int = 7, order: int = 3) -> np.ndarray:
+    """Each stroke of ``[N, 3]`` coords smoothed by a Savitzky-Golay filter: every point moved onto
+    the least-squares polynomial of degree ``order`` through the ``window`` points around it
+    (scipy's ``savgol_filter``; at a stroke's ends the polynomial of its first or last ``window``
+    points). Unlike :func:`smooth`'s moving average it keeps corners and loop sizes: a polynomial
+    of degree ``order`` passes through unchanged. Strokes of at most ``window`` points, and a
+    ``window`` below 3, are left alone. Returns a new float32 array with the same pen lifts.
+    """
+    coords = np.asarray(coords, np.float32)
+    if window < 3:
+        return coords.copy()
+    from scipy.signal import savgol_filter
+
+    window += window % 2 == 0  # the filter is centred: an odd number of points
+    out = []
+    for stroke in split_strokes(coords):
+        if len(stroke) > window:
+            stroke = savgol_filter(stroke.astype(np.float64), window, min(order, window - 1), axis=0, mode="interp")
+        out.append(stroke)
+    return join_strokes(out)
+
+
 def baseline_angle(coords: np.ndarray) -> float:
     """Angle (radians) of the points' principal axis: the writing direction of a line.
 

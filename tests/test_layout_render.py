@@ -136,6 +136,20 @@ def test_word_gaps_are_the_widest_gaps_between_overlapping_stroke_groups():
     assert layout.word_gaps(line, 0) == []
 
 
+def test_scale_word_gaps_moves_whole_words_and_commutes_with_the_slant():
+    line = S.join_strokes([_word(0, 3), _word(2.5, 1), _word(5, 2), _word(9, 2)])  # words 0-3.5, 5-7, 9-11
+    wider = layout.scale_word_gaps(line, "ab cd ef", 2.0)
+    assert layout.word_gaps(wider, 2) == pytest.approx([4.0, 3.0])
+    first_word = S.stroke_counts(line)[:2].sum()
+    np.testing.assert_allclose(wider[:first_word], line[:first_word])  # the first word stays where it was
+    np.testing.assert_allclose(wider[:, 1:], line[:, 1:])  # heights and pen lifts untouched
+    np.testing.assert_array_equal(layout.scale_word_gaps(line, "abcdef", 2.0), line)  # no spaces, no gaps
+    np.testing.assert_array_equal(layout.scale_word_gaps(line, "ab cd ef", 1.0), line)
+    slanted = S.shear(line, 0.3)
+    np.testing.assert_allclose(layout.scale_word_gaps(slanted, "ab cd ef", 0.5),
+                               S.shear(layout.scale_word_gaps(line, "ab cd ef", 0.5), 0.3), atol=1e-4)
+
+
 def test_pieces_join_on_one_band_a_word_gap_apart():
     first = S.join_strokes([_word(0, 3), _word(4.5, 3)])  # "ab cd": its own word gap is 1.5
     second = S.join_strokes([_word(0, 3)])

@@ -76,6 +76,27 @@ def test_smooth_reduces_noise_and_keeps_ends():
     np.testing.assert_allclose(out[[0, -1], :2], noisy[[0, -1]], atol=1e-5)
 
 
+def test_savgol_smooth_fits_a_local_polynomial_and_keeps_pen_lifts():
+    pytest.importorskip("scipy")
+    rng = np.random.default_rng(2)
+    t = np.linspace(0, 1, 40)
+    cubic = np.stack([t, 2 * t**3 - t**2 + 0.5 * t], 1)  # degree 3 passes through a cubic filter unchanged
+    noisy = cubic + rng.normal(scale=0.01, size=cubic.shape)
+    short = np.array([[5.0, 5.0], [6.0, 7.0], [7.0, 5.0]])  # fewer points than the window: left alone
+    line = S.join_strokes([cubic, noisy, short])
+    out = S.savgol_smooth(line, window=7, order=3)
+    np.testing.assert_allclose(out[:40, :2], cubic, atol=1e-5)
+    np.testing.assert_array_equal(out[:, 2], line[:, 2])
+    np.testing.assert_allclose(out[80:, :2], short, atol=1e-6)
+    # An interior point is the value at its centre of the least-squares cubic through its 7 neighbours.
+    k = 60
+    fit = np.polyfit(np.arange(-3, 4), line[k - 3:k + 4, :2], 3)
+    np.testing.assert_allclose(out[k, :2], fit[-1], atol=1e-5)
+    assert np.abs(out[40:80, :2] - cubic).mean() < np.abs(noisy - cubic).mean()
+    np.testing.assert_array_equal(S.savgol_smooth(line, window=1), line)  # a window under 3: unchanged
+    assert S.savgol_smooth(line, window=6).shape == line.shape  # an even window is widened to odd
+
+
 def test_align_baseline_levels_a_tilted_line():
     x = np.linspace(0, 100, 200)
     letters = 5 * np.abs(np.sin(x / 3))  # bumps resting on y = 0

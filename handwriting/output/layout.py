@@ -14,8 +14,10 @@ import numpy as np
 from ..strokes import (
     X_HEIGHT_BAND,
     align_baseline,
+    deslant,
     estimate_x_height,
     ink_quantiles,
+    stroke_counts,
     stroke_extents,
     x_overlap_groups,
 )
@@ -86,6 +88,34 @@ def word_gaps(coords: np.ndarray, count: int) -> list[float]:
     spans = [(float(low[g, 0].min()), float(high[g, 0].max())) for g in x_overlap_groups(coords)]
     gaps = sorted((b[0] - a[1] for a, b in zip(spans, spans[1:])), reverse=True)
     return gaps[:count] if count > 0 else []
+
+
+def scale_word_gaps(coords: np.ndarray, text: str, factor: float) -> np.ndarray:
+    """The line with each word gap ``factor`` times as wide: every word's ink moved sideways.
+
+    The words are found as the realism measures find them: the line deslanted, its strokes
+    gathered into groups whose x-extents overlap (:func:`~handwriting.strokes.x_overlap_groups`),
+    and the ``text.count(" ")`` widest gaps between groups taken as the word gaps. A horizontal
+    move commutes with the shear, so the moves found on the deslanted line apply to ``coords``
+    as they are. ``coords`` ``[N, 3]``; returns a new array.
+    """
+    coords = np.asarray(coords, np.float32)
+    out = coords.copy()
+    spaces = text.count(" ")
+    if spaces == 0 or len(coords) == 0 or factor == 1.0:
+        return out
+    upright = deslant(coords)
+    low, high = stroke_extents(upright)
+    groups = x_overlap_groups(upright)
+    gaps = np.array([low[b, 0].min() - high[a, 0].max() for a, b in zip(groups, groups[1:])])
+    widest = set(np.argsort(-gaps)[:spaces].tolist())
+    shift, moves = 0.0, np.zeros(len(low), np.float32)
+    for k, group in enumerate(groups):
+        if k - 1 in widest:
+            shift += (factor - 1.0) * max(float(gaps[k - 1]), 0.0)
+        moves[group] = shift
+    out[:, 0] += np.repeat(moves, stroke_counts(coords))
+    return out
 
 
 def join_pieces(pieces: Sequence[np.ndarray], texts: Sequence[str]) -> np.ndarray:

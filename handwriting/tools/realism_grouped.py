@@ -111,6 +111,26 @@ def deal_styles(count: int, styles: int, seed: int = 0) -> np.ndarray:
     return which
 
 
+def write_dealt(hand, texts: Sequence[str], styles: Sequence[str], *, bias: float, seed: int = 0,
+                progress: Callable[[str], None] | None = None) -> tuple[list[np.ndarray], np.ndarray]:
+    """Each of ``texts`` written once, by the style :func:`deal_styles` gives it.
+
+    Returns:
+        The lines (``[N, 3]`` coords, in the order of ``texts``) and ``[len(texts)]`` each line's
+        index into ``styles``.
+    """
+    which = deal_styles(len(texts), len(styles), seed)
+    generated: list = [None] * len(texts)
+    for k, name in enumerate(styles):
+        rows = np.flatnonzero(which == k)
+        if progress is not None:
+            progress(f"realism: style {name} ({k + 1}/{len(styles)}), {len(rows)} lines at bias {bias:g}")
+        written, _ = hand.write_lines([texts[i] for i in rows], style=name, bias=bias, seed=seed)
+        for i, line in zip(rows, written):
+            generated[i] = line
+    return generated, which
+
+
 def evaluate_styles_realism(hand, human: np.ndarray, texts: Sequence[str], writers: Sequence, *,
                             styles: Sequence[str], bias: float, seed: int = 0,
                             progress: Callable[[str], None] | None = None) -> tuple[RealismScore, dict]:
@@ -123,15 +143,7 @@ def evaluate_styles_realism(hand, human: np.ndarray, texts: Sequence[str], write
     """
     if len(styles) < 2:
         raise HandwritingError("realism grouped by style needs at least two styles")
-    which = deal_styles(len(texts), len(styles), seed)
-    generated: list = [None] * len(texts)
-    for k, name in enumerate(styles):
-        rows = np.flatnonzero(which == k)
-        if progress is not None:
-            progress(f"realism: style {name} ({k + 1}/{len(styles)}), {len(rows)} lines at bias {bias:g}")
-        written, _ = hand.write_lines([texts[i] for i in rows], style=name, bias=bias, seed=seed)
-        for i, line in zip(rows, written):
-            generated[i] = line
+    generated, which = write_dealt(hand, texts, styles, bias=bias, seed=seed, progress=progress)
     features = features_of(generated, texts)
     names = [styles[k] for k in which]
     score = grouped_realism(human, writers, features, names, seed=seed)
