@@ -54,7 +54,8 @@ def test_variants_parse_and_bad_specs_get_a_clear_error():
     assert median_word_gap([narrower], ["ab cd"]) == pytest.approx(0.5 * median_word_gap([line], ["ab cd"]), rel=1e-3)
     both = parse_variant("savgol:5:2+word-gaps:0.5")(line, "ab cd")
     np.testing.assert_allclose(both, parse_variant("word-gaps:0.5")(S.savgol_smooth(line, 5, 2), "ab cd"), atol=1e-5)
-    for bad in ("blur", "savgol:7", "savgol:7:7", "savgol:2:1", "word-gaps:0", "word-gaps:x", "none:1"):
+    assert S.estimate_slant(parse_variant("slant:0.2")(line, "ab cd")) == pytest.approx(0.2, abs=1e-3)
+    for bad in ("slant:1", "blur", "savgol:7", "savgol:7:7", "savgol:2:1", "word-gaps:0", "word-gaps:x", "none:1"):
         with pytest.raises(HandwritingError, match="variant"):
             parse_variant(bad)
 

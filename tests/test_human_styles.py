@@ -51,3 +51,64 @@ def test_ranked_human_styles_keep_the_best_and_number_a_repeated_look():
     kept, renamed = rank_human_styles(styles, None, keys)  # no selection: every writer, in order
     assert [s.name for s in kept] == ["upright-print", "slanted-joined", "upright-print-2", "upright-print-3"]
     assert renamed is None
+
+
+PEOPLE = {"gap_per_char": 0.15, "ink_width_per_char": 1.0, "slant": 0.12}
+
+
+def _look(gap: float, width: float, slant: float, lifts: float) -> dict:
+    return {"gap_per_char": gap, "ink_width_per_char": width, "slant": slant, "lifts_per_char": lifts,
+            "width_per_char": 1.2, "fine_turning": 2.0}
+
+
+def test_likeness_counts_each_measure_in_its_tolerance():
+    from handwriting.tools.human_styles import likeness
+
+    assert likeness(_look(0.15, 1.0, 0.12, 1.0), PEOPLE) == 0.0
+    # one tolerance off on every measure: 20% of 0.15, 20% of 1.0, 0.05 rad
+    assert likeness(_look(0.18, 0.8, 0.17, 1.0), PEOPLE) == pytest.approx(1.0)
+    assert likeness(_look(0.15, 1.0, 0.12 + 0.05 * np.sqrt(3), 1.0), PEOPLE) == pytest.approx(1.0)
+
+
+def test_the_selection_rule_keeps_legible_like_people_and_a_third_joined():
+    from handwriting.tools.human_styles import MAX_CER, auto_default_style, rank_human_styles
+    from handwriting.writing.hand import Style
+
+    offsets = np.zeros((2, 3), np.float32)
+    #            cer    look: gap, width, slant, lifts per char
+    writers = [(0.02, _look(0.45, 0.9, 0.00, 1.2)),   # a: the best read, an upright print unlike people
+               (0.05, _look(0.16, 1.0, 0.13, 1.1)),   # b: print, like people
+               (0.30, _look(0.15, 1.0, 0.12, 0.3)),   # c: people's very look, joined, but illegible
+               (0.09, _look(0.25, 1.1, 0.20, 0.5)),   # d: part-joined, less like people than b
+               (0.03, _look(0.30, 0.9, -0.10, 1.3)),  # e: well read, backhand print
+               (0.04, _look(0.20, 1.0, 0.10, 1.0))]   # f: print, like people, read well enough
+    keys = [f"writer-{k:02d}" for k in range(1, 7)]
+    styles = [Style(name="prime-name", text=t, offsets=offsets) for t in "abcdef"]
+    record = {k: {"cer": cer, "look": look, "text": s.text} for k, (cer, look), s in zip(keys, writers, styles)}
+    kept, renamed = rank_human_styles(styles, record, keys, count=3, people=PEOPLE)
+    # the joined share (one of three) takes d although a, e are read better; c is never legible enough
+    assert [s.text for s in kept] == ["b", "f", "d"]
+    assert [s.name for s in kept] == ["upright-print", "upright-print-2", "slanted-part-joined"]  # as written
+    assert all(r["cer"] <= MAX_CER for r in renamed.values()) and renamed["slanted-part-joined"]["joined"]
+    assert renamed["upright-print"]["likeness"] < renamed["upright-print-2"]["likeness"]
+    # the default: the likest that does not lean backwards and is read at 0.04 or better
+    assert auto_default_style(renamed) == "upright-print-2"
+    assert auto_default_style({"x": {**renamed["upright-print"], "cer": 0.08},
+                               "y": {**renamed["upright-print-2"], "cer": 0.07}}) == "y"  # none at 0.04: best read
+    # too few legible styles: the lowest CERs fill up
+    kept, _ = rank_human_styles(styles, {k: {**r, "cer": r["cer"] + 0.5} for k, r in record.items()}, keys, count=2,
+                                people=PEOPLE)
+    assert [s.text for s in kept] == ["a", "e"]
+
+
+def test_written_look_measures_joins_slant_and_spacing():
+    from handwriting.tools.human_styles import written_look
+
+    joined = [_loops(8, 0.3, 8) for _ in range(3)]
+    look = written_look(joined, ["o" * 8] * 3)
+    assert look["lifts_per_char"] == pytest.approx(1 / 8)
+    from handwriting.strokes import estimate_slant
+
+    assert look["slant"] == pytest.approx(estimate_slant(joined[0])) and look["slant"] > 0.1
+    assert set(look) >= {"gap_per_char", "ink_width_per_char", "fine_turning", "width_per_char"}
+    assert written_look([], []) == {}

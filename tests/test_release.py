@@ -271,3 +271,23 @@ def test_a_release_may_keep_another_release_s_styles(tiny_checkpoint, font_corpu
     both = subprocess.run(cli + ["--style-candidates", "2", "--selection-prompts", str(prompts)],
                           capture_output=True, text=True, timeout=120)
     assert both.returncode == 2 and "not both" in both.stderr and "Traceback" not in both.stderr
+
+
+def test_human_styles_chosen_by_the_selection_rule_record_their_look(tiny_checkpoint, font_corpus, tmp_path):
+    from handwriting.tools.human_styles import describe_axes
+    from handwriting.tools.release import StyleScore, release
+
+    def score(style, seed):  # a stand-in: every style legible, its look read from the prime's length
+        n = len(style.text)
+        return StyleScore(0.01 * (n % 5), {"gap_per_char": 0.1 + 0.01 * n, "ink_width_per_char": 1.0, "slant": 0.1,
+                                           "lifts_per_char": 0.5 if n % 2 else 1.2, "width_per_char": 1.2,
+                                           "fine_turning": 2.0})
+
+    out = release(tiny_checkpoint, tmp_path / "ruled", data=font_corpus, default_style="auto", style_source="human",
+                  style_candidates_per_font=2, finalists=0, score=score, style_count=2)
+    selection = read_config(out).release["style_selection"]
+    people = selection["people_look"]
+    assert set(people) >= {"gap_per_char", "ink_width_per_char", "slant", "lifts_per_char"}
+    for name, record in selection["styles"].items():
+        assert name.startswith(describe_axes(record["look"])) and "likeness" in record and "joined" in record
+    assert read_config(out).default_style in selection["styles"]

@@ -1,8 +1,8 @@
 """Changes to the drawn line, tried before they are kept (issue 26, "what people see").
 
 A variant is a change made to a written line after the network has drawn it: smoothing its
-strokes (a Savitzky-Golay filter, as another Graves implementation draws its lines) or widening
-or narrowing the gaps between its words. One is kept only if it makes the lines harder to tell
+strokes (a Savitzky-Golay filter, as another Graves implementation draws its lines), widening
+or narrowing the gaps between its words, or setting its slant. One is kept only if it makes the lines harder to tell
 from people's at no cost in legibility, so each variant is scored both ways:
 
 - **realism**: held-out human lines against the same texts written by every shipped style
@@ -16,12 +16,16 @@ difference between variants is the variant's and not the sampler's luck.
 
 Variants are named by specs: ``none``; ``savgol:W:P`` (window ``W`` points, polynomial degree
 ``P``, :func:`handwriting.strokes.savgol_smooth`); ``word-gaps:F`` (every word gap ``F`` times
-as wide, :func:`handwriting.output.layout.scale_word_gaps`); several joined by ``+`` apply in
-turn (``savgol:7:3+word-gaps:0.8``).
+as wide, :func:`handwriting.output.layout.scale_word_gaps`); ``slant:R`` (every line sheared to
+lean ``R`` radians, :func:`handwriting.strokes.set_slant`: what a style of that slant would give);
+``slant-jitter:S`` (each line's slant moved by a draw of ``N(0, S)`` radians, as a person's
+lines vary about their slant: within a UNIPEN writer the median spread is about 0.04);
+several joined by ``+`` apply in turn (``savgol:7:3+word-gaps:0.8``).
 """
 
 from __future__ import annotations
 
+import zlib
 from typing import Callable, Sequence
 
 import numpy as np
@@ -64,8 +68,20 @@ def _parse_step(spec: str) -> Variant:
         return lambda coords, text: strokes.savgol_smooth(coords, window, order)
     if name == "word-gaps" and len(numbers) == 1 and numbers[0] > 0:
         return lambda coords, text: scale_word_gaps(coords, text, numbers[0])
+    if name == "slant" and len(numbers) == 1 and abs(numbers[0]) < np.pi / 4:
+        return lambda coords, text: strokes.set_slant(coords, numbers[0])
+    if name == "slant-jitter" and len(numbers) == 1 and 0 <= numbers[0] < 0.3:
+        return lambda coords, text: _jitter_slant(coords, text, numbers[0])
     raise HandwritingError(f"unknown variant {spec!r}: use none, savgol:WINDOW:ORDER (3 <= window, 0 < order "
-                           "< window) or word-gaps:FACTOR (> 0), joined by +")
+                           "< window), word-gaps:FACTOR (> 0), slant:RADIANS (within 45 degrees of upright) or "
+                           "slant-jitter:SD (radians, under 0.3), joined by +")
+
+
+def _jitter_slant(coords: np.ndarray, text: str, sd: float) -> np.ndarray:
+    """The line leaning ``N(0, sd)`` radians more (clipped at 2 sd), drawn from a stream keyed by
+    its text, so that every variant and every run moves a line alike."""
+    delta = float(np.clip(np.random.default_rng(zlib.crc32(text.encode())).normal(0, sd), -2 * sd, 2 * sd))
+    return strokes.set_slant(coords, strokes.estimate_slant(coords) + delta)
 
 
 def median_word_gap(lines: Sequence[np.ndarray], texts: Sequence[str]) -> float:

@@ -13,14 +13,29 @@ ink, and the description is the style's name (``slanted-joined-narrow``, ``uprig
 
 Each held-out writer offers a few of their lines as candidate primes; the release keeps each
 writer's line that the OCR reads best (:func:`~handwriting.tools.release.select_styles`), then
-the writers whose hands it reads best (:func:`rank_human_styles`). Two kept writers whose hands
-get the same description are told apart by a number (``upright-print``, ``upright-print-2``),
-in the order of their scores. Only writers of the checkpoint's validation split are used (from a
+chooses among the writers by :func:`rank_human_styles`: by the OCR alone, or, where the selection
+measured how each style's written lines look (:func:`written_look`), by the selection rule:
+
+1. **Legible**: a style whose selection CER is above :data:`MAX_CER` is kept only if too few
+   others are left.
+2. **Like people**: the legible ones are taken in order of :func:`likeness`, how far their
+   written lines' gaps between letters, ink width per character and slant lie from the held-out
+   people's medians, each counted in issue 26's tolerances (20%, 20%, 0.05 rad).
+3. **Joined hands**: at least :data:`JOINED_SHARE` of the kept styles write joined or part-joined
+   (their lines' pen lifts per character below :data:`PRINT_ABOVE`), the likest first, where
+   that many legible ones do.
+
+A style is then named by how its *written* lines look, which is what a user sees. Two kept
+writers whose hands get the same description are told apart by a number (``upright-print``,
+``upright-print-2``), in the order they were chosen. Only writers of the checkpoint's validation split are used (from a
 mix, only its first, human, part: :func:`handwriting.tools.realism.held_out_lines`), and a
 writer's id never leaves this module: candidates are keyed ``writer-01``, ``writer-02``, ...
 """
 
 from __future__ import annotations
+
+import math
+from typing import Sequence
 
 import numpy as np
 
@@ -39,14 +54,32 @@ TARGET_CHARS = 20
 MIN_CHARS = 12
 #: A prime shows a hand best in running small letters: at least this share of its characters.
 MIN_LOWERCASE_SHARE = 0.7
+#: The selection rule: a style whose selection CER is above this is not legible enough to ship
+#: (issue 26: every style at most 0.12).
+MAX_CER = 0.12
+#: The selection rule: the default style must be read at least this well (issue 26's target at the
+#: default bias).
+DEFAULT_MAX_CER = 0.04
+#: The selection rule: at least this share of the kept styles write joined or part-joined hands.
+JOINED_SHARE = 1 / 3
+#: :func:`likeness`' measures and the tolerance each is counted in (issue 26's): a fraction of the
+#: people's median where ``relative``, else in the measure's unit.
+LIKENESS_TOLERANCES = {"gap_per_char": (0.20, True), "ink_width_per_char": (0.20, True), "slant": (0.05, False)}
 
 
-def describe_hand(coords: np.ndarray, text: str) -> str:
-    """A name for the hand of one line (``[N, 3]`` coords, y up), e.g. ``slanted-joined-narrow``."""
-    slant = strokes.estimate_slant(coords)
-    lifts = float((coords[:, 2] > 0.5).sum()) / max(len(text.replace(" ", "")), 1)
+def hand_axes(coords: np.ndarray, text: str) -> dict[str, float]:
+    """The three axes a hand is named by, of one line (``[N, 3]`` coords, y up): ``slant``
+    (radians), ``lifts_per_char`` (pen lifts per character other than a space) and
+    ``width_per_char`` (the line's width in x-heights per character)."""
     x_height = max(strokes.estimate_x_height(coords), 1e-9)
-    width = float(np.ptp(coords[:, 0])) / x_height / max(len(text), 1)
+    return {"slant": float(strokes.estimate_slant(coords)),
+            "lifts_per_char": float((coords[:, 2] > 0.5).sum()) / max(len(text.replace(" ", "")), 1),
+            "width_per_char": float(np.ptp(coords[:, 0])) / x_height / max(len(text), 1)}
+
+
+def describe_axes(axes: dict[str, float]) -> str:
+    """The name :func:`hand_axes`' values give, e.g. ``slanted-joined-narrow``."""
+    slant, lifts, width = axes["slant"], axes["lifts_per_char"], axes["width_per_char"]
     parts = ["backhand" if slant < BACKHAND_BELOW else "slanted" if slant > SLANTED_ABOVE else "upright",
              "joined" if lifts < JOINED_BELOW else "print" if lifts > PRINT_ABOVE else "part-joined"]
     if width < NARROW_BELOW:
@@ -54,6 +87,38 @@ def describe_hand(coords: np.ndarray, text: str) -> str:
     elif width > WIDE_ABOVE:
         parts.append("wide")
     return "-".join(parts)
+
+
+def describe_hand(coords: np.ndarray, text: str) -> str:
+    """A name for the hand of one line (``[N, 3]`` coords, y up), e.g. ``slanted-joined-narrow``."""
+    return describe_axes(hand_axes(coords, text))
+
+
+def written_look(lines: Sequence[np.ndarray], texts: Sequence[str]) -> dict[str, float]:
+    """How lines look, as medians over them: :func:`hand_axes` and the realism measures
+    (:func:`~handwriting.tools.realism_measures.line_measures`: ``gap_per_char``,
+    ``ink_width_per_char``, ``fine_turning``; its slant is the same as the axes')."""
+    from .realism_measures import MEASURE_NAMES, line_measures
+
+    rows = [{**dict(zip(MEASURE_NAMES, line_measures(np.asarray(c, np.float64), t))), **hand_axes(c, t)}
+            for c, t in zip(lines, texts) if len(c)]
+    return {name: float(np.median([r[name] for r in rows])) for name in rows[0]} if rows else {}
+
+
+def likeness(look: dict[str, float], people: dict[str, float]) -> float:
+    """How far a style's :func:`written_look` lies from the people's: the root mean square of its
+    :data:`LIKENESS_TOLERANCES` measures' differences, each in its tolerance (0 is the people's
+    look; 1 is one tolerance off on every measure)."""
+    terms = []
+    for name, (tolerance, relative) in LIKENESS_TOLERANCES.items():
+        allowed = tolerance * abs(people[name]) if relative else tolerance
+        terms.append(((look[name] - people[name]) / max(allowed, 1e-9)) ** 2)
+    return float(np.sqrt(np.mean(terms)))
+
+
+def writes_joined(look: dict[str, float]) -> bool:
+    """Whether a :func:`written_look` is of a joined or part-joined hand."""
+    return look["lifts_per_char"] <= PRINT_ABOVE
 
 
 def _shows_a_hand(text: str) -> bool:
@@ -89,26 +154,66 @@ def human_style_candidates(dataset, scale: float, validation_fraction: float, se
 
 
 def rank_human_styles(styles: list[Style], record: dict[str, dict] | None, keys: list[str],
-                      count: int | None = None) -> tuple[list[Style], dict[str, dict] | None]:
-    """The ``count`` best styles (all by default), renamed so that every name is its own.
+                      count: int | None = None, people: dict[str, float] | None = None,
+                      ) -> tuple[list[Style], dict[str, dict] | None]:
+    """The ``count`` styles to ship (all by default), renamed so that every name is its own.
 
     Args:
         styles: one chosen style per writer, in the order of ``keys`` (``writer-NN``).
-        record: the selection record by writer key (each with its ``cer``), or ``None`` (no
-            selection: the writers' order is kept).
-        count: how many to keep, lowest CER first.
+        record: the selection record by writer key (each with its ``cer``, and its written lines'
+            ``look`` where the selection measured it), or ``None`` (no selection: the writers'
+            order is kept).
+        count: how many to keep.
+        people: the held-out people's :func:`written_look`. With it and every record's ``look``,
+            the selection rule of the module's docstring chooses, records each style's
+            ``likeness`` and ``joined``, and names styles by their written look; without, the
+            lowest CERs are kept under the primes' names.
 
     Returns:
         ``(styles, record)`` with the kept styles under their final names (a repeated description
-        gets ``-2``, ``-3``, ... in score order) and the record keyed by those names.
+        gets ``-2``, ``-3``, ... in the order chosen) and the record keyed by those names.
     """
-    order = sorted(range(len(styles)), key=lambda k: record[keys[k]]["cer"]) if record else list(range(len(styles)))
+    count = len(styles) if count is None else count
+    by_rule = bool(record) and people is not None and all("look" in record[k] for k in keys)
+    if by_rule:
+        for key in keys:
+            record[key]["likeness"] = likeness(record[key]["look"], people)
+            record[key]["joined"] = writes_joined(record[key]["look"])
+        order = _by_rule([record[k] for k in keys], count)
+    elif record:
+        order = sorted(range(len(styles)), key=lambda k: record[keys[k]]["cer"])[:count]
+    else:
+        order = list(range(len(styles)))[:count]
     kept, renamed, seen = [], {}, {}
-    for k in order[:count]:
+    for k in order:
         style = styles[k]
-        seen[style.name] = seen.get(style.name, 0) + 1
-        name = style.name if seen[style.name] == 1 else f"{style.name}-{seen[style.name]}"
+        base = describe_axes(record[keys[k]]["look"]) if by_rule else style.name
+        seen[base] = seen.get(base, 0) + 1
+        name = base if seen[base] == 1 else f"{base}-{seen[base]}"
         kept.append(Style(name=name, text=style.text, offsets=style.offsets))
         if record:
             renamed[name] = record[keys[k]]
     return kept, (renamed if record else None)
+
+
+def _by_rule(records: list[dict], count: int) -> list[int]:
+    """Indices of the ``count`` styles the selection rule keeps, in the order chosen: the legible
+    joined hands first (up to the joined share), then the likest legible ones, then, only if too
+    few are legible, the lowest CERs."""
+    legible = sorted((k for k, r in enumerate(records) if r["cer"] <= MAX_CER), key=lambda k: records[k]["likeness"])
+    joined = [k for k in legible if records[k]["joined"]][: math.ceil(JOINED_SHARE * count)]
+    rest = [k for k in legible if k not in joined]
+    kept = sorted(joined + rest[: max(count - len(joined), 0)], key=lambda k: records[k]["likeness"])
+    fallback = sorted((k for k in range(len(records)) if k not in legible), key=lambda k: records[k]["cer"])
+    return (kept + fallback)[:count]
+
+
+def auto_default_style(record: dict[str, dict]) -> str:
+    """The default style among a selection record's (keyed by style name). By the selection rule
+    (records with a ``likeness``): of the styles that do not lean backwards, the likest with a CER
+    of at most :data:`DEFAULT_MAX_CER`, else the best read; without the rule, the lowest CER."""
+    upright = [n for n, r in record.items() if "likeness" in r and r["look"]["slant"] >= BACKHAND_BELOW]
+    legible = [n for n in upright if record[n]["cer"] <= DEFAULT_MAX_CER]
+    if legible:
+        return min(legible, key=lambda n: record[n]["likeness"])
+    return min(upright or record, key=lambda n: record[n]["cer"])

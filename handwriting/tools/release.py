@@ -17,11 +17,16 @@ mostly luck (a "winner's curse"), so with ``finalists=K`` the K best candidates 
 written again with more seeds (``selection_seeds`` passes in all) and the lowest mean wins.
 ``default_style="auto"`` then names the style that scored best. The scores are recorded in
 ``config.json``'s ``release`` record.
+
+Styles from held-out human writers are chosen by legibility *and* likeness to people: the OCR
+score also measures how each style's written lines look (:class:`StyleScore`), and
+:func:`~.human_styles.rank_human_styles` applies the selection rule stated there.
 """
 
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -29,7 +34,7 @@ from .. import checkpoint as ckpt
 from ..errors import HandwritingError
 from ..fileio import atomic_directory, write_text_atomic
 from ..writing.hand import Style
-from .human_styles import human_style_candidates, rank_human_styles
+from .human_styles import auto_default_style, human_style_candidates, rank_human_styles, written_look
 from ..writing.weights import write_numpy_weights
 from ..strokes import normalise_offsets
 
@@ -51,8 +56,26 @@ STYLE_TARGET_CHARS = 30
 STYLE_MIN_CHARS = 12
 #: Where a release's styles come from: the font corpus' fonts, or held-out human writers.
 STYLE_SOURCES = ("fonts", "human")
-#: ``default_style`` value that names the style with the lowest selection CER.
+#: ``default_style`` value that names the style with the lowest selection CER (human styles: the
+#: selection rule's choice, :func:`~.human_styles.auto_default_style`).
 AUTO_DEFAULT_STYLE = "auto"
+#: Held-out people's lines whose look (:func:`~.human_styles.written_look`) human styles are
+#: measured against.
+PEOPLE_LINES = 600
+
+
+@dataclass
+class StyleScore:
+    """A style's selection score: the OCR's ``cer`` of the lines it wrote, and how those lines
+    look (:func:`~.human_styles.written_look`; ``None`` when not measured). A score function may
+    also return a bare CER."""
+
+    cer: float
+    look: dict | None = None
+
+
+def _as_score(value) -> StyleScore:
+    return value if isinstance(value, StyleScore) else StyleScore(float(value))
 
 
 def style_candidates(dataset, scale: float, validation_fraction: float, seed: int,
@@ -120,23 +143,27 @@ def select_styles(candidates: dict[str, list[Style]], score: Callable[[Style, in
     Returns:
         ``(styles, record)``: one style per name; ``record[name]`` holds the chosen ``text``,
         its ``cer`` (the mean over its passes), every candidate's first score
-        (``candidate_cers``, in candidate order) and, where there was a final round,
-        ``finalists`` (candidate indices) with their ``finalist_cers``.
+        (``candidate_cers``, in candidate order), where there was a final round,
+        ``finalists`` (candidate indices) with their ``finalist_cers``, and where the score
+        measured it the ``look`` of the chosen one's first pass.
     """
     _check_final_round(finalists, seeds)
     final_round = finalists > 0 and seeds > 1
     styles, record = [], {}
     for name, options in sorted(candidates.items()):
-        first = [float(score(style, FIRST_SELECTION_SEED)) for style in options]
+        scores = [_as_score(score(style, FIRST_SELECTION_SEED)) for style in options]
+        first = [s.cer for s in scores]
         ranked = sorted(range(len(options)), key=first.__getitem__)
         means = {ranked[0]: first[ranked[0]]}
         if final_round:
             for i in ranked[:finalists]:
-                more = [float(score(options[i], FIRST_SELECTION_SEED + k)) for k in range(1, seeds)]
+                more = [_as_score(score(options[i], FIRST_SELECTION_SEED + k)).cer for k in range(1, seeds)]
                 means[i] = (first[i] + sum(more)) / seeds
         best = min(means, key=lambda i: (means[i], first[i]))
         styles.append(options[best])
         record[name] = {"text": options[best].text, "cer": means[best], "candidate_cers": first}
+        if scores[best].look is not None:
+            record[name]["look"] = scores[best].look  # of its first pass
         if final_round:
             record[name]["finalists"] = list(means)
             record[name]["finalist_cers"] = list(means.values())
@@ -144,9 +171,9 @@ def select_styles(candidates: dict[str, list[Style]], score: Callable[[Style, in
 
 
 def ocr_style_score(source: Path, prompts: Sequence[str], *, bias: float,
-                    piece_chars: int | None = None) -> Callable[[Style, int], float]:
+                    piece_chars: int | None = None) -> Callable[[Style, int], StyleScore]:
     """A :func:`select_styles` score: mean OCR CER of ``prompts`` written by ``source``'s model in a
-    style, in pieces of ``piece_chars`` as the release will write them."""
+    style, in pieces of ``piece_chars`` as the release will write them, and how the lines look."""
     import numpy as np
 
     from .evaluate import OcrReader, score_lines
@@ -156,9 +183,10 @@ def ocr_style_score(source: Path, prompts: Sequence[str], *, bias: float,
     hand = load(source)
     hand.piece_chars = piece_chars
 
-    def score(style: Style, seed: int) -> float:
+    def score(style: Style, seed: int) -> StyleScore:
         coords, _ = hand.write_lines(list(prompts), style=style, bias=bias, seed=seed)
-        return float(np.mean([line.cer for line in score_lines(style.name, prompts, coords, reader)]))
+        cer = float(np.mean([line.cer for line in score_lines(style.name, prompts, coords, reader)]))
+        return StyleScore(cer, written_look(coords, prompts))
 
     return score
 
@@ -205,7 +233,7 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
     config = ckpt.read_config(source)
     config.piece_chars = piece_chars if piece_chars is not None else config.piece_chars
     styles = list(styles or [])
-    selection = None
+    selection = people = None
     if data is not None:
         from ..datasets import load_dataset
         from ..datasets.provenance import provenance_of
@@ -214,15 +242,16 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
         if selecting and score is None:
             score = ocr_style_score(source, selection_prompts, bias=selection_bias, piece_chars=config.piece_chars)
         if not styles:
-            styles, selection = _choose_styles(dataset, config, style_source, style_candidates_per_font, score,
-                                               finalists=finalists, seeds=selection_seeds, count=style_count)
+            styles, selection, people = _choose_styles(dataset, config, style_source, style_candidates_per_font,
+                                                       score, finalists=finalists, seeds=selection_seeds,
+                                                       count=style_count)
         config.provenance = provenance_of(dataset) or config.provenance  # with each known source's full record
         x_height_units = dataset.metadata.get("x_height_units")
         if x_height_units:  # the page size of written text follows the handwriting's x-height
             config.x_height = float(x_height_units) / config.scale
     names = [s.name for s in styles]
     if default_style == AUTO_DEFAULT_STYLE and selection:
-        default_style = min(selection, key=lambda name: selection[name]["cer"])
+        default_style = auto_default_style(selection)
     if default_style is not None and default_style not in names:
         raise HandwritingError(f"default style {default_style!r} is not among the styles: {', '.join(names)}")
     config.default_style = default_style
@@ -238,6 +267,8 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
             "prompts": len(selection_prompts) if selection_prompts else None,
             "bias": selection_bias, "candidates_per_font": style_candidates_per_font,
             "finalists": finalists, "seeds": selection_seeds, "styles": selection}
+        if people:
+            config.release["style_selection"]["people_look"] = people
     return write_release(Path(out_dir), source, config, styles)
 
 
@@ -257,17 +288,23 @@ def _check_options(style_source: str, style_count: int | None, piece_chars: int 
 
 def _choose_styles(dataset, config: ckpt.CheckpointConfig, style_source: str, per_font: int,
                    score: Callable[[Style, int], float] | None, *, finalists: int, seeds: int,
-                   count: int | None) -> tuple[list[Style], dict | None]:
-    """The release's styles from ``dataset`` and the selection record (``None`` without ``score``)."""
+                   count: int | None) -> tuple[list[Style], dict | None, dict | None]:
+    """The release's styles from ``dataset``, the selection record (``None`` without ``score``) and,
+    for human styles chosen by a score, the held-out people's look they were measured against."""
     find = style_candidates if style_source == "fonts" else human_style_candidates
-    candidates = find(dataset, config.scale, config.train.validation_fraction, config.train.seed, per_font)
+    split = (config.train.validation_fraction, config.train.seed)
+    candidates = find(dataset, config.scale, *split, per_font)
     if per_font > 1:
         chosen, selection = select_styles(candidates, score, finalists=finalists, seeds=seeds)
     else:
         chosen, selection = [options[0] for _, options in sorted(candidates.items())], None
     if style_source == "human":
-        chosen, selection = rank_human_styles(chosen, selection, sorted(candidates), count)
-    return chosen, selection
+        from .realism import held_out_lines
+
+        people = written_look(*held_out_lines(dataset, *split, PEOPLE_LINES)) if selection else None
+        chosen, selection = rank_human_styles(chosen, selection, sorted(candidates), count, people)
+        return chosen, selection, people
+    return chosen, selection, None
 
 
 def write_release(out_dir: Path, source: Path, config: ckpt.CheckpointConfig, styles: list[Style]) -> Path:
