@@ -41,6 +41,17 @@ def prompts_dir() -> Path:
     return shipped("data/prompts", "_prompts")
 
 
+#: The sentences a person writes for their own hand, covering the alphabet in few lines (CC0,
+#: data/prompts/README.md): the web page's "Learn my hand" and adaptation's rehearsal lines.
+OWN_HAND_FILE = "own-hand.txt"
+
+
+def own_hand_sentences() -> list[str]:
+    """The shipped sentences of :data:`OWN_HAND_FILE`, one a line."""
+    path = prompts_dir() / OWN_HAND_FILE
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def fonts_dir() -> Path:
     """The font sources with their licences (``ems/*.svg``, ``ems/OFL.txt``)."""
     return shipped("data/fonts", "_fonts")

@@ -70,6 +70,41 @@ def test_adapted_tiny_network_explains_its_lines_better_than_the_base(tiny_model
                            ("kernel", "recurrent_kernel", "bias")} | {"mixture_output/kernel", "mixture_output/bias"}
 
 
+def test_rehearsal_keeps_the_base_network_s_own_lines_likely(tiny_model):
+    from handwriting.training.adapt import adapt, nll_per_point
+
+    model, _ = tiny_model
+    offsets, texts, _ = tiny_lines(4, seed=3)
+    other, other_texts, _ = tiny_lines(6, seed=11)  # stand-ins for the lines the base network wrote
+    plain = adapt(model, offsets, texts, tiny_config(steps=40))
+    rehearsed = adapt(model, offsets, texts, tiny_config(steps=40, rehearsal_weight=3.0), rehearsal=(other, other_texts))
+    nll = {k: nll_per_point(model, other, other_texts, {n: p[0] for n, p in r.deltas.items()})
+           for k, r in (("plain", plain), ("rehearsed", rehearsed))}
+    assert nll["rehearsed"] < nll["plain"]
+    # the person's lines are still learnt
+    assert nll_per_point(model, offsets, texts, {n: p[0] for n, p in rehearsed.deltas.items()}) < \
+        nll_per_point(model, offsets, texts)
+    with pytest.raises(HandwritingError, match="rehearsal"):
+        adapt(model, offsets, texts, tiny_config(rehearsal_lines=-1))
+
+
+def test_rehearsal_lines_are_the_base_network_s_own_sentences_primed_with_the_person(tiny_checkpoint):
+    import handwriting
+    from handwriting.resources import own_hand_sentences
+    from handwriting.tools.adaptation import REHEARSAL_CHARS, rehearsal_set
+    from handwriting.writing.hand import Style
+
+    offsets, texts, _ = tiny_lines(1)
+    hand = handwriting.load(tiny_checkpoint)
+    lines, said = rehearsal_set(hand.sampler, Style("p", texts[0], offsets[0]), 5, seed=0)
+    assert len(lines) == len(said) <= 5
+    words = " ".join(own_hand_sentences()).split()
+    for line, text in zip(lines, said):
+        assert len(text) <= REHEARSAL_CHARS and set(text.split()) <= set(words)
+        assert line.dtype == np.float32 and line.shape[1] == 3
+    assert rehearsal_set(hand.sampler, Style("p", texts[0], offsets[0]), 0) == ([], [])
+
+
 def test_low_rank_deltas_have_the_rank_asked_for(tiny_model):
     from handwriting.training.adapt import adapt
 

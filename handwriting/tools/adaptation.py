@@ -158,6 +158,29 @@ def prime_line(styles: Sequence[Style]) -> Style:
     return min(styles, key=lambda s: abs(len(s.text) - PRIME_CHARS))
 
 
+#: Rehearsal lines are written at this bias (legible, the default's) and at most this many characters.
+REHEARSAL_BIAS = 2.5
+REHEARSAL_CHARS = 20
+
+
+def rehearsal_set(sampler, prime: Style, count: int, seed: int = 0) -> tuple[list[np.ndarray], list[str]]:
+    """``count`` lines the base network writes primed with ``prime`` (the person's hand as priming
+    carries it), of the shipped own-hand sentences in pieces of at most :data:`REHEARSAL_CHARS`
+    characters, for :func:`~handwriting.training.adapt.adapt`'s rehearsal. Returns their
+    normalised offsets (``[N_i, 3]``) and texts; a line that ran to the step cap is left out."""
+    from ..output.layout import split_pieces
+    from ..resources import own_hand_sentences
+
+    pieces = [p for sentence in own_hand_sentences() for p in split_pieces(sentence, REHEARSAL_CHARS)]
+    texts = [pieces[k % len(pieces)] for k in range(count)]
+    if not texts:
+        return [], []
+    batch = sampler.sample(texts, bias=REHEARSAL_BIAS, seed=seed, prime=(prime.offsets, prime.text),
+                           line_ids=list(range(len(texts))))
+    kept = [k for k, capped in enumerate(batch.hit_cap) if not capped]
+    return [np.asarray(batch.offsets[k], np.float32) for k in kept], [texts[k] for k in kept]
+
+
 def adapt_style(checkpoint: Path, name: str, samples: Sequence[Sample], *, config=None, force: bool = False,
                 progress: Callable[[int, int, float], None] | None = None,
                 on_checked: Callable[[Checked], None] | None = None) -> Adapted:
@@ -181,13 +204,19 @@ def adapt_style(checkpoint: Path, name: str, samples: Sequence[Sample], *, confi
     checked = check_lines(model, checkpoint, samples, config.min_fit)
     if on_checked is not None:
         on_checked(checked)
-    result = adapt(model, [s.offsets for s in checked.kept], [s.text for s in checked.kept], config, progress)
+    prime = prime_line(checked.kept)
+    rehearsal = None
+    if config.rehearsal_lines:
+        from ..writing.hand import load
+
+        rehearsal = rehearsal_set(load(checkpoint).sampler, prime, config.rehearsal_lines, config.seed)
+    result = adapt(model, [s.offsets for s in checked.kept], [s.text for s in checked.kept], config, progress,
+                   rehearsal=rehearsal)
     info = {"lines": [s.text for s in checked.kept], "steps": result.steps, "seconds": round(result.seconds, 1),
-            "layers": list(config.layers), "rank": config.rank}
+            "layers": list(config.layers), "rank": config.rank, "rehearsal_lines": len(rehearsal[0]) if rehearsal else 0}
     folder = user_styles_dir()
     folder.mkdir(parents=True, exist_ok=True)
     model_path = new_model_path(folder, name)
-    prime = prime_line(checked.kept)
     style = Style(name=name, text=prime.text, offsets=prime.offsets, personal_model=model_path)
     try:
         save_personal_model(model_path, result.deltas, base_weights_hash(resolve(checkpoint)), info)

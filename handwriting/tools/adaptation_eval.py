@@ -119,7 +119,7 @@ def evaluate(hand, model, writers: Sequence[WriterLines], config, *, bias: float
     from ..training.adapt import adapt, line_fit
     from ..writing.hand import Style
     from ..writing.personal import base_weights_hash, save_personal_model
-    from .adaptation import prime_line
+    from .adaptation import prime_line, rehearsal_set
     from .evaluate import OcrReader, score_lines
     reader = OcrReader()
     base_hash = base_weights_hash(resolve(hand.checkpoint))
@@ -128,6 +128,7 @@ def evaluate(hand, model, writers: Sequence[WriterLines], config, *, bias: float
     with tempfile.TemporaryDirectory() as folder:
         for w in writers:
             prime = prime_line([Style("p", t, o) for o, t in zip(w.pool[: min(counts)], w.pool_texts)])
+            rehearsal = rehearsal_set(hand.sampler, prime, config.rehearsal_lines, seed) if config.rehearsal_lines else None
             adapted: dict[str, Path] = {}
             fit = line_fit(model, w.pool, w.pool_texts)
             row = {"writer": w.name, "prime": prime.text, "fit": [round(float(f), 2) for f in fit]}
@@ -139,7 +140,8 @@ def evaluate(hand, model, writers: Sequence[WriterLines], config, *, bias: float
                         n = int(key.split()[0].split("-")[1])
                         usable = [i for i in range(n) if fit[i] >= config.min_fit  # as style add --adapt checks
                                   and not (HELD_OUT_PRIME in key and w.pool_texts[i] == prime.text)]
-                        result = adapt(model, [w.pool[i] for i in usable], [w.pool_texts[i] for i in usable], config)
+                        result = adapt(model, [w.pool[i] for i in usable], [w.pool_texts[i] for i in usable], config,
+                                       rehearsal=rehearsal)
                         row[f"{key} lines"] = len(usable)
                         adapted[key] = save_personal_model(Path(folder) / f"{len(per_writer)}-{len(adapted)}.adapt.npz",
                                                            result.deltas, base_hash)

@@ -4,7 +4,10 @@ The base weights stay fixed; what is trained is a *delta* for a few of the netwo
 ``W = W_base + D`` (full deltas) or ``W = W_base + A B`` (low-rank factors, ``rank > 0``, for
 the 2-D kernels; biases get full deltas). The loss is Graves' NLL (eq 26) in nats per point over
 the person's lines plus ``l2_to_base * sum(D^2)``, which keeps the adapted network near the base
-one (a few lines are easily over-fitted). The forward pass is ``model.stateless_call`` with the
+one (a few lines are easily over-fitted). With rehearsal lines (lines the *base* network wrote,
+primed with the person's hand: the "prior preservation" of few-shot adaptation) their NLL per
+point, times ``rehearsal_weight``, is added: the network is asked to keep writing the letters
+the person's few lines do not show as legibly as it did. The forward pass is ``model.stateless_call`` with the
 base values plus the deltas, so gradients reach only the deltas and the model itself is never
 changed. Which arrays, the rank, the steps and the penalty were chosen by measurement
 (docs/adaptation.md).
@@ -56,6 +59,9 @@ class AdaptConfig:
         lines_per_step: lines per optimizer step (all of them when there are fewer).
         seed: for the low-rank initialisation and the order of lines.
         min_fit: the least :func:`line_fit` a line needs to be used (nats per character).
+        rehearsal_lines: lines the base network writes (primed with the person's line) to
+            rehearse alongside the person's; 0 for none.
+        rehearsal_weight: the weight of the rehearsal lines' NLL per point in the loss.
     """
 
     layers: tuple[str, ...] = DEFAULT_LAYERS
@@ -67,6 +73,8 @@ class AdaptConfig:
     lines_per_step: int = 10
     seed: int = 0
     min_fit: float = MIN_FIT_NATS_PER_CHAR
+    rehearsal_lines: int = 0
+    rehearsal_weight: float = 1.0
 
     def validate(self) -> None:
         unknown = [name for name in self.layers if name not in ADAPTABLE_LAYERS]
@@ -75,6 +83,8 @@ class AdaptConfig:
         if self.rank < 0 or self.steps < 1 or not self.minutes > 0 or not self.learning_rate > 0 or self.l2_to_base < 0:
             raise HandwritingError("adaptation needs rank >= 0, steps >= 1, minutes > 0, learning rate > 0, "
                                    "l2_to_base >= 0")
+        if self.rehearsal_lines < 0 or self.rehearsal_weight < 0:
+            raise HandwritingError("adaptation needs rehearsal_lines >= 0 and rehearsal_weight >= 0")
 
 
 @dataclass
@@ -185,12 +195,15 @@ def nll_per_point(model, offsets: Sequence[np.ndarray], texts: Sequence[str],
 def adapt(model, offsets: Sequence[np.ndarray], texts: Sequence[str], config: AdaptConfig,
           progress: Callable[[int, int, float], None] | None = None,
           snapshot: Callable[[int, dict[str, np.ndarray]], None] | None = None,
-          snapshot_steps: Sequence[int] = ()) -> AdaptResult:
+          snapshot_steps: Sequence[int] = (),
+          rehearsal: tuple[Sequence[np.ndarray], Sequence[str]] | None = None) -> AdaptResult:
     """Train deltas of ``config.layers`` on the lines (``[N_i, 3]`` normalised offsets) and texts.
 
-    ``progress(step, steps, nll_per_point)`` is called after each step, and
-    ``snapshot(step, full deltas by name)`` after each of ``snapshot_steps`` (for studies of the
-    number of steps). Ctrl-C (``KeyboardInterrupt``) propagates: nothing is saved here.
+    ``progress(step, steps, nll_per_point)`` is called after each step (the person's lines' NLL),
+    and ``snapshot(step, full deltas by name)`` after each of ``snapshot_steps`` (for studies of
+    the number of steps). ``rehearsal``: ``(offsets, texts)`` of lines the base network wrote,
+    rehearsed in every step with ``config.rehearsal_weight``. Ctrl-C (``KeyboardInterrupt``)
+    propagates: nothing is saved here.
     """
     import keras
     import tensorflow as tf
@@ -216,6 +229,11 @@ def adapt(model, offsets: Sequence[np.ndarray], texts: Sequence[str], config: Ad
         p = params[name]
         return p[0] if len(p) == 1 else tf.matmul(p[0], p[1])
 
+    rehearsed = None
+    if rehearsal is not None and len(rehearsal[0]) and config.rehearsal_weight > 0:
+        batch = make_lines_batch(*rehearsal)
+        rehearsed = (_tensors(batch), tf.constant(float(batch.points)))
+
     def step(batch, points):
         with tf.GradientTape() as tape:
             values = list(forward.base)
@@ -226,6 +244,8 @@ def adapt(model, offsets: Sequence[np.ndarray], texts: Sequence[str], config: Ad
                 penalty += tf.reduce_sum(tf.square(d))
             nll = tf.reduce_sum(forward.nll(values, batch)) / points
             loss = nll + config.l2_to_base * penalty
+            if rehearsed is not None:
+                loss += config.rehearsal_weight * tf.reduce_sum(forward.nll(values, rehearsed[0])) / rehearsed[1]
         optimizer.apply(tape.gradient(loss, trainable), trainable)
         return nll
 

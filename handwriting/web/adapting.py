@@ -15,11 +15,9 @@ from typing import Any, Callable
 
 from .. import inkio
 from ..errors import HandwritingError
-from ..resources import prompts_dir
+from ..resources import own_hand_sentences
 from .requests import AdaptRequest, ApiError
 
-#: The sentences the page asks a person to write (CC0, data/prompts/README.md).
-SENTENCES_FILE = "own-hand.txt"
 IDLE, RUNNING, DONE, FAILED = "idle", "running", "done", "failed"
 
 log = logging.getLogger("handwriting.web")
@@ -27,8 +25,7 @@ log = logging.getLogger("handwriting.web")
 
 def sentences() -> list[str]:
     """The shipped sentences a person writes for "Learn my hand"."""
-    path = prompts_dir() / SENTENCES_FILE
-    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return own_hand_sentences()
 
 
 @dataclass
