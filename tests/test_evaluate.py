@@ -198,6 +198,21 @@ def test_cli_evaluate_judges_all_styles_together_grouped_by_writer_and_style(tin
     assert "| all 2 styles | 2 | writer and style |" in result.stdout and "mean CER" not in result.stdout
 
 
+def test_cli_evaluate_writes_lines_whole_or_in_pieces_as_asked(tiny_checkpoint, tmp_path):
+    from cli_helper import run_cli
+
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("cab bad dab\n")
+    for pieces, recorded in (("3", 3), ("0", None)):
+        out = tmp_path / f"scores-{pieces}.json"
+        result = run_cli("evaluate", "--checkpoint", tiny_checkpoint, "--prompts", prompts, "--seeds", "0",
+                         "--piece-chars", pieces, "--json", out)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(out.read_text())["piece_chars"] == recorded
+    result = run_cli("evaluate", "--checkpoint", tiny_checkpoint, "--prompts", prompts, "--piece-chars", "-1")
+    assert result.returncode == 2 and "--piece-chars" in result.stderr
+
+
 def test_cli_evaluate_realism_only_needs_human_lines(tiny_checkpoint):
     from cli_helper import run_cli
 

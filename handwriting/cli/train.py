@@ -66,6 +66,9 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--human-split", type=Path, metavar="CHECKPOINT",
                     help="take the held-out lines from this checkpoint's writer split (default: the evaluated "
                          "checkpoint's), so that two models are judged on the same lines")
+    ev.add_argument("--piece-chars", type=int, metavar="N",
+                    help="write lines longer than N characters in pieces (0: every line whole; default: the "
+                         "checkpoint's piece_chars), to measure how long a line the network writes well")
     add_engine_argument(ev)
     ev.add_argument("--json", type=Path, dest="json_out", help="write every line's score to this JSON file")
     ev.set_defaults(run=_run_evaluate)
@@ -91,6 +94,10 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         raise HandwritingError("--realism-only needs --human DATA.npz")
     reader = None if args.realism_only else evaluate.OcrReader()
     hand = load(checkpoint, engine=args.engine)
+    if args.piece_chars is not None:
+        if args.piece_chars < 0:
+            raise HandwritingError("--piece-chars must be 0 (whole lines) or more")
+        hand.piece_chars = args.piece_chars or None
     reports = []
     for bias in args.bias if reader is not None else []:
         for name in names:
@@ -111,6 +118,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     else:
         print(f"checkpoint {checkpoint}, realism only, bias {biases}")
     result = {"checkpoint": str(checkpoint), "prompts": str(args.prompts), "bias": args.bias, "seeds": args.seeds,
+              "piece_chars": hand.piece_chars,
               "reports": [r.to_dict() for r in reports], "ceiling": [r.summary() for r in ceiling]}
     if human:
         print(human["table"])
