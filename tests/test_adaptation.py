@@ -277,3 +277,24 @@ def test_a_style_adapted_to_another_model_is_refused_clearly(tiny_checkpoint, us
     style = Style("other", "ab", tiny_lines(1)[0][0], personal_model=path)
     with pytest.raises(HandwritingError, match="adapted to another model"):
         handwriting.load(tiny_checkpoint).write("ab", style=style)
+
+
+def test_writer_matched_aucs_tell_a_changed_hand_from_its_writer_and_not_a_copied_one():
+    from handwriting import strokes as S
+    from handwriting.tools.adaptation_eval import writer_matched_aucs
+
+    rng = np.random.default_rng(0)
+
+    def line(letters, lean):  # zig-zag letters, a little noise
+        xs = np.linspace(0, letters, 8 * letters)
+        ys = np.abs(np.sin(np.pi * xs)) + rng.normal(0, 0.02, len(xs))
+        return S.shear(S.join_strokes([np.stack([xs, ys], 1)]), lean)
+
+    texts = [f"w{k} {'x' * (3 + k % 5)}" for k in range(30)]
+    owner = [k % 3 for k in range(30)]
+    human = [line(len(t), 0.2) for t in texts]
+    generated = [line(len(t), -0.3) if w == 0 else h.copy() for t, w, h in zip(texts, owner, human)]
+    pooled, per_writer = writer_matched_aucs(human, generated, texts, owner)
+    assert len(per_writer) == 3 and 0.0 <= pooled <= 1.0
+    assert per_writer[0] > 0.9  # leaning the other way gives writer 0's copies away
+    assert max(per_writer[1:]) <= 0.6  # exact copies cannot be told apart

@@ -158,16 +158,17 @@ def prime_line(styles: Sequence[Style]) -> Style:
     return min(styles, key=lambda s: abs(len(s.text) - PRIME_CHARS))
 
 
-#: Rehearsal lines are written at this bias (legible, the default's) and at most this many characters.
-REHEARSAL_BIAS = 2.5
+#: Rehearsal lines are at most this many characters long.
 REHEARSAL_CHARS = 20
 
 
-def rehearsal_set(sampler, prime: Style, count: int, seed: int = 0) -> tuple[list[np.ndarray], list[str]]:
-    """``count`` lines the base network writes primed with ``prime`` (the person's hand as priming
-    carries it), of the shipped own-hand sentences in pieces of at most :data:`REHEARSAL_CHARS`
-    characters, for :func:`~handwriting.training.adapt.adapt`'s rehearsal. Returns their
-    normalised offsets (``[N_i, 3]``) and texts; a line that ran to the step cap is left out."""
+def rehearsal_set(sampler, prime: Style, count: int, seed: int = 0,
+                  bias: float = 0.0) -> tuple[list[np.ndarray], list[str]]:
+    """``count`` lines the base network writes at ``bias`` primed with ``prime`` (the person's hand
+    as priming carries it), of the shipped own-hand sentences in pieces of at most
+    :data:`REHEARSAL_CHARS` characters, for :func:`~handwriting.training.adapt.adapt`'s rehearsal.
+    Returns their normalised offsets (``[N_i, 3]``) and texts; a line that ran to the step cap is
+    left out."""
     from ..output.layout import split_pieces
     from ..resources import own_hand_sentences
 
@@ -175,7 +176,7 @@ def rehearsal_set(sampler, prime: Style, count: int, seed: int = 0) -> tuple[lis
     texts = [pieces[k % len(pieces)] for k in range(count)]
     if not texts:
         return [], []
-    batch = sampler.sample(texts, bias=REHEARSAL_BIAS, seed=seed, prime=(prime.offsets, prime.text),
+    batch = sampler.sample(texts, bias=bias, seed=seed, prime=(prime.offsets, prime.text),
                            line_ids=list(range(len(texts))))
     kept = [k for k, capped in enumerate(batch.hit_cap) if not capped]
     return [np.asarray(batch.offsets[k], np.float32) for k in kept], [texts[k] for k in kept]
@@ -209,7 +210,8 @@ def adapt_style(checkpoint: Path, name: str, samples: Sequence[Sample], *, confi
     if config.rehearsal_lines:
         from ..writing.hand import load
 
-        rehearsal = rehearsal_set(load(checkpoint).sampler, prime, config.rehearsal_lines, config.seed)
+        rehearsal = rehearsal_set(load(checkpoint).sampler, prime, config.rehearsal_lines, config.seed,
+                                  config.rehearsal_bias)
     result = adapt(model, [s.offsets for s in checked.kept], [s.text for s in checked.kept], config, progress,
                    rehearsal=rehearsal)
     info = {"lines": [s.text for s in checked.kept], "steps": result.steps, "seconds": round(result.seconds, 1),

@@ -128,7 +128,8 @@ def evaluate(hand, model, writers: Sequence[WriterLines], config, *, bias: float
     with tempfile.TemporaryDirectory() as folder:
         for w in writers:
             prime = prime_line([Style("p", t, o) for o, t in zip(w.pool[: min(counts)], w.pool_texts)])
-            rehearsal = rehearsal_set(hand.sampler, prime, config.rehearsal_lines, seed) if config.rehearsal_lines else None
+            rehearsal = (rehearsal_set(hand.sampler, prime, config.rehearsal_lines, seed, config.rehearsal_bias)
+                         if config.rehearsal_lines else None)
             adapted: dict[str, Path] = {}
             fit = line_fit(model, w.pool, w.pool_texts)
             row = {"writer": w.name, "prime": prime.text, "fit": [round(float(f), 2) for f in fit]}
@@ -207,13 +208,13 @@ def writer_matched_aucs(human: Sequence[np.ndarray], generated: Sequence[np.ndar
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import GroupKFold, cross_val_predict
 
-    from .realism import DEFAULT_FOLDS, _classifier, line_features
+    from .realism import DEFAULT_FOLDS, line_features, make_classifier
 
     features = np.nan_to_num(np.array([line_features(c, t) for c, t in zip([*human, *generated], [*texts, *texts])]))
     labels = np.r_[np.zeros(len(human)), np.ones(len(generated))]
     names = {t: k for k, t in enumerate(dict.fromkeys(texts))}  # a text written by two writers is one group
     groups = np.array([names[t] for t in [*texts, *texts]])
-    scores = cross_val_predict(_classifier(seed), features, labels, groups=groups, method="predict_proba",
+    scores = cross_val_predict(make_classifier(seed), features, labels, groups=groups, method="predict_proba",
                                cv=GroupKFold(n_splits=min(DEFAULT_FOLDS, len(names))))[:, 1]
     owner = np.r_[owner, owner]
     per_writer = [float(roc_auc_score(labels[owner == k], scores[owner == k])) for k in np.unique(owner)]

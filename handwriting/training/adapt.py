@@ -62,6 +62,9 @@ class AdaptConfig:
         rehearsal_lines: lines the base network writes (primed with the person's line) to
             rehearse alongside the person's; 0 for none.
         rehearsal_weight: the weight of the rehearsal lines' NLL per point in the loss.
+        rehearsal_bias: the bias the rehearsal lines are written at. At 0 they are the base
+            network's own distribution, whose NLL gradient is zero on average at the base
+            weights: a pull back to the base, not towards a neater or a different hand.
     """
 
     layers: tuple[str, ...] = DEFAULT_LAYERS
@@ -75,6 +78,7 @@ class AdaptConfig:
     min_fit: float = MIN_FIT_NATS_PER_CHAR
     rehearsal_lines: int = 0
     rehearsal_weight: float = 1.0
+    rehearsal_bias: float = 0.0
 
     def validate(self) -> None:
         unknown = [name for name in self.layers if name not in ADAPTABLE_LAYERS]
@@ -83,8 +87,8 @@ class AdaptConfig:
         if self.rank < 0 or self.steps < 1 or not self.minutes > 0 or not self.learning_rate > 0 or self.l2_to_base < 0:
             raise HandwritingError("adaptation needs rank >= 0, steps >= 1, minutes > 0, learning rate > 0, "
                                    "l2_to_base >= 0")
-        if self.rehearsal_lines < 0 or self.rehearsal_weight < 0:
-            raise HandwritingError("adaptation needs rehearsal_lines >= 0 and rehearsal_weight >= 0")
+        if self.rehearsal_lines < 0 or self.rehearsal_weight < 0 or self.rehearsal_bias < 0:
+            raise HandwritingError("adaptation needs rehearsal_lines, rehearsal_weight and rehearsal_bias >= 0")
 
 
 @dataclass
