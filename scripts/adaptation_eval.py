@@ -47,6 +47,8 @@ def main() -> None:
                                                           "'adapt-N primed', 'adapt-N prime-held-out primed')")
     parser.add_argument("--whole-lines", action="store_true", help="evaluate: write lines whole, not in the "
                                                                    "checkpoint's pieces (piece_chars)")
+    parser.add_argument("--level-piece-sizes", action="store_true", help="evaluate: scale a line's pieces to one "
+                        "x-height when joining them")
     parser.add_argument("--picture", type=Path, help="evaluate: the first writer's lines as a PNG")
     parser.add_argument("-o", "--out", type=Path, required=True)
     args = parser.parse_args()
@@ -67,6 +69,8 @@ def main() -> None:
     hand = handwriting.load(args.checkpoint)
     if args.whole_lines:
         hand.piece_chars = None
+    if args.level_piece_sizes:
+        hand.level_piece_sizes = True
     model, _, _ = load_model(args.checkpoint)
     writers = adaptation_eval.choose_writers(data, fraction, hand.scale, count=args.writers)
     print("writers:", ", ".join(w.name for w in writers), flush=True)

@@ -29,6 +29,8 @@ def main(argv=None) -> int:
     parser.add_argument("--bias", type=float, default=None, help="default: the package's default bias")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--variants", nargs="+", default=["none", "savgol:7:3"])
+    parser.add_argument("--level-piece-sizes", choices=("on", "off"),
+                        help="scale a long line's pieces to one x-height when joining them (default: the package's)")
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args(argv)
 
@@ -45,6 +47,8 @@ def main(argv=None) -> int:
         checkpoint = resolve_checkpoint(args.checkpoint)
         train = read_config(checkpoint).train
         hand = load(checkpoint)
+        if args.level_piece_sizes is not None:
+            hand.level_piece_sizes = args.level_piece_sizes == "on"
         result = run_trial(hand, load_dataset(args.human), read_writable_lines(args.prompts), variants=args.variants,
                            validation_fraction=train.validation_fraction, split_seed=train.seed,
                            styles=sorted(load_styles(checkpoint)), default_style=default_style_name(checkpoint),
@@ -54,6 +58,7 @@ def main(argv=None) -> int:
         print(f"drawn_line_trial: {error}", file=sys.stderr)
         return 2
     result["checkpoint"] = str(checkpoint)
+    result["level_piece_sizes"] = hand.level_piece_sizes
     print(format_trial(result))
     write_text_atomic(args.output, json.dumps(result, indent=1))
     print(f"wrote {args.output}")

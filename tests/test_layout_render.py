@@ -136,6 +136,24 @@ def test_word_gaps_are_the_widest_gaps_between_overlapping_stroke_groups():
     assert layout.word_gaps(line, 0) == []
 
 
+def test_pieces_joined_at_one_size_when_asked():
+    first = S.join_strokes([_word(0, 3), _word(4.5, 3)])
+    second = S.join_strokes([_word(0, 3), _word(4.5, 3)])
+    second[:, :2] *= 1.4  # written larger
+    as_written = layout.join_pieces([first, second], ["ab cd", "ef gh"])
+    levelled = layout.join_pieces([first, second], ["ab cd", "ef gh"], level_sizes=True)
+    a, b = levelled[: len(first)], levelled[len(first):]
+    assert S.estimate_x_height(a) == pytest.approx(S.estimate_x_height(b), rel=1e-3)
+    # both move to the median: the first grows, the second shrinks, each by the same factor
+    assert S.estimate_x_height(a) == pytest.approx(1.2 * S.estimate_x_height(as_written[: len(first)]), rel=1e-3)
+    np.testing.assert_array_equal(levelled[:, 2], as_written[:, 2])
+    huge = second.copy()
+    huge[:, :2] *= 10.0  # a misread size is not followed all the way
+    capped = layout.join_pieces([first, huge], ["ab cd", "EF GH"], level_sizes=True)
+    ratio = S.estimate_x_height(capped[len(first):]) / S.estimate_x_height(capped[: len(first)])
+    assert ratio == pytest.approx(14.0 / layout.MAX_PIECE_RESIZE**2, rel=1e-2)
+
+
 def test_scale_word_gaps_moves_whole_words_and_commutes_with_the_slant():
     line = S.join_strokes([_word(0, 3), _word(2.5, 1), _word(5, 2), _word(9, 2)])  # words 0-3.5, 5-7, 9-11
     wider = layout.scale_word_gaps(line, "ab cd ef", 2.0)

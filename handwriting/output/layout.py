@@ -29,6 +29,8 @@ LINE_SPACING = 1.25
 #: The gap between joined pieces, in x-heights, when no piece shows a word gap of its own (the
 #: median ink gap between words of 2,000 UNIPEN lines is 1.58 x-heights).
 PIECE_GAP_X_HEIGHTS = 1.5
+#: ``join_pieces(level_sizes=True)`` scales a piece by at most this factor, up or down.
+MAX_PIECE_RESIZE = 1.5
 
 
 def wrap_text(text: str, max_line_chars: int | None = None) -> list[str]:
@@ -118,7 +120,7 @@ def scale_word_gaps(coords: np.ndarray, text: str, factor: float) -> np.ndarray:
     return out
 
 
-def join_pieces(pieces: Sequence[np.ndarray], texts: Sequence[str]) -> np.ndarray:
+def join_pieces(pieces: Sequence[np.ndarray], texts: Sequence[str], level_sizes: bool = False) -> np.ndarray:
     """One line of ``[N, 3]`` coords from pieces written apart (:func:`split_pieces`).
 
     Each piece is levelled, its central band of ink (the x-height band, :data:`~handwriting.strokes.X_HEIGHT_BAND`:
@@ -126,8 +128,15 @@ def join_pieces(pieces: Sequence[np.ndarray], texts: Sequence[str]) -> np.ndarra
     put at the height of the first piece's, and placed one word gap after the previous piece's
     ink. The gap is the median of the pieces' own word gaps (:func:`word_gaps`), so a
     wide hand stays wide; :data:`PIECE_GAP_X_HEIGHTS` x-heights when no piece has a space.
+    With ``level_sizes`` every piece is first scaled (about its start on the baseline) to the
+    pieces' median x-height, by a factor of at most :data:`MAX_PIECE_RESIZE` either way (a piece
+    of capitals or digits reads taller than it is: :func:`~handwriting.strokes.estimate_x_height`).
     """
     levelled = [align_baseline(p) for p in pieces]
+    if level_sizes and len(levelled) > 1:
+        heights = np.array([max(estimate_x_height(c), 1e-9) for c in levelled])
+        factors = np.clip(np.median(heights) / heights, 1 / MAX_PIECE_RESIZE, MAX_PIECE_RESIZE)
+        levelled = [np.c_[c[:, :2] * f, c[:, 2:]].astype(np.float32) for c, f in zip(levelled, factors)]
     gaps = [g for c, t in zip(levelled, texts) for g in word_gaps(c, t.count(" "))]
     gap = float(np.median(gaps)) if gaps else PIECE_GAP_X_HEIGHTS * estimate_x_height(np.concatenate(levelled))
     middles = [float(np.mean(ink_quantiles(c, X_HEIGHT_BAND))) for c in levelled]

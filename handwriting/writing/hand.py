@@ -61,6 +61,8 @@ DEFAULT_ENGINE = ENGINE_NUMPY
 #: Measured with ``handwriting evaluate`` on the shipped model (3 seeds, default style): mean CER
 #: 0.166 at bias 0.75, 0.121 at 1.5, 0.107 at 2.5, 0.111 at 4 (docs/training.md).
 DEFAULT_BIAS = 2.5
+#: Whether the pieces of a long line are scaled to one x-height when joined (docs/training.md).
+LEVEL_PIECE_SIZES = False
 #: ``slant="style"``: each line leans as its style's writer leans (the prime's slant). The network
 #: drifts towards its training data's lean as it writes, more the higher the bias: at bias 2.5 the
 #: shipped styles leaned 2-16 degrees further right than their writers, the "backhand" ones to the
@@ -95,6 +97,8 @@ class Hand:
         #: The written x-height in px, where the checkpoint records it.
         self.x_height_px = X_HEIGHT_PX if x_height else None
         self.piece_chars = piece_chars
+        #: Scale a line's pieces to one x-height when joining them (:func:`~.layout.join_pieces`).
+        self.level_piece_sizes = LEVEL_PIECE_SIZES
         self._personal: dict[tuple[str, int], object] = {}
 
     def sampler_for(self, style: Style | None):
@@ -171,7 +175,8 @@ class Hand:
             target = prime.slant
         for pieces in per_line:
             end = first + len(pieces)
-            line = coords[first] if len(pieces) == 1 else layout.join_pieces(coords[first:end], pieces)
+            line = coords[first] if len(pieces) == 1 else layout.join_pieces(coords[first:end], pieces,
+                                                                              self.level_piece_sizes)
             joined.append(line if target is None else set_slant(line, target))
             line_caps.append(any(caps[first:end]))
             first = end
