@@ -25,6 +25,9 @@ def main(argv=None) -> int:
     parser.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "default"))
     parser.add_argument("--human", type=Path, required=True, metavar="DATA.npz", help="human lines (the checkpoint's mix)")
     parser.add_argument("--lines", type=int, default=600, help="held-out human lines (default: 600)")
+    parser.add_argument("--human-split", metavar="CHECKPOINT",
+                        help="take the held-out lines from this checkpoint's writer split of --human (default: the "
+                             "judged checkpoint's), so that two models are judged on the same lines")
     parser.add_argument("--prompts", type=Path, default=ROOT / "data" / "prompts" / "public.txt")
     parser.add_argument("--bias", type=float, default=None, help="default: the package's default bias")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -45,7 +48,7 @@ def main(argv=None) -> int:
         for spec in args.variants:
             parse_variant(spec)
         checkpoint = resolve_checkpoint(args.checkpoint)
-        train = read_config(checkpoint).train
+        train = read_config(resolve_checkpoint(args.human_split) if args.human_split else checkpoint).train
         hand = load(checkpoint)
         if args.level_piece_sizes is not None:
             hand.level_piece_sizes = args.level_piece_sizes == "on"
