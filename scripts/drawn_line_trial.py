@@ -32,6 +32,8 @@ def main(argv=None) -> int:
     parser.add_argument("--bias", type=float, default=None, help="default: the package's default bias")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--variants", nargs="+", default=["none", "savgol:7:3"])
+    parser.add_argument("--piece-chars", type=int, metavar="N",
+                        help="write lines longer than N characters in pieces (0: whole; default: the checkpoint's)")
     parser.add_argument("--level-piece-sizes", choices=("on", "off"),
                         help="scale a long line's pieces to one x-height when joining them (default: the package's)")
     parser.add_argument("-o", "--output", type=Path, required=True)
@@ -50,6 +52,8 @@ def main(argv=None) -> int:
         checkpoint = resolve_checkpoint(args.checkpoint)
         train = read_config(resolve_checkpoint(args.human_split) if args.human_split else checkpoint).train
         hand = load(checkpoint)
+        if args.piece_chars is not None:
+            hand.piece_chars = args.piece_chars or None
         if args.level_piece_sizes is not None:
             hand.level_piece_sizes = args.level_piece_sizes == "on"
         result = run_trial(hand, load_dataset(args.human), read_writable_lines(args.prompts), variants=args.variants,
@@ -62,6 +66,7 @@ def main(argv=None) -> int:
         return 2
     result["checkpoint"] = str(checkpoint)
     result["level_piece_sizes"] = hand.level_piece_sizes
+    result["piece_chars"] = hand.piece_chars
     print(format_trial(result))
     write_text_atomic(args.output, json.dumps(result, indent=1))
     print(f"wrote {args.output}")
