@@ -243,6 +243,8 @@ def _run_release(args: argparse.Namespace) -> int:
             finalists = zip(chosen.get("finalists", []), chosen.get("finalist_cers", []))
             final = ", ".join(f"#{i} {c:.3f}" for i, c in finalists)
             final = f"; finalists over {selection['seeds']} seeds [{final}]" if final else ""
-            print(f"style {name}: CER {chosen['cer']:.3f} of [{others}]{final} -> {chosen['text']!r}")
+            look = (f"; likeness {chosen['likeness']:.2f}, {'joined' if chosen['joined'] else 'print'}"
+                    if "likeness" in chosen else "")
+            print(f"style {name}: CER {chosen['cer']:.3f} of [{others}]{final}{look} -> {chosen['text']!r}")
     print(f"wrote {out}")
     return 0
