@@ -2,8 +2,8 @@
 
 A variant is a change made to a written line after the network has drawn it: smoothing its
 strokes (a Savitzky-Golay filter, as another Graves implementation draws its lines), widening
-or narrowing the gaps between its words, or setting its slant. One is kept only if it makes the lines harder to tell
-from people's at no cost in legibility, so each variant is scored both ways:
+or narrowing the gaps between its words, or setting its slant. One is kept only if it makes the
+lines harder to tell from people's at no cost in legibility, so each variant is scored both ways:
 
 - **realism**: held-out human lines against the same texts written by every shipped style
   (dealt round, :func:`.realism_grouped.write_dealt`), the classifier's folds grouped by writer
