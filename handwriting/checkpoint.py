@@ -60,6 +60,8 @@ class CheckpointConfig:
         piece_chars: lines longer than this are written in pieces of at most this many
             characters, joined on the page (a model trained on short lines loses its way past
             them); ``None``: whole lines.
+        default_bias: the bias written with when none is given (chosen at the release: the
+            lowest that meets the legibility targets); ``None``: the package's ``DEFAULT_BIAS``.
         provenance: where the training data came from: source, DOI, licence, attribution.
         release: how a release was made (source run, step, data, note, style selection).
     """
@@ -80,6 +82,7 @@ class CheckpointConfig:
     default_style: str | None = None
     x_height: float | None = None
     piece_chars: int | None = None
+    default_bias: float | None = None
     provenance: dict | None = None
     release: dict | None = None
 

@@ -291,3 +291,38 @@ def test_human_styles_chosen_by_the_selection_rule_record_their_look(tiny_checkp
     for name, record in selection["styles"].items():
         assert name.startswith(describe_axes(record["look"])) and "likeness" in record and "joined" in record
     assert read_config(out).default_style in selection["styles"]
+
+
+def test_a_release_carries_its_default_bias_to_write_the_cli_and_the_web(tiny_checkpoint, tmp_path):
+    import handwriting
+    from handwriting.tools.release import release
+    from handwriting.writing.hand import DEFAULT_BIAS
+
+    out = release(tiny_checkpoint, tmp_path / "biased", default_bias=0.75)
+    assert read_config(out).default_bias == 0.75
+    hand = handwriting.load(out)
+    assert hand.default_bias == 0.75 and handwriting.load(tiny_checkpoint).default_bias == DEFAULT_BIAS
+    implicit = hand.write("ab ba", style="none", seed=3)
+    np.testing.assert_array_equal(implicit.lines[0], hand.write("ab ba", style="none", seed=3, bias=0.75).lines[0])
+    assert not np.array_equal(implicit.lines[0], hand.write("ab ba", style="none", seed=3, bias=DEFAULT_BIAS).lines[0])
+    # a release of the release keeps it unless told otherwise
+    assert read_config(release(out, tmp_path / "again")).default_bias == 0.75
+    assert read_config(release(out, tmp_path / "other", default_bias=1.5)).default_bias == 1.5
+    with pytest.raises(HandwritingError, match="default bias"):
+        release(out, tmp_path / "bad", default_bias=-1.0)
+    # the CLI writes with it when --bias is not given
+    svg = {}
+    for name, extra in (("implicit", []), ("explicit", ["--bias", "0.75"])):
+        result = subprocess.run([sys.executable, "-m", "handwriting", "write", "ab ba", "--style", "none", "--seed",
+                                 "3", "--checkpoint", str(out), "-o", str(tmp_path / f"{name}.svg"), *extra],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        svg[name] = (tmp_path / f"{name}.svg").read_text()
+    assert svg["implicit"] == svg["explicit"]
+    # the web page starts its slider there
+    from starlette.testclient import TestClient
+
+    from handwriting.web.app import create_app
+
+    with TestClient(create_app(hand)) as client:
+        assert client.get("/api/info").json()["default_bias"] == 0.75

@@ -51,8 +51,9 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
                          "'shipped' every style of the checkpoint (default: the checkpoint's default style, else "
                          "none); with --human, two or more styles are judged together, the folds grouped by "
                          "writer and by style")
-    ev.add_argument("--bias", type=float, nargs="+", default=[DEFAULT_BIAS],
-                    help=f"sampling bias; several give a row per style and bias (default: {DEFAULT_BIAS})")
+    ev.add_argument("--bias", type=float, nargs="+",
+                    help="sampling bias; several give a row per style and bias (default: the model's, "
+                         f"{DEFAULT_BIAS} unless its release chose another)")
     ev.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds, one pass each (default: 0 1 2)")
     ev.add_argument("--limit", type=int, help="evaluate only the first N prompts")
     ev.add_argument("--data", type=Path, help="also report the NLL on this dataset file's validation lines")
@@ -94,6 +95,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         raise HandwritingError("--realism-only needs --human DATA.npz")
     reader = None if args.realism_only else evaluate.OcrReader()
     hand = load(checkpoint, engine=args.engine)
+    args.bias = args.bias or [hand.default_bias]
     if args.piece_chars is not None:
         if args.piece_chars < 0:
             raise HandwritingError("--piece-chars must be 0 (whole lines) or more")
@@ -190,6 +192,9 @@ def add_release(sub: argparse._SubParsersAction) -> None:
                           "writer, named by slant, joins and width; default: fonts)")
     rel.add_argument("--default-style", help="the style `write` uses when none is given (default: unprimed); "
                                              "'auto': the style that scored best in the selection")
+    rel.add_argument("--default-bias", type=float, metavar="B",
+                     help="the bias `write` uses when none is given (default: the run's, else the package's; "
+                          "choose the lowest at which the default style meets its legibility targets)")
     rel.add_argument("--note", default="", help="a line recorded in config.json's release record")
     rel.add_argument("--styles-from", type=Path, metavar="CHECKPOINT",
                      help="keep this release's styles and default style (new weights, the same primes) instead of "
@@ -234,7 +239,8 @@ def _run_release(args: argparse.Namespace) -> int:
                   style_candidates_per_font=args.style_candidates, selection_prompts=prompts,
                   selection_bias=args.selection_bias, finalists=args.selection_finalists,
                   selection_seeds=args.selection_seeds, style_source=args.style_source,
-                  style_count=args.style_count, piece_chars=args.piece_chars, styles_from=styles_from)
+                  style_count=args.style_count, piece_chars=args.piece_chars, styles_from=styles_from,
+                  default_bias=args.default_bias)
 
     selection = (read_config(out).release or {}).get("style_selection")
     if selection:

@@ -44,8 +44,9 @@ def add_write(sub: argparse._SubParsersAction) -> None:
     group.add_argument("--style", help="a style of the checkpoint (see `handwriting styles`), 'random', or 'none' "
                                        "to write unprimed (default: the checkpoint's default style)")
     group.add_argument("--prime", type=Path, help="a style file (.json, as `handwriting style add` writes)")
-    write.add_argument("--bias", type=float, default=DEFAULT_BIAS,
-                       help=f"legibility: 0 is the trained distribution, higher is neater (default: {DEFAULT_BIAS})")
+    write.add_argument("--bias", type=float,
+                       help="legibility: 0 is the trained distribution, higher is neater (default: the model's, "
+                            f"{DEFAULT_BIAS} unless its release chose another)")
     write.add_argument("--seed", type=int, help="random seed: the same seed gives the same drawing")
     write.add_argument("--slant", default=DEFAULT_SLANT,
                        help=f"'{SLANT_STYLE}': lean as the style's writer leans (the default); '{SLANT_MODEL}': as the "
@@ -348,7 +349,7 @@ def _run_plot(args: argparse.Namespace) -> int:
         figure_bytes,
         mixture_density_figure,
     )
-    from ..writing.hand import DEFAULT_BIAS, load, resolve_checkpoint, text_lines
+    from ..writing.hand import load, resolve_checkpoint, text_lines
 
     fmt = output_format(args.output, SHEET_FORMATS)
     check_output_path(args.output)
@@ -357,8 +358,7 @@ def _run_plot(args: argparse.Namespace) -> int:
     if len(lines) != 1:
         raise HandwritingError("plot takes one line of text")
     hand = load(resolve_checkpoint(args.checkpoint))
-    trace = hand.inspect(lines[0], style=args.style, bias=DEFAULT_BIAS if args.bias is None else args.bias,
-                         seed=args.seed)
+    trace = hand.inspect(lines[0], style=args.style, bias=args.bias, seed=args.seed)
     if args.kind == "attention":
         fig = attention_figure(trace["offsets"], trace["phi"], trace["text"])
     else:

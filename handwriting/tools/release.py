@@ -25,6 +25,7 @@ score also measures how each style's written lines look (:class:`StyleScore`), a
 
 from __future__ import annotations
 
+import math
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,7 +198,8 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
             selection_bias: float | None = None, finalists: int = DEFAULT_FINALISTS,
             selection_seeds: int = DEFAULT_SELECTION_SEEDS,
             score: Callable[[Style, int], float] | None = None, style_source: str = "fonts",
-            style_count: int | None = None, piece_chars: int | None = None, styles_from: dict | None = None) -> Path:
+            style_count: int | None = None, piece_chars: int | None = None, styles_from: dict | None = None,
+            default_bias: float | None = None) -> Path:
     """Write ``out_dir`` from a run (its ``best/`` if present, else the newest checkpoint).
 
     ``data`` (the training dataset file) supplies the styles; ``default_style`` must name one
@@ -208,7 +210,9 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
     :func:`select_styles`). ``style_source="human"`` takes the candidates from the held-out
     human writers instead (``style_candidates_per_font`` lines per writer, one style per writer,
     the ``style_count`` best kept: :mod:`.human_styles`); ``"fonts"`` one per corpus font.
-    ``piece_chars`` makes the release write longer lines in pieces (``CheckpointConfig.piece_chars``).
+    ``piece_chars`` makes the release write longer lines in pieces (``CheckpointConfig.piece_chars``);
+    ``default_bias`` is the bias it writes with when none is given (``CheckpointConfig.default_bias``,
+    kept from the source when not given; the selection's bias when that is not given either).
     Given ``styles`` (another release's, when only the weights change) are the release's styles:
     ``data`` then gives only the provenance, and ``styles_from`` (that release's record) is kept
     in this one's. ``out_dir`` is replaced atomically.
@@ -223,15 +227,18 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
         raise HandwritingError("choosing styles needs prompts to write with them (--selection-prompts)")
     if default_style == AUTO_DEFAULT_STYLE and not selecting:
         raise HandwritingError("default style 'auto' needs style selection (more than one candidate per font)")
-    if selecting and selection_bias is None:
-        from ..writing.hand import DEFAULT_BIAS
-
-        selection_bias = DEFAULT_BIAS
+    if default_bias is not None and not (math.isfinite(default_bias) and default_bias >= 0):
+        raise HandwritingError(f"the default bias must be a number >= 0, not {default_bias}")
     run_dir = Path(run_dir)
     source = run_dir / ckpt.BEST_DIR if (run_dir / ckpt.BEST_DIR / ckpt.WEIGHTS_FILE).is_file() else run_dir
     source = ckpt.resolve(source)
     config = ckpt.read_config(source)
     config.piece_chars = piece_chars if piece_chars is not None else config.piece_chars
+    config.default_bias = default_bias if default_bias is not None else config.default_bias
+    if selecting and selection_bias is None:
+        from ..writing.hand import DEFAULT_BIAS
+
+        selection_bias = DEFAULT_BIAS if config.default_bias is None else config.default_bias
     styles = list(styles or [])
     selection = people = None
     if data is not None:

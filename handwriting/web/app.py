@@ -181,8 +181,8 @@ class WebApp:
 
     async def info(self, request: Request) -> Response:
         return JSONResponse({"version": __version__, "checkpoint": str(self.hand.checkpoint),
-                             "max_text_chars": MAX_TEXT_CHARS, "max_lines": MAX_LINES,
-                             "max_body_bytes": MAX_BODY_BYTES})
+                             "default_bias": self.hand.default_bias, "max_text_chars": MAX_TEXT_CHARS,
+                             "max_lines": MAX_LINES, "max_body_bytes": MAX_BODY_BYTES})
 
     async def write(self, request: Request) -> Response:
         req = WriteRequest.parse(await read_json(request))

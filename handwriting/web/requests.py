@@ -18,7 +18,7 @@ from ..output import layout, render
 from ..output.drawing import OUTPUT_FORMATS
 from ..output.pages import MM, PX, Page, Sheet
 from ..output.paper import PAPERS, PLAIN, Ruling
-from ..writing.hand import DEFAULT_BIAS, DEFAULT_SLANT, DEFAULT_STYLE, slant_radians
+from ..writing.hand import DEFAULT_SLANT, DEFAULT_STYLE, slant_radians
 from ..tools.adaptation import MAX_LINES as MAX_ADAPT_LINES
 
 #: Largest request body accepted (bytes): a style sample of ``MAX_SAMPLE_POINTS`` points fits.
@@ -147,7 +147,7 @@ class WriteRequest:
         style = _string(data, "style", DEFAULT_STYLE, 80)
         options = dict(
             style=DEFAULT_STYLE if style is None else style,
-            bias=_number(data, "bias", DEFAULT_BIAS, 0.0, MAX_BIAS),
+            bias=_number(data, "bias", None, 0.0, MAX_BIAS),  # None: the model's default bias
             slant=_slant(data),
             max_line_chars=_number(data, "max_line_chars", DEFAULT_MAX_LINE_CHARS, 1, MAX_LINE_CHARS,
                                    allow_none=True, integer=True),

@@ -58,8 +58,9 @@ ENGINE_TENSORFLOW = "tensorflow"
 LINES_PER_BATCH = {ENGINE_NUMPY: 4 * MAX_BATCH_LINES, ENGINE_TENSORFLOW: MAX_BATCH_LINES}
 ENGINES = (ENGINE_NUMPY, ENGINE_TENSORFLOW)
 DEFAULT_ENGINE = ENGINE_NUMPY
-#: Measured with ``handwriting evaluate`` on the shipped model (3 seeds, default style): mean CER
-#: 0.166 at bias 0.75, 0.121 at 1.5, 0.107 at 2.5, 0.111 at 4 (docs/training.md).
+#: The bias of a checkpoint whose release names none (``CheckpointConfig.default_bias``). Measured
+#: with ``handwriting evaluate`` on the shipped model (3 seeds, default style): mean CER 0.166 at
+#: bias 0.75, 0.121 at 1.5, 0.107 at 2.5, 0.111 at 4 (docs/training.md).
 DEFAULT_BIAS = 2.5
 #: Whether the pieces of a long line are scaled to one x-height when joined (docs/training.md).
 LEVEL_PIECE_SIZES = False
@@ -77,10 +78,12 @@ class Hand:
     """A loaded model that writes text. Make one with :func:`handwriting.load`."""
 
     def __init__(self, sampler, scale: float, styles: dict[str, Style], checkpoint: Path | None = None,
-                 default_style: str | None = None, x_height: float | None = None, piece_chars: int | None = None):
+                 default_style: str | None = None, x_height: float | None = None, piece_chars: int | None = None,
+                 default_bias: float | None = None):
         """``sampler``: a sampler engine (``NumpySampler`` or the TensorFlow ``Sampler``), or a
         Keras ``SynthesisModel``, which is given the TensorFlow sampler. ``piece_chars``: write
-        longer lines in pieces (the checkpoint's ``piece_chars``, :func:`~.layout.split_pieces`)."""
+        longer lines in pieces (the checkpoint's ``piece_chars``, :func:`~.layout.split_pieces`).
+        ``default_bias``: the bias when none is given (the checkpoint's; else :data:`DEFAULT_BIAS`)."""
         if not hasattr(sampler, "sample"):
             from .sample import Sampler
 
@@ -97,6 +100,8 @@ class Hand:
         #: The written x-height in px, where the checkpoint records it.
         self.x_height_px = X_HEIGHT_PX if x_height else None
         self.piece_chars = piece_chars
+        #: The bias written with when none is given: the checkpoint's release chose it.
+        self.default_bias = DEFAULT_BIAS if default_bias is None else float(default_bias)
         #: Scale a line's pieces to one x-height when joining them (:func:`~.layout.join_pieces`).
         self.level_piece_sizes = LEVEL_PIECE_SIZES
         self._personal: dict[tuple[str, int], object] = {}
@@ -135,7 +140,7 @@ class Hand:
         lines: Sequence[str],
         *,
         style: str | Style | None = DEFAULT_STYLE,
-        bias: float = DEFAULT_BIAS,
+        bias: float | None = None,
         seed: int | None = None,
         slant: str | float = DEFAULT_SLANT,
     ) -> tuple[list[np.ndarray], list[bool]]:
@@ -150,6 +155,7 @@ class Hand:
         batch's draws by ``seed`` plus its first line. Each line is then sheared to ``slant``
         (see :meth:`write`).
         """
+        bias = self.default_bias if bias is None else bias
         if not np.isfinite(bias) or bias < 0:
             raise HandwritingError(f"bias must be a number >= 0, not {bias}")
         target = slant_radians(slant)
@@ -182,7 +188,7 @@ class Hand:
             first = end
         return joined, line_caps
 
-    def inspect(self, text: str, *, style: str | Style | None = DEFAULT_STYLE, bias: float = DEFAULT_BIAS,
+    def inspect(self, text: str, *, style: str | Style | None = DEFAULT_STYLE, bias: float | None = None,
                 seed: int = 0) -> dict:
         """Write one line and return what the network saw, for plots.
 
@@ -193,6 +199,7 @@ class Hand:
         """
         from .numpy_engine import mixture_params
 
+        bias = self.default_bias if bias is None else bias
         (line,) = text_lines(text)
         prime = style if isinstance(style, Style) or style is None else self.style(style, seed)
         prime_arg = prime_of(prime)
@@ -218,7 +225,8 @@ class Hand:
                 checkpoint's default style, the default), ``"random"``, ``"none"``, a
                 :class:`Style`, or ``None`` to write unprimed.
             bias: legibility, Graves eqs 61-62: 0 samples the trained distribution; higher
-                values are neater and less varied (default ``DEFAULT_BIAS``).
+                values are neater and less varied (default: ``hand.default_bias``, the
+                checkpoint's own, else ``DEFAULT_BIAS``).
             seed: the same seed, text and checkpoint give the same drawing.
             slant: ``"style"`` (the default) leans every line as the style's writer leans (the
                 network drifts to its training data's lean as it writes; unprimed lines are
@@ -257,7 +265,7 @@ class Hand:
     def _write_sheets(self, text: str | Sequence[str], page: str | Sheet, *, paper: str, max_pages: int | None,
                       variation: PageVariation | None, progress: Callable[[int, int], None] | None = None,
                       style: str | Style | None = DEFAULT_STYLE,
-                      bias: float = DEFAULT_BIAS, seed: int | None = None, slant: str | float = DEFAULT_SLANT,
+                      bias: float | None = None, seed: int | None = None, slant: str | float = DEFAULT_SLANT,
                       color: str = render.DEFAULT_COLOR, width: float = render.DEFAULT_WIDTH,
                       line_height: float | None = None, margin: float | None = None,
                       normalise_text: bool = True) -> Drawing:
@@ -289,7 +297,7 @@ class Hand:
         texts: Sequence[str | Sequence[str]],
         *,
         style: str | Style | None = DEFAULT_STYLE,
-        bias: float = DEFAULT_BIAS,
+        bias: float | None = None,
         seed: int | None = None,
         slant: str | float = DEFAULT_SLANT,
         max_line_chars: int | None = None,
@@ -406,7 +414,7 @@ def load(checkpoint: str | os.PathLike | None = None, engine: str = DEFAULT_ENGI
         sampler = Sampler(model)
     styles = {**load_user_styles(), **load_styles(directory)}  # a shipped name always wins
     return Hand(sampler, config.scale, styles, checkpoint=directory, default_style=config.default_style,
-                x_height=config.x_height, piece_chars=config.piece_chars)
+                x_height=config.x_height, piece_chars=config.piece_chars, default_bias=config.default_bias)
 
 
 def default_style_name(checkpoint: str | os.PathLike) -> str | None:

@@ -346,6 +346,15 @@ async function setUpLearning() {
 
 // ------------------------------------------------------------------ start
 
+async function loadInfo() {
+  // The model's own default bias (its release chose it) starts the legibility slider.
+  const info = await (await api("/api/info")).json();
+  if (typeof info.default_bias === "number") {
+    $("bias").value = info.default_bias;
+    $("bias-value").textContent = $("bias").value;
+  }
+}
+
 function setUp() {
   for (const [input, label] of [["bias", "bias-value"], ["width", "width-value"], ["speed", "speed-value"]]) {
     $(input).addEventListener("input", () => { $(label).textContent = $(input).value; });
@@ -358,6 +367,7 @@ function setUp() {
     button.addEventListener("click", () => download(button.dataset.format));
   }
   setUpPad();
+  loadInfo().catch((error) => showError($("error"), `cannot read the model's settings: ${error.message}`));
   setUpLearning().catch((error) => showError($("adapt-error"), error.message));
   loadStyles().catch((error) => showError($("error"), `cannot list the styles: ${error.message}`));
 }
