@@ -243,3 +243,16 @@ def test_cli_pages_go_to_numbered_files_and_the_output_dir_is_made(tiny_checkpoi
                      "--checkpoint", str(tiny_checkpoint))
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == ["0001.svg", "0002.svg"]
+
+
+def test_history_figure_draws_a_curve_per_run_and_the_reference(tmp_path):
+    from handwriting.tools.plots import figure_bytes, history_figure
+
+    runs = {"narrow": [{"cpu_hours": 0.1, "nll_per_line": -700.0}, {"cpu_hours": 0.2, "nll_per_line": -720.0}],
+            "wide": [{"cpu_hours": 0.3, "nll_per_line": -710.0}], "empty": []}
+    figure = history_figure(runs, reference=-715.0, reference_label="start")
+    (ax,) = figure.axes
+    curves = {line.get_label(): list(np.asarray(line.get_ydata(), float)) for line in ax.get_lines()}
+    assert curves["narrow"] == [-700.0, -720.0] and curves["wide"] == [-710.0] and "empty" not in curves
+    assert curves["start"] == [-715.0, -715.0]
+    assert figure_bytes(figure).startswith(b"\x89PNG")

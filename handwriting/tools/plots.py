@@ -151,3 +151,26 @@ def mixture_density_figure(offsets: np.ndarray, params: dict, text: str = ""):
         ax.set_title(textwrap.shorten(text, CAPTION_WIDTH_CHARS), fontsize=9, loc="left")
     fig.tight_layout()
     return fig
+
+
+def history_figure(histories: dict[str, list[dict]], reference: float | None = None, reference_label: str = ""):
+    """Validation NLL (nats per line) against CPU hours, one line per run: the capacity curves.
+
+    ``histories``: per label, a run's ``history.jsonl`` records
+    (:func:`handwriting.training.trainer.read_history`: ``cpu_hours``, ``nll_per_line``, ...);
+    ``reference``: a horizontal line (the start's NLL, say) labelled ``reference_label``.
+    """
+    plt = _figure_module()
+    fig, ax = plt.subplots(figsize=(7.0, 4.0))
+    for label, records in histories.items():
+        if records:
+            ax.plot([r["cpu_hours"] for r in records], [r["nll_per_line"] for r in records], marker="o",
+                    markersize=3, label=label)
+    if reference is not None:
+        ax.axhline(reference, color="grey", linestyle="--", linewidth=1, label=reference_label or None)
+    ax.set_xlabel("CPU hours (all threads)")
+    ax.set_ylabel("validation NLL (nats per line, lower is better)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
