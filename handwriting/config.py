@@ -90,6 +90,8 @@ class TrainConfig:
     lr_decay_rate: float = _f(0.5, "exponential: factor per lr_decay_steps")
     lr_decay_steps: int = _f(20_000, "exponential: steps per decay factor")
     clip_norm: float = _f(10.0, "clip gradients to this global norm (0: no clipping)")
+    ema_decay: float = _f(0.0, "keep a moving average of the weights, this much of it kept each step (e.g. "
+                               "0.999); validation, best/ and so releases use the average (0: off)")
     jit_compile: bool = _f(False, "compile the train step with XLA (measured slower on CPU)")
     intra_op_threads: int = _f(
         1, "TensorFlow: threads inside one op (0: TensorFlow's default, one per core); 1 lets the time "
@@ -127,6 +129,8 @@ class TrainConfig:
             raise HandwritingError("train.learning_rate must be positive")
         if not 0 <= self.validation_fraction < 1:
             raise HandwritingError("train.validation_fraction must be in [0, 1)")
+        if not 0 <= self.ema_decay < 1:
+            raise HandwritingError(f"train.ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.clip_norm < 0 or self.max_points < 0 or self.warmup_steps < 0 or self.intra_op_threads < 0:
             raise HandwritingError("train.clip_norm, max_points, warmup_steps and intra_op_threads must not be negative")
 

@@ -591,3 +591,54 @@ def test_resume_accepts_the_runs_own_preset_and_names_a_different_one(tmp_path, 
     assert main([*common, "--resume", "--steps", "3"]) == 2
     err = capsys.readouterr().err
     assert "another network" in err and "lstm_units 8 ->" in err
+
+
+def test_weight_average_follows_its_formula_and_swaps_back():
+    import keras
+
+    from handwriting.training.ema import WeightAverage
+
+    w = keras.Variable(np.array([1.0, 2.0], np.float32))
+    average = WeightAverage([w], decay=0.75)
+    w.assign(np.array([5.0, 6.0], np.float32))
+    average.update()  # 0.75 * [1, 2] + 0.25 * [5, 6]
+    np.testing.assert_allclose(average.values[0], [2.0, 3.0])
+    with average.swapped_in():
+        np.testing.assert_allclose(np.asarray(w), [2.0, 3.0])
+    np.testing.assert_allclose(np.asarray(w), [5.0, 6.0])
+    restored = WeightAverage([w], 0.75, saved=average.arrays())
+    assert restored.restored and np.array_equal(restored.values[0], average.values[0])
+    assert not WeightAverage([w], 0.75, saved={}).restored  # no saved average: it starts at the weights
+    for bad in (-0.1, 1.0):
+        with pytest.raises(HandwritingError, match="ema_decay"):
+            tiny_train_config(ema_decay=bad).validate()
+
+
+@pytest.mark.slow
+def test_a_run_with_a_weight_average_validates_it_and_resumes_it_exactly(tmp_path):
+    import h5py
+
+    from conftest import make_tiny_dataset
+    from handwriting.datasets.format import save_dataset
+
+    data = tmp_path / "tiny.npz"
+    save_dataset(make_tiny_dataset(), data)
+    settings = dict(validation_every=4, ema_decay=0.5)
+    full, _ = _run(data, tmp_path / "full", 4, **settings)
+    _run(data, tmp_path / "part", 2, **settings)
+    resumed, _ = _run(data, tmp_path / "part", 4, resume=True, **settings)
+    assert resumed.validation[4] == pytest.approx(full.validation[4], rel=1e-5)
+
+    def weights(path):
+        with h5py.File(path) as f:
+            arrays = []
+            f.visititems(lambda name, item: arrays.append(np.array(item)) if isinstance(item, h5py.Dataset) else None)
+            return arrays
+
+    best = weights(tmp_path / "full" / "best" / ckpt.WEIGHTS_FILE)
+    for a, b in zip(best, weights(tmp_path / "part" / "best" / ckpt.WEIGHTS_FILE)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    raw = weights(tmp_path / "full" / ckpt.WEIGHTS_FILE)
+    assert any(not np.allclose(a, b) for a, b in zip(best, raw))  # best/ holds the average, not the last step
+    state = ckpt.read_training_state(ckpt.latest_checkpoint(tmp_path / "full"))
+    assert "ema/000" in state

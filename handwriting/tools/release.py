@@ -217,18 +217,11 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
     ``data`` then gives only the provenance, and ``styles_from`` (that release's record) is kept
     in this one's. ``out_dir`` is replaced atomically.
     """
-    _check_options(style_source, style_count, piece_chars, style_candidates_per_font, finalists, selection_seeds)
+    _check_options(style_source, style_count, piece_chars, style_candidates_per_font, finalists, selection_seeds,
+                   default_bias)
     selecting = style_candidates_per_font > 1
-    if selecting and styles:
-        raise HandwritingError("a release keeps given styles (--styles-from) or chooses new ones, not both")
-    if selecting and data is None:
-        raise HandwritingError("choosing styles needs the training data (--data): the candidates are its lines")
-    if selecting and score is None and not selection_prompts:
-        raise HandwritingError("choosing styles needs prompts to write with them (--selection-prompts)")
-    if default_style == AUTO_DEFAULT_STYLE and not selecting:
-        raise HandwritingError("default style 'auto' needs style selection (more than one candidate per font)")
-    if default_bias is not None and not (math.isfinite(default_bias) and default_bias >= 0):
-        raise HandwritingError(f"the default bias must be a number >= 0, not {default_bias}")
+    _check_selection(selecting, bool(styles), data is not None, score is not None or bool(selection_prompts),
+                     default_style)
     run_dir = Path(run_dir)
     source = run_dir / ckpt.BEST_DIR if (run_dir / ckpt.BEST_DIR / ckpt.WEIGHTS_FILE).is_file() else run_dir
     source = ckpt.resolve(source)
@@ -280,8 +273,10 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
 
 
 def _check_options(style_source: str, style_count: int | None, piece_chars: int | None, per_font: int,
-                   finalists: int, seeds: int) -> None:
+                   finalists: int, seeds: int, default_bias: float | None = None) -> None:
     """Refuse a bad :func:`release` option before any work, naming it."""
+    if default_bias is not None and not (math.isfinite(default_bias) and default_bias >= 0):
+        raise HandwritingError(f"the default bias must be a number >= 0, not {default_bias}")
     if style_source not in STYLE_SOURCES:
         raise HandwritingError(f"style source must be one of {', '.join(STYLE_SOURCES)}, not {style_source!r}")
     if style_count is not None and (style_source != "human" or style_count < 1):
@@ -291,6 +286,19 @@ def _check_options(style_source: str, style_count: int | None, piece_chars: int 
     if per_font < 1:
         raise HandwritingError(f"style candidates per font must be at least 1, not {per_font}")
     _check_final_round(finalists, seeds)
+
+
+def _check_selection(selecting: bool, given_styles: bool, has_data: bool, can_score: bool,
+                     default_style: str | None) -> None:
+    """Refuse a style selection :func:`release` cannot make, or one asked for without selecting."""
+    if selecting and given_styles:
+        raise HandwritingError("a release keeps given styles (--styles-from) or chooses new ones, not both")
+    if selecting and not has_data:
+        raise HandwritingError("choosing styles needs the training data (--data): the candidates are its lines")
+    if selecting and not can_score:
+        raise HandwritingError("choosing styles needs prompts to write with them (--selection-prompts)")
+    if default_style == AUTO_DEFAULT_STYLE and not selecting:
+        raise HandwritingError("default style 'auto' needs style selection (more than one candidate per font)")
 
 
 def _choose_styles(dataset, config: ckpt.CheckpointConfig, style_source: str, per_font: int,

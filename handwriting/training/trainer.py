@@ -13,7 +13,8 @@ in Graves' units (nats per line, summed over points) and per point, and an atten
 Stopping: after ``steps`` steps or after ``max_minutes`` (both end with a validation and a
 checkpoint), or on SIGINT/SIGTERM (the step in flight completes, a checkpoint is saved, then the
 run returns); ``--resume`` continues exactly
-(weights, optimizer state, step, data position). Distribution: ``tf.distribute`` Mirrored /
+(weights, optimizer state, step, data position, the weight average). With ``ema_decay`` a moving
+average of the weights (:mod:`.ema`) is what validation judges and ``best/`` holds. Distribution: ``tf.distribute`` Mirrored /
 MultiWorkerMirrored strategies on TensorFlow, Keras' ``DataParallel`` on JAX
 (docs/training-howto.md).
 """
@@ -42,6 +43,7 @@ from ..datasets.provenance import provenance_of
 from ..errors import HandwritingError
 from ..fileio import write_bytes_atomic
 from .batches import Batch, PreparedData, prepare
+from .ema import WeightAverage
 from .monitor import (ATTENTION_PLOT, LOG_DIR, SignalFlag, Summaries, attention_figure_png, format_duration,
                       progress_line)
 from .optim import apply_thread_settings, is_chief, learning_rate_at, make_optimizer, make_strategy, set_jax_data_parallel
@@ -142,8 +144,11 @@ class Trainer:
         self.state = RunState()
         if init_from is not None and self.resume_from is None:
             self._load_initial_weights(init_from)
+        self.average: WeightAverage | None = None
         if self.resume_from is not None:
             self._restore(self.resume_from)
+        elif train_config.ema_decay > 0:
+            self.average = WeightAverage(self.model.trainable_variables, train_config.ema_decay)
         self.stepper = make_stepper(self.model, self.optimizer, model_config, train_config, self.strategy)
         self.summaries = Summaries(self.out / LOG_DIR)
         # Validation batches are sorted by length: the middle one shows a typical line, not the shortest.
@@ -233,6 +238,10 @@ class Trainer:
         self.state = RunState.from_arrays(arrays)
         s = self.state
         self.say(f"resumed from {resume_from} at step {s.step} (epoch {s.epoch}, batch {s.batch_index})")
+        if self.config.ema_decay > 0:
+            self.average = WeightAverage(self.model.trainable_variables, self.config.ema_decay, arrays)
+            if not self.average.restored:
+                self.say(f"weight average (decay {self.config.ema_decay:g}) starts at the weights of step {s.step}")
 
     # ------------------------------------------------------------------ checkpoints, validation, plots
 
@@ -254,7 +263,8 @@ class Trainer:
     def save_latest(self) -> None:
         """A step checkpoint with the optimizer state, the run directory's files, rotation."""
         self._update_clocks()
-        arrays = {**self.state.arrays(), **ckpt.optimizer_arrays(self.optimizer)}
+        arrays = {**self.state.arrays(), **ckpt.optimizer_arrays(self.optimizer),
+                  **(self.average.arrays() if self.average is not None else {})}
         record = self.record()
         step_dir = self.out / ckpt.CHECKPOINTS_DIR / ckpt.step_dir_name(self.state.step)
         ckpt.write_checkpoint_dir(step_dir, self.model, record, arrays)
@@ -262,9 +272,17 @@ class Trainer:
         ckpt.rotate(self.out, self.config.keep_checkpoints)
 
     def validate(self) -> None:
-        """Validation NLL; a new best is written to ``best/``."""
+        """Validation NLL (of the weight average, where the run keeps one); a new best is written
+        to ``best/``."""
         if not self.data.validation:
             return
+        with self._averaged():
+            self._validate()
+
+    def _averaged(self):
+        return self.average.swapped_in() if self.average is not None else contextlib.nullcontext()
+
+    def _validate(self) -> None:
         per_line, per_point = self.stepper.evaluate(self.data.validation)
         step, s = self.state.step, self.state
         self.result.validation[step] = (per_line, per_point)
@@ -300,6 +318,8 @@ class Trainer:
                 f"update was not applied and the weights of step {self.state.step} are saved in {self.out}: lower "
                 "the learning rate or clip_norm and --resume")
         self.stepper.apply(grads)
+        if self.average is not None:
+            self.average.update()
         return loss_sum / max(batch.points, 1), loss_sum, norm
 
     def run(self, max_minutes: float | None = None) -> TrainResult:
