@@ -33,8 +33,10 @@ START_OPTIONS=(--init-from checkpoints/default --lstm-units "$LSTM_UNITS" --batc
 # 0.3-1 CPU hours (docs/training.md, stage F). The cosine spans --steps: 24,000 steps (2.9e8
 # points) fit in about eight sessions of about 3,500 steps on this CPU, and the rate must have
 # fallen by the end, not be half-way down a 60,000-step curve (session 2 changed it at step 1,500).
+# From step 2,7xx (session 2) validation and best/ judge a moving average of the weights (decay 0.999,
+# about the last thousand steps): single checkpoints at the peak rate wandered (stage F, interim checks).
 RESUME_OPTIONS=(--validation-every 500 --checkpoint-every 250 --intra-op-threads 2 --learning-rate 1e-4
-    --steps 24000)
+    --steps 24000 --ema-decay 0.999)
 
 die() { echo "fluent_training.sh: $*" >&2; exit 2; }
 running() { [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
