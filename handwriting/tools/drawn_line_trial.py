@@ -124,10 +124,10 @@ def run_trial(hand, dataset, prompts: Sequence[str], *, variants: Sequence[str],
     written, which = write_dealt(hand, texts, styles, bias=bias, seed=seed, progress=progress)
     names = [styles[k] for k in which]
     legible = {}
-    for seed in seeds:
+    for pass_seed in seeds:
         if progress is not None:
-            progress(f"prompts: seed {seed}, {len(prompts)} lines in style {default_style}")
-        legible[seed] = hand.write_lines(prompts, style=default_style, bias=bias, seed=seed)
+            progress(f"prompts: seed {pass_seed}, {len(prompts)} lines in style {default_style}")
+        legible[pass_seed] = hand.write_lines(prompts, style=default_style, bias=bias, seed=pass_seed)
     results = []
     for spec, change in changes.items():
         if progress is not None:
@@ -135,9 +135,9 @@ def run_trial(hand, dataset, prompts: Sequence[str], *, variants: Sequence[str],
         changed = [change(c, t) for c, t in zip(written, texts)]
         score = grouped_realism(human, writers, features_of(changed, texts), names, seed=seed)
         report = Report(name=spec)
-        for seed, (coords, caps) in legible.items():
+        for pass_seed, (coords, caps) in legible.items():
             report.lines += score_lines(spec, prompts, [change(c, t) for c, t in zip(coords, prompts)], reader,
-                                        hit_cap=caps, seed=seed)
+                                        hit_cap=caps, seed=pass_seed)
         results.append({"variant": spec, "auc": score.auc, "auc_std": score.auc_std, "measures": score.measures,
                         "word_gap": median_word_gap(changed, texts), "cer": report.mean_cer,
                         "failure_rate": report.failure_rate})
