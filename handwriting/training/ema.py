@@ -26,28 +26,27 @@ class WeightAverage:
     def __init__(self, variables: Sequence, decay: float, saved: dict | None = None):
         """``saved``: a training state's arrays; its ``ema/NNN`` arrays (one per variable, in
         order) restore the average, else it starts at the variables' values."""
+        import keras
+
         self.variables, self.decay = list(variables), float(decay)
         keys = [f"{PREFIX}{i:03d}" for i in range(len(self.variables))]
-        if saved is not None and all(k in saved for k in keys):
-            self.values = [np.array(saved[k], np.float32) for k in keys]
-            self.restored = True
-        else:
-            self.values = [np.array(v, np.float32) for v in self.variables]
-            self.restored = False
-        for value, variable in zip(self.values, self.variables):
-            if value.shape != tuple(variable.shape):
-                raise ValueError(f"saved average of shape {value.shape} for a weight of shape {tuple(variable.shape)}")
+        self.restored = saved is not None and all(k in saved for k in keys)
+        starts = [np.array(saved[k] if self.restored else v, np.float32) for k, v in zip(keys, self.variables)]
+        for start, variable in zip(starts, self.variables):
+            if start.shape != tuple(variable.shape):
+                raise ValueError(f"saved average of shape {start.shape} for a weight of shape {tuple(variable.shape)}")
+        # Backend variables, so that the update after every step stays where the weights are (a GPU).
+        self.values = [keras.Variable(start, trainable=False) for start in starts]
 
     def update(self) -> None:
         """Move the average towards the variables' current values (after an optimizer step)."""
         keep = self.decay
         for value, variable in zip(self.values, self.variables):
-            value *= keep
-            value += (1.0 - keep) * np.asarray(variable, np.float32)
+            value.assign(value * keep + variable * (1.0 - keep))
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The average as training-state arrays (``ema/NNN``)."""
-        return {f"{PREFIX}{i:03d}": value for i, value in enumerate(self.values)}
+        return {f"{PREFIX}{i:03d}": np.array(value, np.float32) for i, value in enumerate(self.values)}
 
     @contextlib.contextmanager
     def swapped_in(self) -> Iterator[None]:
@@ -55,7 +54,7 @@ class WeightAverage:
         raw = [np.array(v, np.float32) for v in self.variables]
         try:
             for variable, value in zip(self.variables, self.values):
-                variable.assign(value)
+                variable.assign(value.value)
             yield
         finally:
             for variable, value in zip(self.variables, raw):
