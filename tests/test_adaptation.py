@@ -266,6 +266,8 @@ def test_the_cli_adapts_and_writes_with_the_style(tiny_checkpoint, user_dir, tmp
     few = run_cli("style", "add", "few", "--from", ink, "--adapt", "--steps", "2", "--min-fit", "1000",
                   "--checkpoint", tiny_checkpoint)
     assert few.returncode == 2 and few.stderr.count("\n") == 1 and "usable lines" in few.stderr
+    weak = run_cli("style", "add", "weak", "--from", ink, "--adapt", "--strength", "0", "--checkpoint", tiny_checkpoint)
+    assert weak.returncode == 2 and weak.stderr.count("\n") == 1 and "strength must be in (0, 1]" in weak.stderr
 
 
 def test_a_style_adapted_to_another_model_is_refused_clearly(tiny_checkpoint, user_dir, tmp_path):
@@ -298,3 +300,18 @@ def test_writer_matched_aucs_tell_a_changed_hand_from_its_writer_and_not_a_copie
     assert len(per_writer) == 3 and 0.0 <= pooled <= 1.0
     assert per_writer[0] > 0.9  # leaning the other way gives writer 0's copies away
     assert max(per_writer[1:]) <= 0.6  # exact copies cannot be told apart
+
+
+def test_a_strength_interpolates_between_the_base_and_the_adapted_network():
+    from handwriting.tools.adaptation_eval import condition_strength
+    from handwriting.writing.personal import scale_deltas
+
+    assert condition_strength("adapt-10") == 1.0
+    assert condition_strength("adapt-10 primed strength=0.25") == 0.25
+    rng = np.random.default_rng(0)
+    full, a, b = rng.normal(size=(4, 6)), rng.normal(size=(4, 2)), rng.normal(size=(2, 6))
+    deltas = {"lstm2/kernel": (full,), "lstm3/kernel": (a, b)}
+    half = scale_deltas(deltas, 0.5)
+    np.testing.assert_allclose(half["lstm2/kernel"][0], 0.5 * full)
+    np.testing.assert_allclose(half["lstm3/kernel"][0] @ half["lstm3/kernel"][1], 0.5 * (a @ b))
+    assert scale_deltas(deltas, 1.0) is deltas

@@ -266,6 +266,9 @@ def add_style(sub: argparse._SubParsersAction) -> None:
     adapt.add_argument("--steps", type=int, help=f"optimizer steps at most (default {AdaptConfig.steps}, docs/adaptation.md)")
     adapt.add_argument("--min-fit", type=float, help="the least nats per character a line's ink must gain from its "
                                                      "text to be used (default: calibrated for the shipped model)")
+    adapt.add_argument("--strength", type=float, help="how far towards your hand, from 0 (the shipped network) to 1 "
+                                                      f"(default {AdaptConfig.strength:g}): less writes more legibly "
+                                                      "and less like you (docs/adaptation.md)")
     add.set_defaults(run=_run_style_add)
 
 
@@ -291,7 +294,7 @@ def _run_adapt(args: argparse.Namespace, checkpoint: Path) -> int:
     from ..training.adapt import AdaptConfig
 
     config = AdaptConfig()
-    chosen = {"minutes": args.minutes, "steps": args.steps, "min_fit": args.min_fit}
+    chosen = {"minutes": args.minutes, "steps": args.steps, "min_fit": args.min_fit, "strength": args.strength}
     config = replace(config, **{k: v for k, v in chosen.items() if v is not None})
     config.validate()
     samples = gather_samples(args.ink, args.text, args.ink_format)

@@ -28,7 +28,7 @@ from .. import alphabet
 from ..errors import HandwritingError
 from ..fileio import write_text_atomic
 from ..writing.hand import Style, load_styles
-from ..writing.personal import base_weights_hash, new_model_path, remove_stale, save_personal_model
+from ..writing.personal import base_weights_hash, new_model_path, remove_stale, save_personal_model, scale_deltas
 from ..writing.styles import check_style_name, reference_shape, style_from_ink, user_styles_dir
 
 #: The fewest usable lines an adaptation accepts, and the most it reads.
@@ -215,13 +215,15 @@ def adapt_style(checkpoint: Path, name: str, samples: Sequence[Sample], *, confi
     result = adapt(model, [s.offsets for s in checked.kept], [s.text for s in checked.kept], config, progress,
                    rehearsal=rehearsal)
     info = {"lines": [s.text for s in checked.kept], "steps": result.steps, "seconds": round(result.seconds, 1),
-            "layers": list(config.layers), "rank": config.rank, "rehearsal_lines": len(rehearsal[0]) if rehearsal else 0}
+            "layers": list(config.layers), "rank": config.rank, "rehearsal_lines": len(rehearsal[0]) if rehearsal else 0,
+            "strength": config.strength}
     folder = user_styles_dir()
     folder.mkdir(parents=True, exist_ok=True)
     model_path = new_model_path(folder, name)
     style = Style(name=name, text=prime.text, offsets=prime.offsets, personal_model=model_path)
     try:
-        save_personal_model(model_path, result.deltas, base_weights_hash(resolve(checkpoint)), info)
+        save_personal_model(model_path, scale_deltas(result.deltas, config.strength),
+                            base_weights_hash(resolve(checkpoint)), info)
         write_text_atomic(path, style.to_json())
     except BaseException:
         model_path.unlink(missing_ok=True)

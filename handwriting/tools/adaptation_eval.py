@@ -42,6 +42,13 @@ STUDY_STEPS = (10, 25, 50, 100)
 PRIMED = "primed"
 #: A condition adapted on the lines other than the prime (then primed with it on top).
 HELD_OUT_PRIME = "prime-held-out"
+#: A condition's token scaling its deltas before writing ("adapt-10 strength=0.5": the network
+#: halfway between the base and the adapted one, as in WiSE-FT, Wortsman et al. 2022); the
+#: adaptation itself is shared with the other conditions of the same key.
+STRENGTH = "strength="
+#: The condition reading the writer's real target lines: the OCR's CER of the people themselves
+#: (no AUC: they are the lines every condition is compared with).
+REAL = "real"
 #: Lines of each kind in :func:`evaluate`'s picture.
 PICTURE_LINES = 2
 #: Inches per x-height in that picture.
@@ -118,7 +125,7 @@ def evaluate(hand, model, writers: Sequence[WriterLines], config, *, bias: float
     from ..checkpoint import resolve
     from ..training.adapt import adapt, line_fit
     from ..writing.hand import Style
-    from ..writing.personal import base_weights_hash, save_personal_model
+    from ..writing.personal import base_weights_hash, save_personal_model, scale_deltas
     from .adaptation import prime_line, rehearsal_set
     from .evaluate import OcrReader, score_lines
     reader = OcrReader()
@@ -130,7 +137,7 @@ def evaluate(hand, model, writers: Sequence[WriterLines], config, *, bias: float
             prime = prime_line([Style("p", t, o) for o, t in zip(w.pool[: min(counts)], w.pool_texts)])
             rehearsal = (rehearsal_set(hand.sampler, prime, config.rehearsal_lines, seed, config.rehearsal_bias)
                          if config.rehearsal_lines else None)
-            adapted: dict[str, Path] = {}
+            adapted: dict[str, dict] = {}  # key -> the deltas adapted
             fit = line_fit(model, w.pool, w.pool_texts)
             row = {"writer": w.name, "prime": prime.text, "fit": [round(float(f), 2) for f in fit]}
             for condition in conditions:
@@ -144,11 +151,15 @@ def evaluate(hand, model, writers: Sequence[WriterLines], config, *, bias: float
                         result = adapt(model, [w.pool[i] for i in usable], [w.pool_texts[i] for i in usable], config,
                                        rehearsal=rehearsal)
                         row[f"{key} lines"] = len(usable)
-                        adapted[key] = save_personal_model(Path(folder) / f"{len(per_writer)}-{len(adapted)}.adapt.npz",
-                                                           result.deltas, base_hash)
+                        adapted[key] = result.deltas
                         row[f"{key} seconds"], row[f"{key} steps"] = round(result.seconds, 1), result.steps
-                    style = dataclasses.replace(style, personal_model=adapted[key])
-                written = write_texts(hand, style, w.target_texts, bias, seed, primed=condition.endswith(PRIMED))
+                    path = Path(folder) / f"{len(per_writer)}-{conditions.index(condition)}.adapt.npz"
+                    deltas = scale_deltas(adapted[key], condition_strength(condition))
+                    style = dataclasses.replace(style, personal_model=save_personal_model(path, deltas, base_hash))
+                if condition == REAL:
+                    written = list(w.target_coords)
+                else:
+                    written = write_texts(hand, style, w.target_texts, bias, seed, primed=condition.endswith(PRIMED))
                 scores = score_lines(condition, w.target_texts, written, reader)
                 row[f"{condition} cer"] = float(np.mean([s.cer for s in scores]))
                 pooled[condition].append(written)
@@ -164,14 +175,23 @@ def evaluate(hand, model, writers: Sequence[WriterLines], config, *, bias: float
     owner = [k for k, w in enumerate(writers) for _ in w.target_texts]
     summary = {}
     for c in conditions:
+        if c == REAL:
+            summary[c] = {"cer": float(np.mean([r[f"{c} cer"] for r in per_writer]))}
+            continue
         pooled_auc, aucs = writer_matched_aucs(human, [x for lines in pooled[c] for x in lines], texts, owner, seed)
         for row, auc in zip(per_writer, aucs):
             row[f"{c} auc"] = auc
         summary[c] = {"auc": float(np.mean(aucs)), "cer": float(np.mean([r[f"{c} cer"] for r in per_writer])),
                       "pooled auc": pooled_auc}
-        if c.startswith("adapt") and not c.endswith(PRIMED):
+        if c.startswith("adapt") and not c.endswith(PRIMED) and STRENGTH not in c:
             summary[c]["seconds max"] = float(max(r[f"{c} seconds"] for r in per_writer))
     return {"writers": per_writer, "mean": summary, "bias": bias, "seed": seed}
+
+
+def condition_strength(condition: str) -> float:
+    """The ``strength=X`` of a condition's tokens (1 when it has none)."""
+    tokens = [t for t in condition.split() if t.startswith(STRENGTH)]
+    return float(tokens[0][len(STRENGTH):]) if tokens else 1.0
 
 
 def fit_calibration(model, dataset, validation_fraction: float, scale: float, lines: int = 200,

@@ -65,6 +65,9 @@ class AdaptConfig:
         rehearsal_bias: the bias the rehearsal lines are written at. At 0 they are the base
             network's own distribution, whose NLL gradient is zero on average at the base
             weights: a pull back to the base, not towards a neater or a different hand.
+        strength: how far the saved personal model goes from the base network towards the
+            adapted one (its deltas times this, :func:`~handwriting.writing.personal.scale_deltas`):
+            1 writes most like the person, less writes more legibly (docs/adaptation.md).
     """
 
     layers: tuple[str, ...] = DEFAULT_LAYERS
@@ -79,6 +82,7 @@ class AdaptConfig:
     rehearsal_lines: int = 0
     rehearsal_weight: float = 1.0
     rehearsal_bias: float = 0.0
+    strength: float = 1.0
 
     def validate(self) -> None:
         unknown = [name for name in self.layers if name not in ADAPTABLE_LAYERS]
@@ -89,6 +93,8 @@ class AdaptConfig:
                                    "l2_to_base >= 0")
         if self.rehearsal_lines < 0 or self.rehearsal_weight < 0 or self.rehearsal_bias < 0:
             raise HandwritingError("adaptation needs rehearsal_lines, rehearsal_weight and rehearsal_bias >= 0")
+        if not 0 < self.strength <= 1:
+            raise HandwritingError(f"adaptation strength must be in (0, 1], not {self.strength:g}")
 
 
 @dataclass

@@ -101,6 +101,15 @@ def apply_deltas(arrays: dict[str, np.ndarray], deltas: dict[str, np.ndarray]) -
     return {name: value + deltas[name] if name in deltas else value for name, value in arrays.items()}
 
 
+def scale_deltas(deltas: dict[str, tuple[np.ndarray, ...]], strength: float) -> dict[str, tuple[np.ndarray, ...]]:
+    """``deltas`` (per name ``(D,)`` or low-rank ``(A, B)``) times ``strength``: the network
+    ``W_base + strength * D`` lies on the line from the base (0) to the adapted network (1), the
+    weight-space interpolation of WiSE-FT (Wortsman et al. 2022). Measured: docs/adaptation.md."""
+    if strength == 1.0:
+        return deltas
+    return {name: (parts[0] * strength, *parts[1:]) for name, parts in deltas.items()}
+
+
 def new_model_path(folder: Path, style_name: str) -> Path:
     """A fresh personal model file name for ``style_name`` in ``folder`` (never an existing one)."""
     tag = os.urandom(4).hex()
