@@ -1,0 +1,90 @@
+#!/usr/bin/env python
+"""How legibly a checkpoint writes the held-out writers' joined hands; write JSON.
+
+    python scripts/joined_candidates.py --checkpoint runs/rel --human data/human-mix-h6.npz \\
+        --human-split checkpoints/default -o runs/joined-candidates.json
+
+Issue 26 wants a third of the shipped styles joined or part-joined, and every style legible. The
+release's selection rule keeps a joined style only where the network writes it at a CER of at
+most 0.12 (handwriting/tools/human_styles.py). This script follows that one number between releases.
+It takes the candidate primes the release would take (``human_style_candidates``, 3 lines a
+held-out writer) whose own ink is not print (pen lifts per character at most ``PRINT_ABOVE``).
+Each one writes the selection prompts once, and the script reports the OCR's CER and how the
+written lines look: lifts and gaps between letters per character, and slant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     allow_abbrev=False)
+    parser.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "default"))
+    parser.add_argument("--human", type=Path, required=True, metavar="DATA.npz", help="human lines (the checkpoint's mix)")
+    parser.add_argument("--human-split", metavar="CHECKPOINT",
+                        help="the checkpoint whose writer split gives the held-out writers (default: the judged one)")
+    parser.add_argument("--prompts", type=Path, default=ROOT / "data" / "prompts" / "selection.txt")
+    parser.add_argument("--per-writer", type=int, default=3, help="candidate lines of each writer (default: 3)")
+    parser.add_argument("--bias", type=float, default=2.5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("-o", "--output", type=Path, required=True)
+    args = parser.parse_args(argv)
+
+    import numpy as np
+
+    from handwriting import strokes
+    from handwriting.checkpoint import read_config
+    from handwriting.datasets import load_dataset
+    from handwriting.errors import HandwritingError
+    from handwriting.fileio import read_writable_lines, write_text_atomic
+    from handwriting.tools.evaluate import OcrReader, score_lines
+    from handwriting.tools.human_styles import MAX_CER, PRINT_ABOVE, hand_axes, human_style_candidates, written_look
+    from handwriting.writing.hand import load, resolve_checkpoint
+
+    try:
+        checkpoint = resolve_checkpoint(args.checkpoint)
+        train = read_config(resolve_checkpoint(args.human_split) if args.human_split else checkpoint).train
+        hand = load(checkpoint)
+        dataset = load_dataset(args.human)
+        prompts = read_writable_lines(args.prompts)
+    except HandwritingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    candidates = human_style_candidates(dataset, dataset.scale, train.validation_fraction, train.seed,
+                                        per_writer=args.per_writer)
+    reader = OcrReader()
+    rows = []
+    for key, styles in candidates.items():
+        for style in styles:
+            prime_lifts = hand_axes(strokes.offsets_to_coords(style.offsets), style.text)["lifts_per_char"]
+            if prime_lifts > PRINT_ABOVE:
+                continue
+            coords, _ = hand.write_lines(prompts, style=style, bias=args.bias, seed=args.seed)
+            look = written_look(coords, prompts)
+            rows.append({"writer": key, "prime": style.text, "prime_lifts_per_char": prime_lifts,
+                         "cer": float(np.mean([s.cer for s in score_lines(key, prompts, coords, reader)])),
+                         **{k: look[k] for k in ("lifts_per_char", "gap_per_char", "slant")}})
+            if sys.stderr.isatty():
+                print(f"{key} {style.text!r}: CER {rows[-1]['cer']:.3f}", file=sys.stderr)
+    rows.sort(key=lambda r: r["cer"])
+    summary = {"checkpoint": str(checkpoint), "bias": args.bias, "candidates": len(rows),
+               "writers": len({r["writer"] for r in rows}),
+               "best_cer": rows[0]["cer"] if rows else None,
+               "legible": sum(r["cer"] <= MAX_CER for r in rows), "rows": rows}
+    write_text_atomic(args.output, json.dumps(summary, indent=1))
+    for r in rows[:5]:
+        print(f"{r['writer']} CER {r['cer']:.3f}  lifts/char {r['lifts_per_char']:.2f}  gaps/char "
+              f"{r['gap_per_char']:.3f}  slant {r['slant']:+.2f}  ({r['prime']!r})")
+    print(f"{len(rows)} joined candidates of {summary['writers']} writers; {summary['legible']} at CER <= {MAX_CER}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
