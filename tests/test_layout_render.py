@@ -181,3 +181,14 @@ def test_pieces_join_on_one_band_a_word_gap_apart():
     alone = layout.join_pieces([second, second.copy()], ["ef", "gh"])  # no spaces: the default gap
     gap = alone[len(second):, 0].min() - alone[: len(second), 0].max()
     assert gap == pytest.approx(layout.PIECE_GAP_X_HEIGHTS * S.estimate_x_height(alone), rel=0.05)
+
+
+def test_slanted_pieces_keep_their_word_gap_upright():
+    """A slanted hand's pieces are a word gap apart with the slant taken out, as people's words
+    are measured; placed by the slanted ink's extents, the last word's leaning top and the next
+    one's foot overlap in x and the space between the pieces is lost."""
+    upright_first = S.join_strokes([_word(0, 3), _word(4.5, 3)])  # its own word gap is 1.5
+    upright_second = S.join_strokes([_word(0, 3)])
+    joined = layout.join_pieces([S.shear(upright_first, 0.4), S.shear(upright_second, 0.4)], ["ab cd", "ef"])
+    straight = S.shear(joined, -S.estimate_slant(joined))  # the slant as measured (0.37 for these zigzags)
+    assert layout.word_gaps(straight, 2) == pytest.approx([1.5, 1.5], abs=0.03)  # by the ink: 1.5 - 0.42

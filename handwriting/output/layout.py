@@ -15,8 +15,10 @@ from ..strokes import (
     X_HEIGHT_BAND,
     align_baseline,
     deslant,
+    estimate_slant,
     estimate_x_height,
     ink_quantiles,
+    shear,
     stroke_counts,
     stroke_extents,
     x_overlap_groups,
@@ -128,6 +130,10 @@ def join_pieces(pieces: Sequence[np.ndarray], texts: Sequence[str], level_sizes:
     put at the height of the first piece's, and placed one word gap after the previous piece's
     ink. The gap is the median of the pieces' own word gaps (:func:`word_gaps`), so a
     wide hand stays wide; :data:`PIECE_GAP_X_HEIGHTS` x-heights when no piece has a space.
+    Gaps are measured and kept on the line with its slant taken out (the pieces' median
+    :func:`~handwriting.strokes.estimate_slant`), as the realism measures and
+    :func:`scale_word_gaps` see words: on the slanted ink a leaning ascender at a piece's end
+    and a descender at the next one's start overlap in x, and the space between them vanished.
     With ``level_sizes`` every piece is first scaled (about its start on the baseline) to the
     pieces' median x-height, by a factor of at most :data:`MAX_PIECE_RESIZE` either way (a piece
     of capitals or digits reads taller than it is: :func:`~handwriting.strokes.estimate_x_height`).
@@ -137,16 +143,18 @@ def join_pieces(pieces: Sequence[np.ndarray], texts: Sequence[str], level_sizes:
         heights = np.array([max(estimate_x_height(c), 1e-9) for c in levelled])
         factors = np.clip(np.median(heights) / heights, 1 / MAX_PIECE_RESIZE, MAX_PIECE_RESIZE)
         levelled = [np.c_[c[:, :2] * f, c[:, 2:]].astype(np.float32) for c, f in zip(levelled, factors)]
-    gaps = [g for c, t in zip(levelled, texts) for g in word_gaps(c, t.count(" "))]
-    gap = float(np.median(gaps)) if gaps else PIECE_GAP_X_HEIGHTS * estimate_x_height(np.concatenate(levelled))
     middles = [float(np.mean(ink_quantiles(c, X_HEIGHT_BAND))) for c in levelled]
+    raised = [np.c_[c[:, :1], c[:, 1:2] + middles[0] - middle, c[:, 2:]].astype(np.float32)
+              for c, middle in zip(levelled, middles)]
+    slant = float(np.median([estimate_slant(c) for c in raised]))
+    upright = [shear(c, -slant) for c in raised]  # x - tan(slant) y: a horizontal move commutes with it
+    gaps = [g for u, t in zip(upright, texts) for g in word_gaps(u, t.count(" "))]
+    gap = float(np.median(gaps)) if gaps else PIECE_GAP_X_HEIGHTS * estimate_x_height(np.concatenate(levelled))
     placed, x = [], 0.0
-    for c, middle in zip(levelled, middles):
-        c = c.copy()
-        c[:, 0] += x - c[:, 0].min()
-        c[:, 1] += middles[0] - middle
-        placed.append(c)
-        x = float(c[:, 0].max()) + gap
+    for c, u in zip(raised, upright):
+        move = x - float(u[:, 0].min())
+        placed.append(np.c_[c[:, :1] + move, c[:, 1:]].astype(np.float32))
+        x = float(u[:, 0].max()) + move + gap
     return np.concatenate(placed)
 
 
