@@ -73,17 +73,24 @@ def main(argv=None) -> int:
                          **{k: look[k] for k in ("lifts_per_char", "gap_per_char", "slant")}})
             if sys.stderr.isatty():
                 print(f"{key} {style.text!r}: CER {rows[-1]['cer']:.3f}", file=sys.stderr)
-    rows.sort(key=lambda r: r["cer"])
-    summary = {"checkpoint": str(checkpoint), "bias": args.bias, "candidates": len(rows),
-               "writers": len({r["writer"] for r in rows}),
-               "best_cer": rows[0]["cer"] if rows else None,
-               "legible": sum(r["cer"] <= MAX_CER for r in rows), "rows": rows}
-    write_text_atomic(args.output, json.dumps(summary, indent=1))
-    for r in rows[:5]:
+    summary = summarise(rows, MAX_CER, PRINT_ABOVE)
+    write_text_atomic(args.output, json.dumps({"checkpoint": str(checkpoint), "bias": args.bias, **summary}, indent=1))
+    for r in summary["rows"][:5]:
         print(f"{r['writer']} CER {r['cer']:.3f}  lifts/char {r['lifts_per_char']:.2f}  gaps/char "
               f"{r['gap_per_char']:.3f}  slant {r['slant']:+.2f}  ({r['prime']!r})")
-    print(f"{len(rows)} joined candidates of {summary['writers']} writers; {summary['legible']} at CER <= {MAX_CER}")
+    print(f"{summary['candidates']} joined primes of {summary['writers']} writers; {summary['writes_joined']} written "
+          f"joined, {summary['legible_joined']} of them at CER <= {MAX_CER} (best {summary['best_joined_cer']})")
     return 0
+
+
+def summarise(rows: list[dict], max_cer: float, print_above: float) -> dict:
+    """The rows, best read first, and the counts: how many were written joined (lifts per
+    character at most ``print_above``, as the release names a hand), how many of those legibly."""
+    rows = sorted(rows, key=lambda r: r["cer"])
+    joined = [r for r in rows if r["lifts_per_char"] <= print_above]
+    return {"candidates": len(rows), "writers": len({r["writer"] for r in rows}), "writes_joined": len(joined),
+            "legible_joined": sum(r["cer"] <= max_cer for r in joined),
+            "best_joined_cer": round(joined[0]["cer"], 3) if joined else None, "rows": rows}
 
 
 if __name__ == "__main__":
