@@ -53,7 +53,7 @@ def test_a_hand_is_learnt_in_the_background_and_written_with(tiny_checkpoint, us
     with make_client(tiny_checkpoint) as client:
         idle = client.get("/api/adapt").json()
         assert idle["state"] == "idle" and len(idle["sentences"]) >= 3
-        started = client.post("/api/adapt", json={"name": "mine", "lines": lines()})
+        started = client.post("/api/adapt", json={"name": "mine", "lines": lines(), "strength": 0.5})
         assert started.status_code == 202 and started.json()["state"] == "running"
         state = wait_done(client)
         assert state["state"] == "done" and state["step"] == state["steps"] == 2, state
@@ -61,7 +61,10 @@ def test_a_hand_is_learnt_in_the_background_and_written_with(tiny_checkpoint, us
         assert styles["mine"]["kind"] == "yours"
         written = client.post("/api/write", json={"text": "ab", "style": "mine", "seed": 0})
         assert written.status_code == 200 and written.json()["lines"][0]
-    assert list((user_dir / "styles").glob("mine.*.adapt.npz"))
+    (personal,) = (user_dir / "styles").glob("mine.*.adapt.npz")
+    from handwriting.writing.personal import load_personal_model
+
+    assert load_personal_model(personal, handwriting.load(tiny_checkpoint).sampler.config)[2]["strength"] == 0.5
 
 
 def test_a_second_adaptation_is_told_busy(tiny_checkpoint, user_dir):
@@ -78,6 +81,7 @@ def test_a_second_adaptation_is_told_busy(tiny_checkpoint, user_dir):
     ({"name": "x", "lines": []}, 400, "'lines' must be a list"),
     ({"name": "x", "lines": [{"text": "ab"}]}, 400, "line 1: 'strokes'"),
     ({"name": "x", "lines": lines(), "minutes": 0}, 400, "'minutes'"),
+    ({"name": "x", "lines": lines(), "strength": 1.5}, 400, "'strength' must be a number in (0, 1]"),
     ({"name": "none", "lines": lines()}, 400, "reserved"),
     ({"name": "x", "lines": [{**lines(1)[0], "text": "a~b"}] * 3}, 400, "line 1: characters outside the alphabet"),
 ])

@@ -77,7 +77,7 @@ class AdaptJobs:
             source = f"line {i}"
             samples.append(Sample(source, inkio.strokes_to_coords(strokes, source=source), checked_text(source, text)))
         config = replace(self.config, minutes=request.minutes or self.config.minutes,
-                         steps=request.steps or self.config.steps)
+                         steps=request.steps or self.config.steps, strength=request.strength or self.config.strength)
         with self._lock:
             if self.status.state == RUNNING:
                 raise ApiError(f"busy: the hand {self.status.name!r} is being learnt (step {self.status.step} of "

@@ -16,7 +16,7 @@ Routes (all JSON errors are ``{"error": "one line"}`` with a 4xx status):
   ``pdf`` of them all) and ``speed`` -> the file, exactly as ``handwriting write`` writes it.
 - ``POST /api/styles``: ``{"name", "text", "strokes": [[[x, y, t?], ...], ...], "replace"}`` ->
   201 and the new style; processed as ``handwriting style add`` does and saved where it saves.
-- ``POST /api/adapt``: ``{"name", "lines": [{"text", "strokes"}], "minutes", "steps", "replace"}`` ->
+- ``POST /api/adapt``: ``{"name", "lines": [{"text", "strokes"}], "minutes", "steps", "strength", "replace"}`` ->
   202 and the job's state: the network learns the hand in the background, as ``handwriting style
   add --adapt`` does (:mod:`.adapting`); 409 "busy" while another adaptation runs.
 - ``GET /api/adapt``: ``{"state": idle|running|done|failed, "name", "step", "steps", "error",

@@ -276,13 +276,15 @@ def _page(data: dict, color: str, width: float) -> Page:
 
 @dataclass(frozen=True)
 class AdaptRequest:
-    """``POST /api/adapt``: ``{"name", "lines": [{"text", "strokes"}], "minutes", "steps", "replace"}``."""
+    """``POST /api/adapt``: ``{"name", "lines": [{"text", "strokes"}], "minutes", "steps", "strength",
+    "replace"}`` (``strength``: :attr:`~handwriting.training.adapt.AdaptConfig.strength`)."""
 
     name: str
     lines: list[tuple[str, list[np.ndarray]]]
     minutes: float | None
     steps: int | None
     replace: bool
+    strength: float | None = None
 
     @staticmethod
     def parse(data: dict[str, Any]) -> "AdaptRequest":
@@ -311,10 +313,15 @@ class AdaptRequest:
         steps = data.get("steps")
         if steps is not None and (not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= MAX_STEPS):
             raise ApiError(f"'steps' must be a whole number in [1, {MAX_STEPS}]")
+        strength = data.get("strength")
+        if strength is not None and (not isinstance(strength, (int, float)) or isinstance(strength, bool)
+                                     or not 0 < strength <= 1):
+            raise ApiError("'strength' must be a number in (0, 1]: how far towards your hand")
         replace = data.get("replace", False)
         if not isinstance(replace, bool):
             raise ApiError("'replace' must be true or false")
-        return AdaptRequest(name, parsed, None if minutes is None else float(minutes), steps, replace)
+        return AdaptRequest(name, parsed, None if minutes is None else float(minutes), steps, replace,
+                            None if strength is None else float(strength))
 
 
 @dataclass(frozen=True)

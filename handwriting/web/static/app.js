@@ -297,7 +297,8 @@ async function learn() {
   showError($("adapt-error"), "");
   const name = $("style-name").value.trim();
   try {
-    await api("/api/adapt", {name, lines: own.lines, minutes: Number($("adapt-minutes").value)});
+    await api("/api/adapt", {name, lines: own.lines, minutes: Number($("adapt-minutes").value),
+                             strength: Number($("adapt-strength").value)});
     $("learn").disabled = true;
     pollAdapt();
   } catch (error) {
