@@ -283,7 +283,7 @@ def test_a_style_adapted_to_another_model_is_refused_clearly(tiny_checkpoint, us
 
 def test_writer_matched_aucs_tell_a_changed_hand_from_its_writer_and_not_a_copied_one():
     from handwriting import strokes as S
-    from handwriting.tools.adaptation_eval import writer_matched_aucs
+    from handwriting.tools.adaptation_eval import writer_feature_gaps, writer_matched_aucs
 
     rng = np.random.default_rng(0)
 
@@ -300,6 +300,10 @@ def test_writer_matched_aucs_tell_a_changed_hand_from_its_writer_and_not_a_copie
     assert len(per_writer) == 3 and 0.0 <= pooled <= 1.0
     assert per_writer[0] > 0.9  # leaning the other way gives writer 0's copies away
     assert max(per_writer[1:]) <= 0.6  # exact copies cannot be told apart
+
+    gaps = writer_feature_gaps(human, generated, texts, owner, top=3)
+    assert next(iter(gaps)) == "slant" and gaps["slant"] > 0.5  # the lean is what gives writer 0 away
+    assert set(writer_feature_gaps(human, human, texts, owner).values()) == {0.0}  # a copy has no gaps
 
 
 def test_a_strength_interpolates_between_the_base_and_the_adapted_network():

@@ -10,7 +10,8 @@ other lines whose texts are written and compared with their real lines:
   adapted styles written as ``Hand`` writes them, unprimed, and the 10-line one primed on top as
   well, all with the same line's slant); per writer
   the writer-matched realism AUC of their real target lines against ours (:func:`writer_matched_aucs`),
-  the OCR's CER and the adaptation's seconds; then the means and the AUC over all writers' lines.
+  the OCR's CER and the adaptation's seconds; then the means, the AUC over all writers' lines and
+  the line features that most tell each condition from its writers (:func:`writer_feature_gaps`).
 
 Lines are the dataset's, divided by the checkpoint's scale (as the model trained on them).
 """
@@ -182,7 +183,8 @@ def evaluate(hand, model, writers: Sequence[WriterLines], config, *, bias: float
         for row, auc in zip(per_writer, aucs):
             row[f"{c} auc"] = auc
         summary[c] = {"auc": float(np.mean(aucs)), "cer": float(np.mean([r[f"{c} cer"] for r in per_writer])),
-                      "pooled auc": pooled_auc}
+                      "pooled auc": pooled_auc,
+                      "feature gaps": writer_feature_gaps(human, [x for lines in pooled[c] for x in lines], texts, owner)}
         if c.startswith("adapt") and not c.endswith(PRIMED) and STRENGTH not in c:
             summary[c]["seconds max"] = float(max(r[f"{c} seconds"] for r in per_writer))
     return {"writers": per_writer, "mean": summary, "bias": bias, "seed": seed}
@@ -228,9 +230,9 @@ def writer_matched_aucs(human: Sequence[np.ndarray], generated: Sequence[np.ndar
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import GroupKFold, cross_val_predict
 
-    from .realism import DEFAULT_FOLDS, line_features, make_classifier
+    from .realism import DEFAULT_FOLDS, make_classifier
 
-    features = np.nan_to_num(np.array([line_features(c, t) for c, t in zip([*human, *generated], [*texts, *texts])]))
+    features = _line_features([*human, *generated], [*texts, *texts])
     labels = np.r_[np.zeros(len(human)), np.ones(len(generated))]
     names = {t: k for k, t in enumerate(dict.fromkeys(texts))}  # a text written by two writers is one group
     groups = np.array([names[t] for t in [*texts, *texts]])
@@ -239,6 +241,30 @@ def writer_matched_aucs(human: Sequence[np.ndarray], generated: Sequence[np.ndar
     owner = np.r_[owner, owner]
     per_writer = [float(roc_auc_score(labels[owner == k], scores[owner == k])) for k in np.unique(owner)]
     return float(roc_auc_score(labels, scores)), per_writer
+
+
+def writer_feature_gaps(human: Sequence[np.ndarray], generated: Sequence[np.ndarray], texts: Sequence[str],
+                        owner: Sequence[int], top: int = 5) -> dict[str, float]:
+    """What gives a condition away: for each :data:`.realism.FEATURE_NAMES` feature, the gap between
+    a writer's real lines and ours of the same texts (the difference of their medians, in units of
+    the real lines' spread over all writers), averaged over writers; the ``top`` largest, largest
+    first. 0 is a copy; 1 is as far apart as one typical writer from another."""
+    from .realism import FEATURE_NAMES
+
+    real, ours = _line_features(human, texts), _line_features(generated, texts)
+    owner = np.asarray(owner)
+    spread = np.maximum(real.std(axis=0), 1e-9)
+    gaps = np.mean([np.abs(np.median(ours[owner == k], axis=0) - np.median(real[owner == k], axis=0))
+                    for k in np.unique(owner)], axis=0) / spread
+    largest = np.argsort(-gaps)[:top]
+    return {FEATURE_NAMES[i]: round(float(gaps[i]), 3) for i in largest}
+
+
+def _line_features(lines: Sequence[np.ndarray], texts: Sequence[str]) -> np.ndarray:
+    """``[N, F]`` :func:`.realism.line_features` of each line, NaN as 0."""
+    from .realism import line_features
+
+    return np.nan_to_num(np.array([line_features(c, t) for c, t in zip(lines, texts)]))
 
 
 def write_texts(hand, style, texts: Sequence[str], bias: float, seed: int, primed: bool = False) -> list[np.ndarray]:
