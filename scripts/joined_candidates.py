@@ -10,7 +10,8 @@ most 0.12 (handwriting/tools/human_styles.py). This script follows that one numb
 It takes the candidate primes the release would take (``human_style_candidates``, 3 lines a
 held-out writer) whose own ink is not print (pen lifts per character at most ``PRINT_ABOVE``).
 Each one writes the selection prompts once, and the script reports the OCR's CER and how the
-written lines look: lifts and gaps between letters per character, and slant.
+written lines look: lifts and gaps between letters per character, and slant. ``--writers
+training`` takes the primes from the writers the checkpoint trained on instead.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ def main(argv=None) -> int:
                         help="the checkpoint whose writer split gives the held-out writers (default: the judged one)")
     parser.add_argument("--prompts", type=Path, default=ROOT / "data" / "prompts" / "selection.txt")
     parser.add_argument("--per-writer", type=int, default=3, help="candidate lines of each writer (default: 3)")
+    parser.add_argument("--writers", choices=("held-out", "training"), default="held-out",
+                        help="whose lines prime: the writers the checkpoint never saw, or those it trained on")
     parser.add_argument("--bias", type=float, default=2.5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--output", type=Path, required=True)
@@ -58,7 +61,7 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     candidates = human_style_candidates(dataset, dataset.scale, train.validation_fraction, train.seed,
-                                        per_writer=args.per_writer)
+                                        per_writer=args.per_writer, writers=args.writers)
     reader = OcrReader()
     rows = []
     for key, styles in candidates.items():
@@ -74,7 +77,8 @@ def main(argv=None) -> int:
             if sys.stderr.isatty():
                 print(f"{key} {style.text!r}: CER {rows[-1]['cer']:.3f}", file=sys.stderr)
     summary = summarise(rows, MAX_CER, PRINT_ABOVE)
-    write_text_atomic(args.output, json.dumps({"checkpoint": str(checkpoint), "bias": args.bias, **summary}, indent=1))
+    write_text_atomic(args.output, json.dumps({"checkpoint": str(checkpoint), "bias": args.bias,
+                                               "writers": args.writers, **summary}, indent=1))
     for r in summary["rows"][:5]:
         print(f"{r['writer']} CER {r['cer']:.3f}  lifts/char {r['lifts_per_char']:.2f}  gaps/char "
               f"{r['gap_per_char']:.3f}  slant {r['slant']:+.2f}  ({r['prime']!r})")

@@ -231,6 +231,12 @@ def test_human_styles_come_from_held_out_writers_one_per_writer(tiny_checkpoint,
             assert describe_hand(offsets_to_coords(dataset.offsets[i]), style.text) == style.name
     assert len(writers) == len(groups)
 
+    trained = human_style_candidates(dataset, 2.0, train.validation_fraction, train.seed, writers="training")
+    trained_texts = {style.text for styles in trained.values() for style in styles}
+    assert trained_texts and not trained_texts & {dataset.texts[i] for i in held_out}
+    with pytest.raises(HandwritingError, match="style writers must be one of held-out, training"):
+        human_style_candidates(dataset, 2.0, train.validation_fraction, train.seed, writers="everyone")
+
     # The score prefers short primes: the kept style is the writer with the shortest best line.
     score = lambda style, seed: len(style.text) / 100  # noqa: E731
     out = release(tiny_checkpoint, tmp_path / "human", data=font_corpus, default_style="auto", style_source="human",

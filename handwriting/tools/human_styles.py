@@ -40,8 +40,11 @@ from typing import Sequence
 import numpy as np
 
 from .. import strokes
+from ..errors import HandwritingError
 from ..writing.hand import Style
 
+#: Whose lines a release may take its styles from (``human_style_candidates(writers=...)``).
+STYLE_WRITERS = ("held-out", "training")
 BACKHAND_BELOW = -0.05
 SLANTED_ABOVE = 0.15
 JOINED_BELOW = 0.35
@@ -129,22 +132,27 @@ def _shows_a_hand(text: str) -> bool:
 
 
 def human_style_candidates(dataset, scale: float, validation_fraction: float, seed: int,
-                           per_writer: int = 1) -> dict[str, list[Style]]:
-    """Candidate styles of the held-out human writers: up to ``per_writer`` lines of each.
+                           per_writer: int = 1, writers: str = "held-out") -> dict[str, list[Style]]:
+    """Candidate styles of the human writers: up to ``per_writer`` lines of each.
 
-    A writer's lines are those that show a hand (running words of mostly small letters, at least
-    :data:`MIN_CHARS`), nearest :data:`TARGET_CHARS` characters first; each candidate is named by
-    :func:`describe_hand`. Writers are keyed ``writer-NN`` in a seeded random order.
+    ``writers``: ``"held-out"`` (the checkpoint never saw them) or ``"training"`` (it learnt their
+    hands; only the human part's own lines). A writer's lines are those that show a hand (running
+    words of mostly small letters, at least :data:`MIN_CHARS`), nearest :data:`TARGET_CHARS`
+    characters first; each candidate is named by :func:`describe_hand`. Writers are keyed
+    ``writer-NN`` in a seeded random order.
     """
-    from .realism import held_out_indices
+    from .realism import held_out_indices, training_line_indices
 
+    if writers not in STYLE_WRITERS:
+        raise HandwritingError(f"style writers must be one of {', '.join(STYLE_WRITERS)}, not {writers!r}")
+    lines = (held_out_indices if writers == "held-out" else training_line_indices)(dataset, validation_fraction, seed)
     by_writer: dict[int, list[tuple[int, int]]] = {}  # writer -> [(distance from the target length, line)]
-    for i in held_out_indices(dataset, validation_fraction, seed):
+    for i in lines:
         if _shows_a_hand(dataset.texts[i]):
             by_writer.setdefault(int(dataset.writer_ids[i]), []).append((abs(len(dataset.texts[i]) - TARGET_CHARS), i))
     candidates: dict[str, list[Style]] = {}
-    writers = np.random.default_rng(seed).permutation(sorted(by_writer)) if by_writer else []
-    for number, writer in enumerate(writers, start=1):
+    order = np.random.default_rng(seed).permutation(sorted(by_writer)) if by_writer else []
+    for number, writer in enumerate(order, start=1):
         lines = [i for _, i in sorted(by_writer[int(writer)])[:per_writer]]
         candidates[f"writer-{number:02d}"] = [
             Style(name=describe_hand(strokes.offsets_to_coords(dataset.offsets[i]), dataset.texts[i]),

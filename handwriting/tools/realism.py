@@ -258,6 +258,19 @@ def held_out_indices(dataset, validation_fraction: float, seed: int) -> list[int
     return [int(i) for i in held_out]
 
 
+def training_line_indices(dataset, validation_fraction: float, seed: int) -> list[int]:
+    """Lines of the writers a checkpoint trained on (its writer split's other side); from a mix,
+    only its first part's lines, so a line is a writer's own and not one joined from words."""
+    from ..datasets import split_by_writer
+
+    trained, _ = split_by_writer(dataset, validation_fraction, seed)
+    if dataset.metadata.get("source") == "mix":
+        trained = trained[trained < dataset.metadata["data_source"][0]["lines"]]
+    if not len(trained):
+        raise HandwritingError("the dataset has no training human lines for this checkpoint's writer split")
+    return [int(i) for i in trained]
+
+
 def held_out_sample(dataset, validation_fraction: float, seed: int, limit: int) -> list[int]:
     """Up to ``limit`` :func:`held_out_indices` in a seeded random order."""
     held_out = held_out_indices(dataset, validation_fraction, seed)
