@@ -302,8 +302,9 @@ def test_writer_matched_aucs_tell_a_changed_hand_from_its_writer_and_not_a_copie
     assert max(per_writer[1:]) <= 0.6  # exact copies cannot be told apart
 
     gaps = writer_feature_gaps(human, generated, texts, owner, top=3)
-    assert next(iter(gaps)) == "slant" and gaps["slant"] > 0.5  # the lean is what gives writer 0 away
-    assert set(writer_feature_gaps(human, human, texts, owner).values()) == {0.0}  # a copy has no gaps
+    assert next(iter(gaps)) == "slant" and gaps["slant"]["gap"] > 0.5  # the lean is what gives writer 0 away
+    assert gaps["slant"]["ours - real"] < 0  # leaning back, less than the writer
+    assert {g["gap"] for g in writer_feature_gaps(human, human, texts, owner).values()} == {0.0}  # a copy: none
 
 
 def test_a_strength_interpolates_between_the_base_and_the_adapted_network():

@@ -244,20 +244,22 @@ def writer_matched_aucs(human: Sequence[np.ndarray], generated: Sequence[np.ndar
 
 
 def writer_feature_gaps(human: Sequence[np.ndarray], generated: Sequence[np.ndarray], texts: Sequence[str],
-                        owner: Sequence[int], top: int = 5) -> dict[str, float]:
-    """What gives a condition away: for each :data:`.realism.FEATURE_NAMES` feature, the gap between
-    a writer's real lines and ours of the same texts (the difference of their medians, in units of
-    the real lines' spread over all writers), averaged over writers; the ``top`` largest, largest
-    first. 0 is a copy; 1 is as far apart as one typical writer from another."""
+                        owner: Sequence[int], top: int = 5) -> dict[str, dict[str, float]]:
+    """What gives a condition away: for each :data:`.realism.FEATURE_NAMES` feature, how far a
+    writer's real lines and ours of the same texts lie apart (the difference of their medians, in
+    units of the real lines' spread over all writers), over writers: ``gap`` the mean distance,
+    ``ours - real`` the mean signed difference. The ``top`` largest gaps, largest first. A gap of
+    0 is a copy; 1 is as far apart as one typical writer from another."""
     from .realism import FEATURE_NAMES
 
     real, ours = _line_features(human, texts), _line_features(generated, texts)
     owner = np.asarray(owner)
     spread = np.maximum(real.std(axis=0), 1e-9)
-    gaps = np.mean([np.abs(np.median(ours[owner == k], axis=0) - np.median(real[owner == k], axis=0))
-                    for k in np.unique(owner)], axis=0) / spread
-    largest = np.argsort(-gaps)[:top]
-    return {FEATURE_NAMES[i]: round(float(gaps[i]), 3) for i in largest}
+    differences = np.array([np.median(ours[owner == k], axis=0) - np.median(real[owner == k], axis=0)
+                            for k in np.unique(owner)]) / spread
+    gaps = np.abs(differences).mean(axis=0)
+    return {FEATURE_NAMES[i]: {"gap": round(float(gaps[i]), 3), "ours - real": round(float(differences[:, i].mean()), 3)}
+            for i in np.argsort(-gaps)[:top]}
 
 
 def _line_features(lines: Sequence[np.ndarray], texts: Sequence[str]) -> np.ndarray:
