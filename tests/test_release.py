@@ -254,6 +254,29 @@ def test_human_styles_come_from_held_out_writers_one_per_writer(tiny_checkpoint,
         release(tiny_checkpoint, tmp_path / "bad", data=font_corpus, style_source="people")
 
 
+def test_human_styles_may_come_from_the_writers_the_run_trained_on(tiny_checkpoint, font_corpus, tmp_path):
+    from handwriting.datasets import load_dataset, split_by_writer
+    from handwriting.tools.release import release
+    from handwriting.writing.hand import load_styles
+
+    dataset = load_dataset(font_corpus)
+    train = read_config(tiny_checkpoint).train
+    trained, _ = split_by_writer(dataset, train.validation_fraction, train.seed)
+    score = lambda style, seed: len(style.text) / 100  # noqa: E731
+    out = release(tiny_checkpoint, tmp_path / "trained", data=font_corpus, style_source="human",
+                  style_writers="training", style_candidates_per_font=2, finalists=0, score=score, style_count=2)
+    assert read_config(out).release["style_writers"] == "training"
+    trained_texts = {dataset.texts[i] for i in trained}
+    assert {style.text for style in load_styles(out).values()} <= trained_texts
+    with pytest.raises(HandwritingError, match=r"style writers \(training\) are for human styles"):
+        release(tiny_checkpoint, tmp_path / "bad", data=font_corpus, style_writers="training")
+    cli = [sys.executable, "-m", "handwriting", "release", str(tiny_checkpoint), "-o", str(tmp_path / "cli"),
+           "--data", str(font_corpus), "--style-writers", "training"]
+    result = subprocess.run(cli, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "are for human styles" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "cli").exists()
+
+
 def test_a_release_may_keep_another_release_s_styles(tiny_checkpoint, font_corpus, tmp_path):
     # new weights, the same primes: the CLI's --styles-from; --data then gives only the provenance
     from handwriting.tools.release import release

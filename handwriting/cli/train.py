@@ -178,7 +178,7 @@ def _human_evaluation(args: argparse.Namespace, hand, checkpoint: Path, names: l
 
 
 def add_release(sub: argparse._SubParsersAction) -> None:
-    from ..tools.release import DEFAULT_FINALISTS, DEFAULT_SELECTION_SEEDS, STYLE_SOURCES
+    from ..tools.release import DEFAULT_FINALISTS, DEFAULT_SELECTION_SEEDS, STYLE_SOURCES, STYLE_WRITERS
 
     rel = sub.add_parser("release", help="make a shippable checkpoint (config, weights, styles) from a run",
                          description="Copy a run's best (else newest) checkpoint without its training state, and "
@@ -190,6 +190,9 @@ def add_release(sub: argparse._SubParsersAction) -> None:
     rel.add_argument("--style-source", choices=STYLE_SOURCES, default="fonts",
                      help="styles from the corpus fonts (one per font) or from held-out human writers (one per "
                           "writer, named by slant, joins and width; default: fonts)")
+    rel.add_argument("--style-writers", choices=STYLE_WRITERS, default="held-out",
+                     help="human styles from the writers the run never saw or from those it trained on "
+                          "(default: held-out)")
     rel.add_argument("--default-style", help="the style `write` uses when none is given (default: unprimed); "
                                              "'auto': the style that scored best in the selection")
     rel.add_argument("--default-bias", type=float, metavar="B",
@@ -240,7 +243,7 @@ def _run_release(args: argparse.Namespace) -> int:
                   selection_bias=args.selection_bias, finalists=args.selection_finalists,
                   selection_seeds=args.selection_seeds, style_source=args.style_source,
                   style_count=args.style_count, piece_chars=args.piece_chars, styles_from=styles_from,
-                  default_bias=args.default_bias)
+                  default_bias=args.default_bias, style_writers=args.style_writers)
 
     selection = (read_config(out).release or {}).get("style_selection")
     if selection:

@@ -1,4 +1,4 @@
-"""Styles from held-out human writers, named by how the hand looks.
+"""Styles from human writers (held-out ones by default), named by how the hand looks.
 
 A human corpus has no font names to call its hands by, and a style must never be named after
 the person who wrote it. Each held-out writer's line is described on three axes read from its
@@ -28,8 +28,9 @@ measured how each style's written lines look (:func:`written_look`), by the sele
 A style is then named by how its *written* lines look, which is what a user sees. Two kept
 writers whose hands get the same description are told apart by a number (``upright-print``,
 ``upright-print-2``), in the order they were chosen. Only writers of the checkpoint's validation split are used (from a
-mix, only its first, human, part: :func:`handwriting.tools.realism.held_out_lines`), and a
-writer's id never leaves this module: candidates are keyed ``writer-01``, ``writer-02``, ...
+mix, only its first, human, part: :func:`handwriting.tools.realism.held_out_lines`), unless the
+release asks for the writers it trained on (``writers="training"``: their own lines, not lines
+joined from words). A writer's id never leaves this module: candidates are keyed ``writer-01``, ``writer-02``, ...
 """
 
 from __future__ import annotations

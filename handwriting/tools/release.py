@@ -35,7 +35,8 @@ from .. import checkpoint as ckpt
 from ..errors import HandwritingError
 from ..fileio import atomic_directory, write_text_atomic
 from ..writing.hand import Style
-from .human_styles import auto_default_style, human_style_candidates, rank_human_styles, written_look
+from .human_styles import (STYLE_WRITERS, auto_default_style, human_style_candidates, rank_human_styles,
+                           written_look)
 from ..writing.weights import write_numpy_weights
 from ..strokes import normalise_offsets
 
@@ -199,7 +200,7 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
             selection_seeds: int = DEFAULT_SELECTION_SEEDS,
             score: Callable[[Style, int], float] | None = None, style_source: str = "fonts",
             style_count: int | None = None, piece_chars: int | None = None, styles_from: dict | None = None,
-            default_bias: float | None = None) -> Path:
+            default_bias: float | None = None, style_writers: str = "held-out") -> Path:
     """Write ``out_dir`` from a run (its ``best/`` if present, else the newest checkpoint).
 
     ``data`` (the training dataset file) supplies the styles; ``default_style`` must name one
@@ -209,7 +210,8 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
     ``hand.DEFAULT_BIAS``), with ``finalists`` re-scored over ``selection_seeds`` passes (see
     :func:`select_styles`). ``style_source="human"`` takes the candidates from the held-out
     human writers instead (``style_candidates_per_font`` lines per writer, one style per writer,
-    the ``style_count`` best kept: :mod:`.human_styles`); ``"fonts"`` one per corpus font.
+    the ``style_count`` best kept: :mod:`.human_styles`), or from the writers the run trained on
+    with ``style_writers="training"``; ``"fonts"`` one per corpus font.
     ``piece_chars`` makes the release write longer lines in pieces (``CheckpointConfig.piece_chars``);
     ``default_bias`` is the bias it writes with when none is given (``CheckpointConfig.default_bias``,
     kept from the source when not given; the selection's bias when that is not given either).
@@ -218,7 +220,7 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
     in this one's. ``out_dir`` is replaced atomically.
     """
     _check_options(style_source, style_count, piece_chars, style_candidates_per_font, finalists, selection_seeds,
-                   default_bias)
+                   default_bias, style_writers)
     selecting = style_candidates_per_font > 1
     _check_selection(selecting, bool(styles), data is not None, score is not None or bool(selection_prompts),
                      default_style)
@@ -244,7 +246,7 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
         if not styles:
             styles, selection, people = _choose_styles(dataset, config, style_source, style_candidates_per_font,
                                                        score, finalists=finalists, seeds=selection_seeds,
-                                                       count=style_count)
+                                                       count=style_count, writers=style_writers)
         config.provenance = provenance_of(dataset) or config.provenance  # with each known source's full record
         x_height_units = dataset.metadata.get("x_height_units")
         if x_height_units:  # the page size of written text follows the handwriting's x-height
@@ -263,6 +265,8 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
         config.release["styles_from"] = styles_from
     if selection is not None:
         config.release["style_source"] = style_source
+        if style_source == "human":
+            config.release["style_writers"] = style_writers
         config.release["style_selection"] = {
             "prompts": len(selection_prompts) if selection_prompts else None,
             "bias": selection_bias, "candidates_per_font": style_candidates_per_font,
@@ -273,12 +277,17 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
 
 
 def _check_options(style_source: str, style_count: int | None, piece_chars: int | None, per_font: int,
-                   finalists: int, seeds: int, default_bias: float | None = None) -> None:
+                   finalists: int, seeds: int, default_bias: float | None = None,
+                   style_writers: str = "held-out") -> None:
     """Refuse a bad :func:`release` option before any work, naming it."""
     if default_bias is not None and not (math.isfinite(default_bias) and default_bias >= 0):
         raise HandwritingError(f"the default bias must be a number >= 0, not {default_bias}")
     if style_source not in STYLE_SOURCES:
         raise HandwritingError(f"style source must be one of {', '.join(STYLE_SOURCES)}, not {style_source!r}")
+    if style_writers not in STYLE_WRITERS:
+        raise HandwritingError(f"style writers must be one of {', '.join(STYLE_WRITERS)}, not {style_writers!r}")
+    if style_writers != "held-out" and style_source != "human":
+        raise HandwritingError(f"style writers ({style_writers}) are for human styles (--style-source human)")
     if style_count is not None and (style_source != "human" or style_count < 1):
         raise HandwritingError(f"a style count ({style_count}) is for human styles and must be at least 1")
     if piece_chars is not None and piece_chars < 1:
@@ -303,12 +312,14 @@ def _check_selection(selecting: bool, given_styles: bool, has_data: bool, can_sc
 
 def _choose_styles(dataset, config: ckpt.CheckpointConfig, style_source: str, per_font: int,
                    score: Callable[[Style, int], float] | None, *, finalists: int, seeds: int,
-                   count: int | None) -> tuple[list[Style], dict | None, dict | None]:
+                   count: int | None, writers: str = "held-out") -> tuple[list[Style], dict | None, dict | None]:
     """The release's styles from ``dataset``, the selection record (``None`` without ``score``) and,
     for human styles chosen by a score, the held-out people's look they were measured against."""
-    find = style_candidates if style_source == "fonts" else human_style_candidates
     split = (config.train.validation_fraction, config.train.seed)
-    candidates = find(dataset, config.scale, *split, per_font)
+    if style_source == "fonts":
+        candidates = style_candidates(dataset, config.scale, *split, per_font)
+    else:
+        candidates = human_style_candidates(dataset, config.scale, *split, per_font, writers=writers)
     if per_font > 1:
         chosen, selection = select_styles(candidates, score, finalists=finalists, seeds=seeds)
     else:
