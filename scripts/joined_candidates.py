@@ -9,8 +9,8 @@ release's selection rule keeps a joined style only where the network writes it a
 most 0.12 (handwriting/tools/human_styles.py). This script follows that one number between releases.
 It takes the candidate primes the release would take (``human_style_candidates``, 3 lines a
 held-out writer) whose own ink is not print (pen lifts per character at most ``PRINT_ABOVE``).
-Each one writes the selection prompts once, and the script reports the OCR's CER and how the
-written lines look: lifts and gaps between letters per character, and slant. ``--writers
+Each one writes the selection prompts once, and the script reports the OCR's CER (and of the
+person's own prime line, for scale) and how the written lines look: lifts and gaps between letters per character, and slant. ``--writers
 training`` takes the primes from the writers the checkpoint trained on instead.
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -71,7 +72,8 @@ def main(argv=None) -> int:
                 continue
             coords, _ = hand.write_lines(prompts, style=style, bias=args.bias, seed=args.seed)
             look = written_look(coords, prompts)
-            rows.append({"writer": key, "prime": style.text, "prime_lifts_per_char": prime_lifts,
+            prime_cer = score_lines(key, [style.text], [strokes.offsets_to_coords(style.offsets)], reader)[0].cer
+            rows.append({"writer": key, "prime": style.text, "prime_lifts_per_char": prime_lifts, "prime_cer": prime_cer,
                          "cer": float(np.mean([s.cer for s in score_lines(key, prompts, coords, reader)])),
                          **{k: look[k] for k in ("lifts_per_char", "gap_per_char", "slant")}})
             if sys.stderr.isatty():
@@ -83,7 +85,8 @@ def main(argv=None) -> int:
         print(f"{r['writer']} CER {r['cer']:.3f}  lifts/char {r['lifts_per_char']:.2f}  gaps/char "
               f"{r['gap_per_char']:.3f}  slant {r['slant']:+.2f}  ({r['prime']!r})")
     print(f"{summary['candidates']} joined primes of {summary['writers']} writers; {summary['writes_joined']} written "
-          f"joined, {summary['legible_joined']} of them at CER <= {MAX_CER} (best {summary['best_joined_cer']})")
+          f"joined, {summary['legible_joined']} of them at CER <= {MAX_CER} (best {summary['best_joined_cer']}); "
+          f"the OCR reads the people's own prime lines at a median CER of {summary['median_prime_cer']}")
     return 0
 
 
@@ -94,7 +97,9 @@ def summarise(rows: list[dict], max_cer: float, print_above: float) -> dict:
     joined = [r for r in rows if r["lifts_per_char"] <= print_above]
     return {"candidates": len(rows), "writers": len({r["writer"] for r in rows}), "writes_joined": len(joined),
             "legible_joined": sum(r["cer"] <= max_cer for r in joined),
-            "best_joined_cer": round(joined[0]["cer"], 3) if joined else None, "rows": rows}
+            "best_joined_cer": round(joined[0]["cer"], 3) if joined else None,
+            "median_prime_cer": round(statistics.median(r["prime_cer"] for r in rows), 3) if rows else None,
+            "rows": rows}
 
 
 if __name__ == "__main__":

@@ -112,3 +112,23 @@ def test_written_look_measures_joins_slant_and_spacing():
     assert look["slant"] == pytest.approx(estimate_slant(joined[0])) and look["slant"] > 0.1
     assert set(look) >= {"gap_per_char", "ink_width_per_char", "fine_turning", "width_per_char"}
     assert written_look([], []) == {}
+
+
+def test_joined_candidates_counts_the_legible_joined_hands():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "joined_candidates.py"
+    spec = importlib.util.spec_from_file_location("joined_candidates", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+
+    def row(writer, cer, lifts, prime_cer):
+        return {"writer": writer, "cer": cer, "lifts_per_char": lifts, "prime_cer": prime_cer}
+
+    rows = [row("w1", 0.20, 0.5, 0.3), row("w1", 0.10, 0.6, 0.1), row("w2", 0.05, 1.1, 0.2)]
+    summary = script.summarise(rows, max_cer=0.12, print_above=0.8)
+    assert [r["cer"] for r in summary["rows"]] == [0.05, 0.10, 0.20]  # best read first
+    assert (summary["candidates"], summary["writers"], summary["writes_joined"], summary["legible_joined"]) == (3, 2, 2, 1)
+    assert summary["best_joined_cer"] == 0.1  # the print hand (1.1 lifts a character) is not counted
+    assert summary["median_prime_cer"] == 0.2
