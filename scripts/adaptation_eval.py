@@ -50,6 +50,8 @@ def main() -> None:
     parser.add_argument("--level-piece-sizes", action="store_true", help="evaluate: scale a line's pieces to one "
                         "x-height when joining them")
     parser.add_argument("--picture", type=Path, help="evaluate: the first writer's lines as a PNG")
+    parser.add_argument("--lines-out", type=Path, metavar="LINES.npz",
+                        help="evaluate: every real and written line (texts/K, real/K/J, CONDITION/K/J)")
     parser.add_argument("-o", "--out", type=Path, required=True)
     args = parser.parse_args()
 
@@ -85,7 +87,8 @@ def main() -> None:
         fields = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
         adapt_config = AdaptConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
         result = adaptation_eval.evaluate(hand, model, writers, adapt_config, bias=args.bias, say=say,
-                                          picture=args.picture, conditions=args.conditions)
+                                          picture=args.picture, conditions=args.conditions,
+                                          lines_out=args.lines_out)
         result["config"] = asdict(adapt_config)
         print(json.dumps(result["mean"], indent=1))
     args.out.parent.mkdir(parents=True, exist_ok=True)

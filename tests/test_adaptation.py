@@ -320,3 +320,19 @@ def test_a_strength_interpolates_between_the_base_and_the_adapted_network():
     np.testing.assert_allclose(half["lstm2/kernel"][0], 0.5 * full)
     np.testing.assert_allclose(half["lstm3/kernel"][0] @ half["lstm3/kernel"][1], 0.5 * (a @ b))
     assert scale_deltas(deltas, 1.0) is deltas
+
+
+def test_the_evaluation_s_lines_are_saved_for_a_closer_look(tmp_path):
+    from handwriting.tools.adaptation_eval import WriterLines, save_lines
+
+    rng = np.random.default_rng(0)
+    coords = lambda: np.c_[rng.normal(size=(6, 2)), np.r_[np.zeros(5), 1.0]]  # noqa: E731
+    writers = [WriterLines(f"w{k}", [], [], [], ["ab", "cd e"], [coords(), coords()]) for k in range(2)]
+    written = {"priming": [[coords(), coords()] for _ in writers], "adapt-10": [[coords(), coords()] for _ in writers]}
+    save_lines(tmp_path / "lines.npz", writers, written)
+    with np.load(tmp_path / "lines.npz") as saved:
+        assert list(saved["texts/1"]) == ["ab", "cd e"]
+        np.testing.assert_array_equal(saved["real/1/0"], writers[1].target_coords[0])
+        np.testing.assert_array_equal(saved["adapt-10/0/1"], written["adapt-10"][0][1])
+        assert len(saved.files) == 2 * (1 + 2 + 2 + 2)
+    assert [p.name for p in tmp_path.iterdir()] == ["lines.npz"]  # no temporary file left behind

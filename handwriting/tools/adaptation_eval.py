@@ -120,9 +120,10 @@ def study(model, writers: Sequence[WriterLines], variants: dict[str, dict], line
 def evaluate(hand, model, writers: Sequence[WriterLines], config, *, bias: float, seed: int = 0,
              counts: Sequence[int] = ADAPT_COUNTS, say: Callable[[str], None] = print,
              picture: Path | None = None, picture_lines: int = PICTURE_LINES,
-             conditions: Sequence[str] | None = None) -> dict:
+             conditions: Sequence[str] | None = None, lines_out: Path | None = None) -> dict:
     """Priming alone against adaptation on ``counts`` lines, per writer and in the mean (module
-    docstring); ``picture``: the first writer's real lines, primed and adapted, saved as an image."""
+    docstring); ``picture``: the first writer's real lines, primed and adapted, saved as an image;
+    ``lines_out``: every real and written line, for a closer look (:func:`save_lines`)."""
     from ..checkpoint import resolve
     from ..training.adapt import adapt, line_fit
     from ..writing.hand import Style
@@ -173,6 +174,8 @@ def evaluate(hand, model, writers: Sequence[WriterLines], config, *, bias: float
             per_writer.append(row)
     human = [c for w in writers for c in w.target_coords]
     texts = [t for w in writers for t in w.target_texts]
+    if lines_out is not None:
+        save_lines(lines_out, writers, pooled)
     owner = [k for k, w in enumerate(writers) for _ in w.target_texts]
     summary = {}
     for c in conditions:
@@ -188,6 +191,21 @@ def evaluate(hand, model, writers: Sequence[WriterLines], config, *, bias: float
         if c.startswith("adapt") and not c.endswith(PRIMED) and STRENGTH not in c:
             summary[c]["seconds max"] = float(max(r[f"{c} seconds"] for r in per_writer))
     return {"writers": per_writer, "mean": summary, "bias": bias, "seed": seed}
+
+
+def save_lines(path: Path, writers: Sequence[WriterLines], written: dict[str, list[list[np.ndarray]]]) -> None:
+    """An ``.npz`` of each writer's target texts (``texts/K``, ``K`` the writer's place), real lines
+    (``real/K/J``) and lines written in each condition (``CONDITION/K/J``): ``[N, 3]`` coords."""
+    from ..fileio import atomic_path
+
+    arrays = {}
+    for k, w in enumerate(writers):
+        arrays[f"texts/{k}"] = np.array(w.target_texts)
+        arrays.update({f"real/{k}/{j}": c for j, c in enumerate(w.target_coords)})
+        for condition, lines in written.items():
+            arrays.update({f"{condition}/{k}/{j}": c for j, c in enumerate(lines[k])})
+    with atomic_path(path, ".npz") as tmp:
+        np.savez_compressed(tmp, **arrays)
 
 
 def condition_strength(condition: str) -> float:
