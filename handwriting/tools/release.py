@@ -264,16 +264,23 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
     if styles_from:
         config.release["styles_from"] = styles_from
     if selection is not None:
-        config.release["style_source"] = style_source
-        if style_source == "human":
-            config.release["style_writers"] = style_writers
-        config.release["style_selection"] = {
-            "prompts": len(selection_prompts) if selection_prompts else None,
-            "bias": selection_bias, "candidates_per_font": style_candidates_per_font,
-            "finalists": finalists, "seeds": selection_seeds, "styles": selection}
-        if people:
-            config.release["style_selection"]["people_look"] = people
+        config.release.update(_selection_record(
+            selection, people, style_source, style_writers, prompts=len(selection_prompts or []) or None,
+            bias=selection_bias, per_font=style_candidates_per_font, finalists=finalists, seeds=selection_seeds))
     return write_release(Path(out_dir), source, config, styles)
+
+
+def _selection_record(selection: dict, people: dict | None, style_source: str, style_writers: str, *,
+                      prompts: int | None, bias: float | None, per_font: int, finalists: int, seeds: int) -> dict:
+    """What a release records of how its styles were chosen (its ``release`` record's keys)."""
+    record = {"style_source": style_source}
+    if style_source == "human":
+        record["style_writers"] = style_writers
+    record["style_selection"] = {"prompts": prompts, "bias": bias, "candidates_per_font": per_font,
+                                 "finalists": finalists, "seeds": seeds, "styles": selection}
+    if people:
+        record["style_selection"]["people_look"] = people
+    return record
 
 
 def _check_options(style_source: str, style_count: int | None, piece_chars: int | None, per_font: int,
