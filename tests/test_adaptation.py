@@ -66,8 +66,9 @@ def test_adapted_tiny_network_explains_its_lines_better_than_the_base(tiny_model
     deltas = {name: parts[0] for name, parts in result.deltas.items()}
     assert nll_per_point(model, offsets, texts, deltas) < nll_per_point(model, offsets, texts) - 0.1
     assert all(np.array_equal(b, v.numpy()) for b, v in zip(before, model.trainable_variables))  # base untouched
-    assert set(deltas) == {f"{layer}/{array}" for layer in ("lstm2", "lstm3") for array in
-                           ("kernel", "recurrent_kernel", "bias")} | {"mixture_output/kernel", "mixture_output/bias"}
+    assert set(deltas) == {f"{layer}/{array}" for layer in ("lstm1", "lstm2", "lstm3") for array in
+                           ("kernel", "recurrent_kernel", "bias")} | {
+        f"{layer}/{array}" for layer in ("window_params", "mixture_output") for array in ("kernel", "bias")}
 
 
 def test_rehearsal_keeps_the_base_network_s_own_lines_likely(tiny_model):

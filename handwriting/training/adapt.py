@@ -32,10 +32,11 @@ from .. import alphabet
 from ..errors import HandwritingError
 from .batches import Batch, make_batch
 
-#: Arrays adapted by default (chosen by measurement, docs/adaptation.md).
-DEFAULT_LAYERS = ("lstm2", "lstm3", "mixture_output")
 #: The layers that may be named in :attr:`AdaptConfig.layers`.
 ADAPTABLE_LAYERS = ("lstm1", "lstm2", "lstm3", "window_params", "mixture_output")
+#: Arrays adapted by default: every layer, the attention window's too (chosen by the writers'
+#: likeness over two seeds, docs/adaptation.md).
+DEFAULT_LAYERS = ADAPTABLE_LAYERS
 #: Shuffled versions of a line's text that :func:`line_fit` compares its own text with.
 CONTROL_TEXTS = 2
 #: A line whose ink gains less than this from its own text (nats per character, against its
