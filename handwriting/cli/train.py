@@ -178,7 +178,8 @@ def _human_evaluation(args: argparse.Namespace, hand, checkpoint: Path, names: l
 
 
 def add_release(sub: argparse._SubParsersAction) -> None:
-    from ..tools.release import DEFAULT_FINALISTS, DEFAULT_SELECTION_SEEDS, STYLE_SOURCES, STYLE_WRITERS
+    from ..tools.human_styles import STYLE_WRITERS
+    from ..tools.release import DEFAULT_FINALISTS, DEFAULT_SELECTION_SEEDS, STYLE_SOURCES
 
     rel = sub.add_parser("release", help="make a shippable checkpoint (config, weights, styles) from a run",
                          description="Copy a run's best (else newest) checkpoint without its training state, and "

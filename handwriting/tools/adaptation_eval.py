@@ -177,17 +177,19 @@ def evaluate(hand, model, writers: Sequence[WriterLines], config, *, bias: float
     if lines_out is not None:
         save_lines(lines_out, writers, pooled)
     owner = [k for k, w in enumerate(writers) for _ in w.target_texts]
+    real = _line_features(human, texts)
     summary = {}
     for c in conditions:
         if c == REAL:
             summary[c] = {"cer": float(np.mean([r[f"{c} cer"] for r in per_writer]))}
             continue
-        pooled_auc, aucs = writer_matched_aucs(human, [x for lines in pooled[c] for x in lines], texts, owner, seed)
+        ours = _line_features([x for lines in pooled[c] for x in lines], texts)
+        pooled_auc, aucs = _matched_aucs(real, ours, texts, owner, seed)
         for row, auc in zip(per_writer, aucs):
             row[f"{c} auc"] = auc
         summary[c] = {"auc": float(np.mean(aucs)), "cer": float(np.mean([r[f"{c} cer"] for r in per_writer])),
                       "pooled auc": pooled_auc,
-                      "feature gaps": writer_feature_gaps(human, [x for lines in pooled[c] for x in lines], texts, owner)}
+                      "feature gaps": _feature_gaps(real, ours, owner)}
         if c.startswith("adapt") and not c.endswith(PRIMED) and STRENGTH not in c:
             summary[c]["seconds max"] = float(max(r[f"{c} seconds"] for r in per_writer))
     return {"writers": per_writer, "mean": summary, "bias": bias, "seed": seed}
@@ -245,13 +247,19 @@ def writer_matched_aucs(human: Sequence[np.ndarray], generated: Sequence[np.ndar
     by text as in :func:`.realism.realism_auc`) and each line's out-of-fold score is kept; a writer's
     AUC is then that of their own real and generated lines.
     """
+    return _matched_aucs(_line_features(human, texts), _line_features(generated, texts), texts, owner, seed)
+
+
+def _matched_aucs(real: np.ndarray, ours: np.ndarray, texts: Sequence[str], owner: Sequence[int],
+                  seed: int) -> tuple[float, list[float]]:
+    """:func:`writer_matched_aucs` of the lines' ``[N, F]`` features."""
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import GroupKFold, cross_val_predict
 
     from .realism import DEFAULT_FOLDS, make_classifier
 
-    features = _line_features([*human, *generated], [*texts, *texts])
-    labels = np.r_[np.zeros(len(human)), np.ones(len(generated))]
+    features = np.concatenate([real, ours])
+    labels = np.r_[np.zeros(len(real)), np.ones(len(ours))]
     names = {t: k for k, t in enumerate(dict.fromkeys(texts))}  # a text written by two writers is one group
     groups = np.array([names[t] for t in [*texts, *texts]])
     scores = cross_val_predict(make_classifier(seed), features, labels, groups=groups, method="predict_proba",
@@ -268,9 +276,13 @@ def writer_feature_gaps(human: Sequence[np.ndarray], generated: Sequence[np.ndar
     units of the real lines' spread over all writers), over writers: ``gap`` the mean distance,
     ``ours - real`` the mean signed difference. The ``top`` largest gaps, largest first. A gap of
     0 is a copy; 1 is as far apart as one typical writer from another."""
+    return _feature_gaps(_line_features(human, texts), _line_features(generated, texts), owner, top)
+
+
+def _feature_gaps(real: np.ndarray, ours: np.ndarray, owner: Sequence[int], top: int = 5) -> dict[str, dict[str, float]]:
+    """:func:`writer_feature_gaps` of the lines' ``[N, F]`` features."""
     from .realism import FEATURE_NAMES
 
-    real, ours = _line_features(human, texts), _line_features(generated, texts)
     owner = np.asarray(owner)
     spread = np.maximum(real.std(axis=0), 1e-9)
     differences = np.array([np.median(ours[owner == k], axis=0) - np.median(real[owner == k], axis=0)

@@ -132,6 +132,12 @@ def _shows_a_hand(text: str) -> bool:
             and sum(c.islower() for c in letters) >= MIN_LOWERCASE_SHARE * len(letters))
 
 
+def check_style_writers(writers: str) -> None:
+    """Refuse a side of the writer split that is not one of :data:`STYLE_WRITERS`, naming it."""
+    if writers not in STYLE_WRITERS:
+        raise HandwritingError(f"style writers must be one of {', '.join(STYLE_WRITERS)}, not {writers!r}")
+
+
 def human_style_candidates(dataset, scale: float, validation_fraction: float, seed: int,
                            per_writer: int = 1, writers: str = "held-out") -> dict[str, list[Style]]:
     """Candidate styles of the human writers: up to ``per_writer`` lines of each.
@@ -144,11 +150,10 @@ def human_style_candidates(dataset, scale: float, validation_fraction: float, se
     """
     from .realism import held_out_indices, training_line_indices
 
-    if writers not in STYLE_WRITERS:
-        raise HandwritingError(f"style writers must be one of {', '.join(STYLE_WRITERS)}, not {writers!r}")
-    lines = (held_out_indices if writers == "held-out" else training_line_indices)(dataset, validation_fraction, seed)
+    check_style_writers(writers)
+    indices = (held_out_indices if writers == "held-out" else training_line_indices)(dataset, validation_fraction, seed)
     by_writer: dict[int, list[tuple[int, int]]] = {}  # writer -> [(distance from the target length, line)]
-    for i in lines:
+    for i in indices:
         if _shows_a_hand(dataset.texts[i]):
             by_writer.setdefault(int(dataset.writer_ids[i]), []).append((abs(len(dataset.texts[i]) - TARGET_CHARS), i))
     candidates: dict[str, list[Style]] = {}

@@ -35,7 +35,7 @@ from .. import checkpoint as ckpt
 from ..errors import HandwritingError
 from ..fileio import atomic_directory, write_text_atomic
 from ..writing.hand import Style
-from .human_styles import (STYLE_WRITERS, auto_default_style, human_style_candidates, rank_human_styles,
+from .human_styles import (auto_default_style, check_style_writers, human_style_candidates, rank_human_styles,
                            written_look)
 from ..writing.weights import write_numpy_weights
 from ..strokes import normalise_offsets
@@ -291,8 +291,7 @@ def _check_options(style_source: str, style_count: int | None, piece_chars: int 
         raise HandwritingError(f"the default bias must be a number >= 0, not {default_bias}")
     if style_source not in STYLE_SOURCES:
         raise HandwritingError(f"style source must be one of {', '.join(STYLE_SOURCES)}, not {style_source!r}")
-    if style_writers not in STYLE_WRITERS:
-        raise HandwritingError(f"style writers must be one of {', '.join(STYLE_WRITERS)}, not {style_writers!r}")
+    check_style_writers(style_writers)
     if style_writers != "held-out" and style_source != "human":
         raise HandwritingError(f"style writers ({style_writers}) are for human styles (--style-source human)")
     if style_count is not None and (style_source != "human" or style_count < 1):
