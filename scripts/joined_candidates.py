@@ -12,6 +12,13 @@ held-out writer) whose own ink is not print (pen lifts per character at most ``P
 Each one writes the selection prompts once, and the script reports the OCR's CER (and of the
 person's own prime line, for scale) and how the written lines look: lifts and gaps between letters per character, and slant. ``--writers
 training`` takes the primes from the writers the checkpoint trained on instead.
+
+``--hands all`` takes print primes too, and ``--preview N`` then shows what a release by the
+selection rule would ship from these candidates (each writer's best-read line, ranked by
+``rank_human_styles`` against the held-out people's look, as ``release --style-source human``
+does, with one seed and no finalists): the N styles' CERs, how many write joined, and their
+medians of the measures issue 26 holds against the people's. A quick look at a side of the split
+before a full release.
 """
 
 from __future__ import annotations
@@ -36,6 +43,10 @@ def main(argv=None) -> int:
     parser.add_argument("--per-writer", type=int, default=3, help="candidate lines of each writer (default: 3)")
     parser.add_argument("--writers", choices=("held-out", "training"), default="held-out",
                         help="whose lines prime: the writers the checkpoint never saw, or those it trained on")
+    parser.add_argument("--hands", choices=("joined", "all"), default="joined",
+                        help="which primes: joined or part-joined hands only (default), or print hands too")
+    parser.add_argument("--preview", type=int, metavar="N",
+                        help="also show the N styles the selection rule would keep from these candidates")
     parser.add_argument("--bias", type=float, default=2.5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--output", type=Path, required=True)
@@ -50,6 +61,8 @@ def main(argv=None) -> int:
     from handwriting.fileio import read_writable_lines, write_text_atomic
     from handwriting.tools.evaluate import OcrReader, score_lines
     from handwriting.tools.human_styles import MAX_CER, PRINT_ABOVE, hand_axes, human_style_candidates, written_look
+    from handwriting.tools.realism import held_out_lines
+    from handwriting.tools.release import PEOPLE_LINES
     from handwriting.writing.hand import load, resolve_checkpoint
 
     try:
@@ -64,29 +77,38 @@ def main(argv=None) -> int:
     candidates = human_style_candidates(dataset, dataset.scale, train.validation_fraction, train.seed,
                                         per_writer=args.per_writer, writers=args.writers)
     reader = OcrReader()
-    rows = []
+    rows, styles = [], {}
     for key, styles in candidates.items():
         for style in styles:
             prime_lifts = hand_axes(strokes.offsets_to_coords(style.offsets), style.text)["lifts_per_char"]
-            if prime_lifts > PRINT_ABOVE:
+            if prime_lifts > PRINT_ABOVE and args.hands == "joined":
                 continue
             coords, _ = hand.write_lines(prompts, style=style, bias=args.bias, seed=args.seed)
             look = written_look(coords, prompts)
             prime_cer = score_lines(key, [style.text], [strokes.offsets_to_coords(style.offsets)], reader)[0].cer
             rows.append({"writer": key, "prime": style.text, "prime_lifts_per_char": prime_lifts, "prime_cer": prime_cer,
                          "cer": float(np.mean([s.cer for s in score_lines(key, prompts, coords, reader)])),
-                         **{k: look[k] for k in ("lifts_per_char", "gap_per_char", "slant")}})
+                         **{k: look[k] for k in ("lifts_per_char", "gap_per_char", "slant")}, "look": look})
+            styles[(key, style.text)] = style
             if sys.stderr.isatty():
                 print(f"{key} {style.text!r}: CER {rows[-1]['cer']:.3f}", file=sys.stderr)
     summary = summarise(rows, MAX_CER, PRINT_ABOVE)
+    if args.preview:
+        people = written_look(*held_out_lines(dataset, train.validation_fraction, train.seed, PEOPLE_LINES))
+        summary["preview"] = rule_preview(rows, styles, people, args.preview)
     write_text_atomic(args.output, json.dumps({"checkpoint": str(checkpoint), "bias": args.bias,
-                                               "writers": args.writers, **summary}, indent=1))
+                                               "writers": args.writers, "hands": args.hands, **summary}, indent=1))
     for r in summary["rows"][:5]:
         print(f"{r['writer']} CER {r['cer']:.3f}  lifts/char {r['lifts_per_char']:.2f}  gaps/char "
               f"{r['gap_per_char']:.3f}  slant {r['slant']:+.2f}  ({r['prime']!r})")
-    print(f"{summary['candidates']} joined primes of {summary['writers']} writers; {summary['writes_joined']} written "
+    print(f"{summary['candidates']} {'joined ' if args.hands == 'joined' else ''}primes of {summary['writers']} writers; {summary['writes_joined']} written "
           f"joined, {summary['legible_joined']} of them at CER <= {MAX_CER} (best {summary['best_joined_cer']}); "
           f"the OCR reads the people's own prime lines at a median CER of {summary['median_prime_cer']}")
+    if args.preview:
+        preview = summary["preview"]
+        print(f"the rule would keep {len(preview['styles'])} styles, {preview['joined']} joined, default "
+              f"{preview['default_style']}: CER mean {preview['mean_cer']:.3f}, max {preview['max_cer']:.3f}; medians "
+              + ", ".join(f"{k} {v:.3f} (people {preview['people'][k]:.3f})" for k, v in preview["medians"].items()))
     return 0
 
 
@@ -100,6 +122,30 @@ def summarise(rows: list[dict], max_cer: float, print_above: float) -> dict:
             "best_joined_cer": round(joined[0]["cer"], 3) if joined else None,
             "median_prime_cer": round(statistics.median(r["prime_cer"] for r in rows), 3) if rows else None,
             "rows": rows}
+
+
+def rule_preview(rows: list[dict], styles: dict, people: dict[str, float], count: int) -> dict:
+    """What the selection rule would keep of ``rows`` (each with ``writer``, ``prime``, ``cer`` and
+    its written ``look``; ``styles`` by ``(writer, prime)``): each writer's best-read row, ranked by
+    :func:`~handwriting.tools.human_styles.rank_human_styles` against ``people``'s look. Returns the
+    kept styles (name, writer, CER, joined, likeness), their mean and largest CER, how many write
+    joined, the rule's default style, and the kept looks' medians of the measures the rule holds
+    against the people's (beside ``people``'s own)."""
+    from handwriting.tools.human_styles import LIKENESS_TOLERANCES, auto_default_style, rank_human_styles
+
+    best = {}
+    for r in sorted(rows, key=lambda r: r["cer"]):
+        best.setdefault(r["writer"], r)
+    keys = sorted(best)
+    record = {k: {"cer": best[k]["cer"], "look": best[k]["look"], "writer": k} for k in keys}
+    kept, record = rank_human_styles([styles[(k, best[k]["prime"])] for k in keys], record, keys, count, people)
+    cers = [r["cer"] for r in record.values()]
+    return {"styles": [{"name": s.name, **{f: record[s.name][f] for f in ("writer", "cer", "joined", "likeness")}}
+                       for s in kept],
+            "mean_cer": float(statistics.mean(cers)), "max_cer": float(max(cers)),
+            "joined": sum(r["joined"] for r in record.values()), "default_style": auto_default_style(record),
+            "medians": {m: float(statistics.median(r["look"][m] for r in record.values())) for m in LIKENESS_TOLERANCES},
+            "people": {m: people[m] for m in LIKENESS_TOLERANCES}}
 
 
 if __name__ == "__main__":

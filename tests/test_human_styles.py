@@ -114,7 +114,7 @@ def test_written_look_measures_joins_slant_and_spacing():
     assert written_look([], []) == {}
 
 
-def test_joined_candidates_counts_the_legible_joined_hands():
+def _joined_candidates_script():
     import importlib.util
     from pathlib import Path
 
@@ -122,6 +122,11 @@ def test_joined_candidates_counts_the_legible_joined_hands():
     spec = importlib.util.spec_from_file_location("joined_candidates", path)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
+    return script
+
+
+def test_joined_candidates_counts_the_legible_joined_hands():
+    script = _joined_candidates_script()
 
     def row(writer, cer, lifts, prime_cer):
         return {"writer": writer, "cer": cer, "lifts_per_char": lifts, "prime_cer": prime_cer}
@@ -132,3 +137,25 @@ def test_joined_candidates_counts_the_legible_joined_hands():
     assert (summary["candidates"], summary["writers"], summary["writes_joined"], summary["legible_joined"]) == (3, 2, 2, 1)
     assert summary["best_joined_cer"] == 0.1  # the print hand (1.1 lifts a character) is not counted
     assert summary["median_prime_cer"] == 0.2
+
+
+def test_the_rule_preview_keeps_what_a_release_would_from_each_writer_s_best_line():
+    from handwriting.writing.hand import Style
+
+    script = _joined_candidates_script()
+    offsets = np.zeros((2, 3), np.float32)
+    #       writer, prime, cer,  look: gap, width, slant, lifts per char
+    rows = [("w1", "a", 0.05, _look(0.16, 1.0, 0.13, 1.1)),
+            ("w1", "b", 0.20, _look(0.15, 1.0, 0.12, 1.0)),   # w1's likest line, but not its best read
+            ("w2", "c", 0.09, _look(0.25, 1.1, 0.20, 0.5)),   # part-joined
+            ("w3", "d", 0.03, _look(0.30, 0.9, -0.10, 1.3)),  # backhand print
+            ("w4", "e", 0.50, _look(0.15, 1.0, 0.12, 0.3))]   # illegible
+    rows = [{"writer": w, "prime": t, "cer": c, "look": look} for w, t, c, look in rows]
+    styles = {(r["writer"], r["prime"]): Style(name="x", text=r["prime"], offsets=offsets) for r in rows}
+    preview = script.rule_preview(rows, styles, PEOPLE, count=3)
+    assert [(s["writer"], s["cer"]) for s in preview["styles"]] == [("w1", 0.05), ("w2", 0.09), ("w3", 0.03)]
+    assert preview["joined"] == 1 and preview["max_cer"] == 0.09
+    assert preview["mean_cer"] == pytest.approx((0.05 + 0.09 + 0.03) / 3)
+    assert preview["default_style"] == "upright-print"  # none upright at <= 0.04: the best read of w1, w2
+    assert preview["medians"] == {"gap_per_char": 0.25, "ink_width_per_char": 1.0, "slant": 0.13}
+    assert preview["people"] == PEOPLE
