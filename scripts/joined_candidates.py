@@ -77,7 +77,7 @@ def main(argv=None) -> int:
     candidates = human_style_candidates(dataset, dataset.scale, train.validation_fraction, train.seed,
                                         per_writer=args.per_writer, writers=args.writers)
     reader = OcrReader()
-    rows, styles = [], {}
+    rows, primes = [], {}
     for key, styles in candidates.items():
         for style in styles:
             prime_lifts = hand_axes(strokes.offsets_to_coords(style.offsets), style.text)["lifts_per_char"]
@@ -89,13 +89,13 @@ def main(argv=None) -> int:
             rows.append({"writer": key, "prime": style.text, "prime_lifts_per_char": prime_lifts, "prime_cer": prime_cer,
                          "cer": float(np.mean([s.cer for s in score_lines(key, prompts, coords, reader)])),
                          **{k: look[k] for k in ("lifts_per_char", "gap_per_char", "slant")}, "look": look})
-            styles[(key, style.text)] = style
+            primes[(key, style.text)] = style
             if sys.stderr.isatty():
                 print(f"{key} {style.text!r}: CER {rows[-1]['cer']:.3f}", file=sys.stderr)
     summary = summarise(rows, MAX_CER, PRINT_ABOVE)
     if args.preview:
         people = written_look(*held_out_lines(dataset, train.validation_fraction, train.seed, PEOPLE_LINES))
-        summary["preview"] = rule_preview(rows, styles, people, args.preview)
+        summary["preview"] = rule_preview(rows, primes, people, args.preview)
     write_text_atomic(args.output, json.dumps({"checkpoint": str(checkpoint), "bias": args.bias,
                                                "writers": args.writers, "hands": args.hands, **summary}, indent=1))
     for r in summary["rows"][:5]:
@@ -124,10 +124,10 @@ def summarise(rows: list[dict], max_cer: float, print_above: float) -> dict:
             "rows": rows}
 
 
-def rule_preview(rows: list[dict], styles: dict, people: dict[str, float], count: int) -> dict:
+def rule_preview(rows: list[dict], primes: dict, people: dict[str, float], count: int) -> dict:
     """What the selection rule would keep of ``rows`` (each with ``writer``, ``prime``, ``cer`` and
-    its written ``look``; ``styles`` by ``(writer, prime)``): each writer's best-read row, ranked by
-    :func:`~handwriting.tools.human_styles.rank_human_styles` against ``people``'s look. Returns the
+    its written ``look``; ``primes``: their styles by ``(writer, prime)``): each writer's best-read
+    row, ranked by :func:`~handwriting.tools.human_styles.rank_human_styles` against ``people``'s look. Returns the
     kept styles (name, writer, CER, joined, likeness), their mean and largest CER, how many write
     joined, the rule's default style, and the kept looks' medians of the measures the rule holds
     against the people's (beside ``people``'s own)."""
@@ -138,7 +138,7 @@ def rule_preview(rows: list[dict], styles: dict, people: dict[str, float], count
         best.setdefault(r["writer"], r)
     keys = sorted(best)
     record = {k: {"cer": best[k]["cer"], "look": best[k]["look"], "writer": k} for k in keys}
-    kept, record = rank_human_styles([styles[(k, best[k]["prime"])] for k in keys], record, keys, count, people)
+    kept, record = rank_human_styles([primes[(k, best[k]["prime"])] for k in keys], record, keys, count, people)
     cers = [r["cer"] for r in record.values()]
     return {"styles": [{"name": s.name, **{f: record[s.name][f] for f in ("writer", "cer", "joined", "likeness")}}
                        for s in kept],

@@ -7,6 +7,7 @@ import pytest
 from handwriting import strokes as S
 from handwriting.datasets.format import StrokeDataset
 from handwriting.errors import HandwritingError
+from handwriting.output import layout
 from handwriting.tools.drawn_line_trial import format_trial, median_word_gap, parse_variant, run_trial
 
 TEXTS = ["ab cd", "abc de f", "a bcd", "ab c de", "abcd ef"]
@@ -55,11 +56,13 @@ def test_variants_parse_and_bad_specs_get_a_clear_error():
     both = parse_variant("savgol:5:2+word-gaps:0.5")(line, "ab cd")
     np.testing.assert_allclose(both, parse_variant("word-gaps:0.5")(S.savgol_smooth(line, 5, 2), "ab cd"), atol=1e-5)
     assert S.estimate_slant(parse_variant("slant:0.2")(line, "ab cd")) == pytest.approx(0.2, abs=1e-3)
+    tighter = parse_variant("letter-gaps:0.5")(line, "ab cd")
+    np.testing.assert_allclose(tighter, layout.scale_gaps(line, "ab cd", letters=0.5))
     jittered = [S.estimate_slant(parse_variant("slant-jitter:0.05")(line, f"ab cd {k}")) for k in range(40)]
     moves = np.array(jittered) - S.estimate_slant(line)
     assert np.abs(moves).max() <= 0.1 + 1e-3 and 0.02 < moves.std() < 0.08  # N(0, 0.05) clipped at 2 sd
     np.testing.assert_array_equal(parse_variant("slant-jitter:0.05")(line, "x"), parse_variant("slant-jitter:0.05")(line, "x"))
-    for bad in ("slant:1", "slant-jitter:0.5", "blur", "savgol:7", "savgol:7:7", "savgol:2:1", "word-gaps:0", "word-gaps:x", "none:1"):
+    for bad in ("slant:1", "slant-jitter:0.5", "blur", "savgol:7", "savgol:7:7", "savgol:2:1", "word-gaps:0", "word-gaps:x", "letter-gaps:-1", "none:1"):
         with pytest.raises(HandwritingError, match="variant"):
             parse_variant(bad)
 

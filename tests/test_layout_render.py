@@ -168,6 +168,23 @@ def test_scale_word_gaps_moves_whole_words_and_commutes_with_the_slant():
                                S.shear(layout.scale_word_gaps(line, "ab cd ef", 0.5), 0.3), atol=1e-4)
 
 
+def test_scale_gaps_narrows_the_gaps_between_letters_and_keeps_the_word_gaps():
+    line = S.join_strokes([_word(0, 1), _word(1.5, 1), _word(4, 1), _word(5.2, 1)])  # "ab cd": letters 0.5, 0.2 apart
+    tighter = layout.scale_gaps(line, "ab cd", letters=0.5)
+    starts = [tighter[a:b, 0].min() for a, b in zip(*_stroke_bounds(line))]
+    assert starts == pytest.approx([0.0, 1.25, 3.75, 4.85])  # each letter gap halved, the word gap (1.5) kept
+    np.testing.assert_allclose(tighter[:, 1:], line[:, 1:])
+    both = layout.scale_gaps(line, "ab cd", words=2.0, letters=0.5)
+    assert [both[a:b, 0].min() for a, b in zip(*_stroke_bounds(line))] == pytest.approx([0.0, 1.25, 5.25, 6.35])
+    slanted = S.shear(line, 0.3)
+    np.testing.assert_allclose(layout.scale_gaps(slanted, "ab cd", letters=0.5), S.shear(tighter, 0.3), atol=1e-4)
+
+
+def _stroke_bounds(coords: np.ndarray) -> tuple[list[int], list[int]]:
+    ends = np.cumsum(S.stroke_counts(coords)).tolist()
+    return [0] + ends[:-1], ends
+
+
 def test_pieces_join_on_one_band_a_word_gap_apart():
     first = S.join_strokes([_word(0, 3), _word(4.5, 3)])  # "ab cd": its own word gap is 1.5
     second = S.join_strokes([_word(0, 3)])

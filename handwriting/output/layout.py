@@ -95,27 +95,35 @@ def word_gaps(coords: np.ndarray, count: int) -> list[float]:
 
 
 def scale_word_gaps(coords: np.ndarray, text: str, factor: float) -> np.ndarray:
-    """The line with each word gap ``factor`` times as wide: every word's ink moved sideways.
+    """The line with each word gap ``factor`` times as wide: every word's ink moved sideways
+    (:func:`scale_gaps`)."""
+    return scale_gaps(coords, text, words=factor)
 
-    The words are found as the realism measures find them: the line deslanted, its strokes
-    gathered into groups whose x-extents overlap (:func:`~handwriting.strokes.x_overlap_groups`),
-    and the ``text.count(" ")`` widest gaps between groups taken as the word gaps. A horizontal
-    move commutes with the shear, so the moves found on the deslanted line apply to ``coords``
-    as they are. ``coords`` ``[N, 3]``; returns a new array.
+
+def scale_gaps(coords: np.ndarray, text: str, *, words: float = 1.0, letters: float = 1.0) -> np.ndarray:
+    """The line with each word gap ``words`` times as wide and each gap between letters inside a
+    word ``letters`` times as wide: the ink after a gap moved sideways by the change.
+
+    The gaps are found as the realism measures find them: the line deslanted, its strokes
+    gathered into groups whose x-extents overlap (:func:`~handwriting.strokes.x_overlap_groups`:
+    a print hand's letters, a joined hand's words), and the ``text.count(" ")`` widest gaps
+    between groups taken as the word gaps; the others are gaps between letters. A horizontal move
+    commutes with the shear, so the moves found on the deslanted line apply to ``coords`` as they
+    are. ``coords`` ``[N, 3]``; returns a new array.
     """
     coords = np.asarray(coords, np.float32)
     out = coords.copy()
-    spaces = text.count(" ")
-    if spaces == 0 or len(coords) == 0 or factor == 1.0:
+    if len(coords) == 0 or (words == 1.0 and letters == 1.0):
         return out
     upright = deslant(coords)
     low, high = stroke_extents(upright)
     groups = x_overlap_groups(upright)
     gaps = np.array([low[b, 0].min() - high[a, 0].max() for a, b in zip(groups, groups[1:])])
-    widest = set(np.argsort(-gaps)[:spaces].tolist())
+    widest = set(np.argsort(-gaps)[:text.count(" ")].tolist())
     shift, moves = 0.0, np.zeros(len(low), np.float32)
     for k, group in enumerate(groups):
-        if k - 1 in widest:
+        if k > 0:
+            factor = words if k - 1 in widest else letters
             shift += (factor - 1.0) * max(float(gaps[k - 1]), 0.0)
         moves[group] = shift
     out[:, 0] += np.repeat(moves, stroke_counts(coords))

@@ -16,7 +16,9 @@ difference between variants is the variant's and not the sampler's luck.
 
 Variants are named by specs: ``none``; ``savgol:W:P`` (window ``W`` points, polynomial degree
 ``P``, :func:`handwriting.strokes.savgol_smooth`); ``word-gaps:F`` (every word gap ``F`` times
-as wide, :func:`handwriting.output.layout.scale_word_gaps`); ``slant:R`` (every line sheared to
+as wide, :func:`handwriting.output.layout.scale_word_gaps`); ``letter-gaps:F`` (every gap between
+letters inside a word ``F`` times as wide, the word gaps kept, :func:`handwriting.output.layout.scale_gaps`);
+``slant:R`` (every line sheared to
 lean ``R`` radians, :func:`handwriting.strokes.set_slant`: what a style of that slant would give);
 ``slant-jitter:S`` (each line's slant moved by a draw of ``N(0, S)`` radians, as a person's
 lines vary about their slant: within a UNIPEN writer the median spread is about 0.04);
@@ -32,7 +34,7 @@ import numpy as np
 
 from .. import strokes
 from ..errors import HandwritingError
-from ..output.layout import scale_word_gaps, word_gaps
+from ..output.layout import scale_gaps, scale_word_gaps, word_gaps
 from .evaluate import OcrReader, Report, score_lines
 from .realism import features_of, held_out_sample
 from .realism_grouped import grouped_realism, write_dealt
@@ -68,12 +70,14 @@ def _parse_step(spec: str) -> Variant:
         return lambda coords, text: strokes.savgol_smooth(coords, window, order)
     if name == "word-gaps" and len(numbers) == 1 and numbers[0] > 0:
         return lambda coords, text: scale_word_gaps(coords, text, numbers[0])
+    if name == "letter-gaps" and len(numbers) == 1 and numbers[0] >= 0:
+        return lambda coords, text: scale_gaps(coords, text, letters=numbers[0])
     if name == "slant" and len(numbers) == 1 and abs(numbers[0]) < np.pi / 4:
         return lambda coords, text: strokes.set_slant(coords, numbers[0])
     if name == "slant-jitter" and len(numbers) == 1 and 0 <= numbers[0] < 0.3:
         return lambda coords, text: _jitter_slant(coords, text, numbers[0])
     raise HandwritingError(f"unknown variant {spec!r}: use none, savgol:WINDOW:ORDER (3 <= window, 0 < order "
-                           "< window), word-gaps:FACTOR (> 0), slant:RADIANS (within 45 degrees of upright) or "
+                           "< window), word-gaps:FACTOR (> 0), letter-gaps:FACTOR (>= 0), slant:RADIANS (within 45 degrees of upright) or "
                            "slant-jitter:SD (radians, under 0.3), joined by +")
 
 
