@@ -95,6 +95,15 @@ def test_the_selection_rule_keeps_legible_like_people_and_a_third_joined():
     assert auto_default_style(renamed) == "upright-print-2"
     assert auto_default_style({"x": {**renamed["upright-print"], "cer": 0.08},
                                "y": {**renamed["upright-print-2"], "cer": 0.07}}) == "y"  # none at 0.04: best read
+    # no kept style could be the default (f read at 0.06 now): the likest legible writer who could,
+    # the upright print a (0.02), takes the place of the least like print style kept (f)
+    no_default = {**record, keys[5]: {**record[keys[5]], "cer": 0.06}}
+    kept, renamed = rank_human_styles(styles, no_default, keys, count=3, people=PEOPLE)
+    assert [s.text for s in kept] == ["b", "d", "a"]
+    assert renamed[auto_default_style(renamed)]["text"] == "a"
+    # the joined share is kept: with room for one style only, the joined hand is not given up
+    kept, _ = rank_human_styles(styles, no_default, keys, count=1, people=PEOPLE)
+    assert [s.text for s in kept] == ["d"]
     # too few legible styles: the lowest CERs fill up
     kept, _ = rank_human_styles(styles, {k: {**r, "cer": r["cer"] + 0.5} for k, r in record.items()}, keys, count=2,
                                 people=PEOPLE)

@@ -24,6 +24,10 @@ measured how each style's written lines look (:func:`written_look`), by the sele
 3. **Joined hands**: at least :data:`JOINED_SHARE` of the kept styles write joined or part-joined
    (their lines' pen lifts per character below :data:`PRINT_ABOVE`), the likest first, where
    that many legible ones do.
+4. **A default among them**: if no kept style could be the default (read at
+   :data:`DEFAULT_MAX_CER` or better, not leaning backwards: :func:`auto_default_style`) but a
+   legible writer left out could, the likest such writer takes the place of the least like
+   print style kept.
 
 A style is then named by how its *written* lines look, which is what a user sees. Two kept
 writers whose hands get the same description are told apart by a number (``upright-print``,
@@ -212,14 +216,28 @@ def rank_human_styles(styles: list[Style], record: dict[str, dict] | None, keys:
 
 def _by_rule(records: list[dict], count: int) -> list[int]:
     """Indices of the ``count`` styles the selection rule keeps, in the order chosen: the legible
-    joined hands first (up to the joined share), then the likest legible ones, then, only if too
-    few are legible, the lowest CERs."""
-    legible = sorted((k for k, r in enumerate(records) if r["cer"] <= MAX_CER), key=lambda k: records[k]["likeness"])
+    joined hands first (up to the joined share), then the likest legible ones (with one that could
+    be the default, where one is legible), then, only if too few are legible, the lowest CERs."""
+    def by_likeness(k: int) -> float:
+        return records[k]["likeness"]
+
+    legible = sorted((k for k, r in enumerate(records) if r["cer"] <= MAX_CER), key=by_likeness)
     joined = [k for k in legible if records[k]["joined"]][: math.ceil(JOINED_SHARE * count)]
     rest = [k for k in legible if k not in joined]
-    kept = sorted(joined + rest[: max(count - len(joined), 0)], key=lambda k: records[k]["likeness"])
+    kept = joined + rest[: max(count - len(joined), 0)]
+    could_default = [k for k in legible if _could_be_default(records[k])]
+    if could_default and kept and not any(k in kept for k in could_default):
+        print_kept = [k for k in sorted(kept, key=by_likeness) if not records[k]["joined"]]
+        if print_kept:
+            kept = [k for k in kept if k != print_kept[-1]] + could_default[:1]
     fallback = sorted((k for k in range(len(records)) if k not in legible), key=lambda k: records[k]["cer"])
-    return (kept + fallback)[:count]
+    return (sorted(kept, key=by_likeness) + fallback)[:count]
+
+
+def _could_be_default(record: dict) -> bool:
+    """Whether a measured style may be the default: read at :data:`DEFAULT_MAX_CER` or better and
+    not leaning backwards (issue 26: the default is a person's hand, not a backhand print)."""
+    return record["cer"] <= DEFAULT_MAX_CER and record["look"]["slant"] >= BACKHAND_BELOW
 
 
 def auto_default_style(record: dict[str, dict]) -> str:
@@ -227,7 +245,7 @@ def auto_default_style(record: dict[str, dict]) -> str:
     (records with a ``likeness``): of the styles that do not lean backwards, the likest with a CER
     of at most :data:`DEFAULT_MAX_CER`, else the best read; without the rule, the lowest CER."""
     upright = [n for n, r in record.items() if "likeness" in r and r["look"]["slant"] >= BACKHAND_BELOW]
-    legible = [n for n in upright if record[n]["cer"] <= DEFAULT_MAX_CER]
+    legible = [n for n in upright if _could_be_default(record[n])]
     if legible:
         return min(legible, key=lambda n: record[n]["likeness"])
     return min(upright or record, key=lambda n: record[n]["cer"])
