@@ -101,7 +101,8 @@ def main(argv=None) -> int:
     for r in summary["rows"][:5]:
         print(f"{r['writer']} CER {r['cer']:.3f}  lifts/char {r['lifts_per_char']:.2f}  gaps/char "
               f"{r['gap_per_char']:.3f}  slant {r['slant']:+.2f}  ({r['prime']!r})")
-    print(f"{summary['candidates']} {'joined ' if args.hands == 'joined' else ''}primes of {summary['writers']} writers; {summary['writes_joined']} written "
+    primes_named = "joined primes" if args.hands == "joined" else "primes"
+    print(f"{summary['candidates']} {primes_named} of {summary['writers']} writers; {summary['writes_joined']} written "
           f"joined, {summary['legible_joined']} of them at CER <= {MAX_CER} (best {summary['best_joined_cer']}); "
           f"the OCR reads the people's own prime lines at a median CER of {summary['median_prime_cer']}")
     if args.preview:
@@ -127,10 +128,10 @@ def summarise(rows: list[dict], max_cer: float, print_above: float) -> dict:
 def rule_preview(rows: list[dict], primes: dict, people: dict[str, float], count: int) -> dict:
     """What the selection rule would keep of ``rows`` (each with ``writer``, ``prime``, ``cer`` and
     its written ``look``; ``primes``: their styles by ``(writer, prime)``): each writer's best-read
-    row, ranked by :func:`~handwriting.tools.human_styles.rank_human_styles` against ``people``'s look. Returns the
-    kept styles (name, writer, CER, joined, likeness), their mean and largest CER, how many write
-    joined, the rule's default style, and the kept looks' medians of the measures the rule holds
-    against the people's (beside ``people``'s own)."""
+    row, ranked by :func:`~handwriting.tools.human_styles.rank_human_styles` against ``people``'s
+    look. Returns the kept styles (name, writer, CER, joined, likeness), their mean and largest
+    CER, how many write joined, the rule's default style, and the kept looks' medians of the
+    measures the rule holds against the people's (beside ``people``'s own)."""
     from handwriting.tools.human_styles import LIKENESS_TOLERANCES, auto_default_style, rank_human_styles
 
     best = {}
@@ -144,7 +145,8 @@ def rule_preview(rows: list[dict], primes: dict, people: dict[str, float], count
                        for s in kept],
             "mean_cer": float(statistics.mean(cers)), "max_cer": float(max(cers)),
             "joined": sum(r["joined"] for r in record.values()), "default_style": auto_default_style(record),
-            "medians": {m: float(statistics.median(r["look"][m] for r in record.values())) for m in LIKENESS_TOLERANCES},
+            "medians": {m: float(statistics.median(r["look"][m] for r in record.values()))
+                        for m in LIKENESS_TOLERANCES},
             "people": {m: people[m] for m in LIKENESS_TOLERANCES}}
 
 

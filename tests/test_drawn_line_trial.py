@@ -62,7 +62,8 @@ def test_variants_parse_and_bad_specs_get_a_clear_error():
     moves = np.array(jittered) - S.estimate_slant(line)
     assert np.abs(moves).max() <= 0.1 + 1e-3 and 0.02 < moves.std() < 0.08  # N(0, 0.05) clipped at 2 sd
     np.testing.assert_array_equal(parse_variant("slant-jitter:0.05")(line, "x"), parse_variant("slant-jitter:0.05")(line, "x"))
-    for bad in ("slant:1", "slant-jitter:0.5", "blur", "savgol:7", "savgol:7:7", "savgol:2:1", "word-gaps:0", "word-gaps:x", "letter-gaps:-1", "none:1"):
+    for bad in ("slant:1", "slant-jitter:0.5", "blur", "savgol:7", "savgol:7:7", "savgol:2:1", "word-gaps:0",
+                "word-gaps:x", "letter-gaps:-1", "none:1"):
         with pytest.raises(HandwritingError, match="variant"):
             parse_variant(bad)
 

@@ -17,9 +17,9 @@ difference between variants is the variant's and not the sampler's luck.
 Variants are named by specs: ``none``; ``savgol:W:P`` (window ``W`` points, polynomial degree
 ``P``, :func:`handwriting.strokes.savgol_smooth`); ``word-gaps:F`` (every word gap ``F`` times
 as wide, :func:`handwriting.output.layout.scale_word_gaps`); ``letter-gaps:F`` (every gap between
-letters inside a word ``F`` times as wide, the word gaps kept, :func:`handwriting.output.layout.scale_gaps`);
-``slant:R`` (every line sheared to
-lean ``R`` radians, :func:`handwriting.strokes.set_slant`: what a style of that slant would give);
+letters inside a word ``F`` times as wide, the word gaps kept,
+:func:`handwriting.output.layout.scale_gaps`); ``slant:R`` (every line sheared to lean ``R``
+radians, :func:`handwriting.strokes.set_slant`: what a style of that slant would give);
 ``slant-jitter:S`` (each line's slant moved by a draw of ``N(0, S)`` radians, as a person's
 lines vary about their slant: within a UNIPEN writer the median spread is about 0.04);
 several joined by ``+`` apply in turn (``savgol:7:3+word-gaps:0.8``).
@@ -77,8 +77,8 @@ def _parse_step(spec: str) -> Variant:
     if name == "slant-jitter" and len(numbers) == 1 and 0 <= numbers[0] < 0.3:
         return lambda coords, text: _jitter_slant(coords, text, numbers[0])
     raise HandwritingError(f"unknown variant {spec!r}: use none, savgol:WINDOW:ORDER (3 <= window, 0 < order "
-                           "< window), word-gaps:FACTOR (> 0), letter-gaps:FACTOR (>= 0), slant:RADIANS (within 45 degrees of upright) or "
-                           "slant-jitter:SD (radians, under 0.3), joined by +")
+                           "< window), word-gaps:FACTOR (> 0), letter-gaps:FACTOR (>= 0), slant:RADIANS (within "
+                           "45 degrees of upright) or slant-jitter:SD (radians, under 0.3), joined by +")
 
 
 def _jitter_slant(coords: np.ndarray, text: str, sd: float) -> np.ndarray:
