@@ -104,6 +104,11 @@ def test_the_selection_rule_keeps_legible_like_people_and_a_third_joined():
     # the joined share is kept: with room for one style only, the joined hand is not given up
     kept, _ = rank_human_styles(styles, no_default, keys, count=1, people=PEOPLE)
     assert [s.text for s in kept] == ["d"]
+    # ranked by the realism classifier's scores where every style has one, not by likeness
+    scored = {k: {**r, "realism": score} for (k, r), score in zip(record.items(), [0.2, 0.9, 0.1, 0.5, 0.3, 0.8])}
+    kept, renamed = rank_human_styles(styles, scored, keys, count=3, people=PEOPLE)
+    assert [s.text for s in kept] == ["a", "e", "d"]  # a and e score likest; d for the joined share
+    assert renamed[auto_default_style(renamed)]["text"] == "a"  # e leans backwards
     # too few legible styles: the lowest CERs fill up
     kept, _ = rank_human_styles(styles, {k: {**r, "cer": r["cer"] + 0.5} for k, r in record.items()}, keys, count=2,
                                 people=PEOPLE)
@@ -167,4 +172,9 @@ def test_the_rule_preview_keeps_what_a_release_would_from_each_writer_s_best_lin
     assert preview["mean_cer"] == pytest.approx((0.05 + 0.09 + 0.03) / 3)
     assert preview["default_style"] == "upright-print"  # none upright at <= 0.04: the best read of w1, w2
     assert preview["medians"] == {"gap_per_char": 0.25, "ink_width_per_char": 1.0, "slant": 0.13}
-    assert preview["people"] == PEOPLE
+    assert preview["people"] == PEOPLE and preview["mean_realism"] is None  # no scores, no mean
+    for r, score in zip(rows, [0.3, 0.1, 0.9, 0.2, 0.0]):
+        r["realism"] = score
+    by_realism = script.rule_preview(rows, styles, PEOPLE, count=3, by_realism=True)
+    assert [s["writer"] for s in by_realism["styles"]] == ["w3", "w1", "w2"]  # each writer's best-read line's score
+    assert by_realism["mean_realism"] == pytest.approx((0.2 + 0.3 + 0.9) / 3)

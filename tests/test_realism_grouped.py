@@ -7,7 +7,7 @@ import pytest
 from handwriting.errors import HandwritingError
 from handwriting.tools.realism import FEATURE_NAMES
 from handwriting.tools.realism_grouped import (deal_styles, group_ids, grouped_auc, grouped_realism, grouped_splits,
-                                               human_reference)
+                                               human_reference, style_scores)
 
 F = len(FEATURE_NAMES)
 
@@ -72,6 +72,26 @@ def test_a_model_unlike_people_is_told_apart_and_one_like_them_is_not():
     assert different.folds == 10
     assert different.auc > 0.95
     assert len(different.measures) == 4 and different.to_dict()["measures"] == different.measures
+
+
+@pytest.mark.slow  # 10 classifiers
+def test_each_style_is_scored_by_a_classifier_that_never_saw_it():
+    rng = np.random.default_rng(3)
+    human, writers = _hands(rng, hands=12, lines=10)
+    # styles like people: new lines in the hands of four of the writers (each a hand of its own)
+    copied = np.repeat(human[writers < 4][::10], 15, axis=0)
+    like, like_ids = copied + rng.normal(0, 0.3, copied.shape), np.repeat(np.arange(4), 15)
+    unlike, unlike_ids = _hands(rng, hands=4, lines=15, shift=3.0, spread=0.5)
+    generated = np.concatenate([like, unlike])
+    styles = [f"like-{s}" for s in like_ids] + [f"unlike-{s}" for s in unlike_ids]
+    scores = style_scores(human, writers, generated, styles, repeats=2)
+    assert sorted(scores) == sorted(set(styles))
+    assert all(0.0 <= v <= 1.0 for v in scores.values())
+    like_scores = [v for k, v in scores.items() if k.startswith("like")]
+    unlike_scores = [v for k, v in scores.items() if k.startswith("unlike")]
+    assert min(unlike_scores) > max(like_scores) + 0.3  # the styles unlike people stand out
+    with pytest.raises(HandwritingError, match="two groups"):
+        style_scores(human, writers, unlike[:15], ["only"] * 15)
 
 
 def test_one_style_or_one_writer_cannot_be_grouped():

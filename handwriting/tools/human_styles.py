@@ -20,7 +20,8 @@ measured how each style's written lines look (:func:`written_look`), by the sele
    others are left.
 2. **Like people**: the legible ones are taken in order of :func:`likeness`, how far their
    written lines' gaps between letters, ink width per character and slant lie from the held-out
-   people's medians, each counted in issue 26's tolerances (20%, 20%, 0.05 rad).
+   people's medians, each counted in issue 26's tolerances (20%, 20%, 0.05 rad); or, where the
+   selection scored every style's lines with the realism classifier, in order of that score.
 3. **Joined hands**: at least :data:`JOINED_SHARE` of the kept styles write joined or part-joined
    (their lines' pen lifts per character below :data:`PRINT_ABOVE`), the likest first, where
    that many legible ones do.
@@ -185,7 +186,9 @@ def rank_human_styles(styles: list[Style], record: dict[str, dict] | None, keys:
         people: the held-out people's :func:`written_look`. With it and every record's ``look``,
             the selection rule of the module's docstring chooses, records each style's
             ``likeness`` and ``joined``, and names styles by their written look; without, the
-            lowest CERs are kept under the primes' names.
+            lowest CERs are kept under the primes' names. Where every record also has a
+            ``realism`` score (:func:`~handwriting.tools.realism_grouped.style_scores`: lower is
+            likelier a person's), the rule ranks by it instead of by ``likeness``.
 
     Returns:
         ``(styles, record)`` with the kept styles under their final names (a repeated description
@@ -218,20 +221,28 @@ def _by_rule(records: list[dict], count: int) -> list[int]:
     """Indices of the ``count`` styles the selection rule keeps, in the order chosen: the legible
     joined hands first (up to the joined share), then the likest legible ones (with one that could
     be the default, where one is legible), then, only if too few are legible, the lowest CERs."""
-    def by_likeness(k: int) -> float:
-        return records[k]["likeness"]
+    rank_by = _rank_measure(records)
 
-    legible = sorted((k for k, r in enumerate(records) if r["cer"] <= MAX_CER), key=by_likeness)
+    def by_rank(k: int) -> float:
+        return records[k][rank_by]
+
+    legible = sorted((k for k, r in enumerate(records) if r["cer"] <= MAX_CER), key=by_rank)
     joined = [k for k in legible if records[k]["joined"]][: math.ceil(JOINED_SHARE * count)]
     rest = [k for k in legible if k not in joined]
     kept = joined + rest[: max(count - len(joined), 0)]
     could_default = [k for k in legible if _could_be_default(records[k])]
     if could_default and kept and not any(k in kept for k in could_default):
-        print_kept = [k for k in sorted(kept, key=by_likeness) if not records[k]["joined"]]
+        print_kept = [k for k in sorted(kept, key=by_rank) if not records[k]["joined"]]
         if print_kept:
             kept = [k for k in kept if k != print_kept[-1]] + could_default[:1]
     fallback = sorted((k for k in range(len(records)) if k not in legible), key=lambda k: records[k]["cer"])
-    return (sorted(kept, key=by_likeness) + fallback)[:count]
+    return (sorted(kept, key=by_rank) + fallback)[:count]
+
+
+def _rank_measure(records) -> str:
+    """What the rule ranks legible styles by: their ``realism`` scores where every record has one,
+    else their ``likeness`` (both: lower is likelier a person's)."""
+    return "realism" if records and all("realism" in r for r in records) else "likeness"
 
 
 def _could_be_default(record: dict) -> bool:
@@ -247,5 +258,6 @@ def auto_default_style(record: dict[str, dict]) -> str:
     upright = [n for n, r in record.items() if "likeness" in r and r["look"]["slant"] >= BACKHAND_BELOW]
     legible = [n for n in upright if _could_be_default(record[n])]
     if legible:
-        return min(legible, key=lambda n: record[n]["likeness"])
+        rank_by = _rank_measure([record[n] for n in legible])
+        return min(legible, key=lambda n: record[n][rank_by])
     return min(upright or record, key=lambda n: record[n]["cer"])

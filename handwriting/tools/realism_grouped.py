@@ -78,6 +78,36 @@ def grouped_auc(features: np.ndarray, labels: np.ndarray, groups: np.ndarray, fo
     return float(np.mean(aucs)), float(np.std(aucs)), len(aucs)
 
 
+def style_scores(human: np.ndarray, writers: Sequence, generated: np.ndarray, styles: Sequence[str], *,
+                 folds: int = DEFAULT_FOLDS, seed: int = 0, repeats: int = CV_REPEATS) -> dict[str, float]:
+    """How readily the classifier tells each style's lines from people's, by style.
+
+    The folds are grouped by writer and by style (as :func:`grouped_realism`'s), so each style's
+    lines are scored by a classifier that never saw that style: what it learnt of generated lines
+    from the other styles. A style's score is the mean out-of-fold probability that its lines are
+    generated, over ``repeats`` shuffles of the groups: lower is likelier a person's. Arguments
+    as :func:`grouped_realism`'s (``[H, F]`` and ``[G, F]`` features, ``[H]`` writers, ``[G]``
+    styles); at least two groups of each kind.
+    """
+    features = np.concatenate([human, generated])
+    labels = np.r_[np.full(len(human), HUMAN), np.full(len(generated), GENERATED)]
+    groups = group_ids(writers, styles)
+    per_class = min(len(np.unique(groups[labels == c])) for c in (HUMAN, GENERATED))
+    if per_class < MIN_GROUPS:
+        raise HandwritingError("style scores need at least two groups (writers, styles) of each kind")
+    totals, counts = np.zeros(len(generated)), np.zeros(len(generated))
+    for run in range(repeats):
+        for train, test in grouped_splits(labels, groups, min(folds, per_class), seed + run):
+            if len(np.unique(labels[train])) < 2:
+                continue
+            scored = test[labels[test] == GENERATED]
+            model = make_classifier(seed).fit(features[train], labels[train])
+            totals[scored - len(human)] += model.predict_proba(features[scored])[:, 1]
+            counts[scored - len(human)] += 1
+    styles = np.asarray(styles)
+    return {str(s): float(totals[styles == s].sum() / max(counts[styles == s].sum(), 1)) for s in np.unique(styles)}
+
+
 def group_ids(human_groups: Sequence, generated_groups: Sequence) -> np.ndarray:
     """``[H + G]`` integer groups: each human writer and each style its own, never shared."""
     keys = [f"writer:{w}" for w in human_groups] + [f"style:{s}" for s in generated_groups]
