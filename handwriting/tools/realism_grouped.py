@@ -63,16 +63,12 @@ def grouped_auc(features: np.ndarray, labels: np.ndarray, groups: np.ndarray, fo
     """
     from sklearn.metrics import roc_auc_score
 
-    per_class = min(len(np.unique(groups[labels == c])) for c in (HUMAN, GENERATED))
-    if per_class < MIN_GROUPS:
-        raise HandwritingError("grouped realism needs at least two groups (writers, styles) of each kind")
     aucs = []
-    for run in range(repeats):
-        for train, test in grouped_splits(labels, groups, min(folds, per_class), seed + run):
-            if len(np.unique(labels[test])) < 2 or len(np.unique(labels[train])) < 2:
-                continue
-            model = make_classifier(seed).fit(features[train], labels[train])
-            aucs.append(roc_auc_score(labels[test], model.predict_proba(features[test])[:, 1]))
+    for train, test in _repeated_folds(labels, groups, folds, seed, repeats):
+        if len(np.unique(labels[test])) < 2:
+            continue
+        model = make_classifier(seed).fit(features[train], labels[train])
+        aucs.append(roc_auc_score(labels[test], model.predict_proba(features[test])[:, 1]))
     if not aucs:
         raise HandwritingError("no grouped fold held both human and generated lines")
     return float(np.mean(aucs)), float(np.std(aucs)), len(aucs)
@@ -91,21 +87,27 @@ def style_scores(human: np.ndarray, writers: Sequence, generated: np.ndarray, st
     """
     features = np.concatenate([human, generated])
     labels = np.r_[np.full(len(human), HUMAN), np.full(len(generated), GENERATED)]
-    groups = group_ids(writers, styles)
-    per_class = min(len(np.unique(groups[labels == c])) for c in (HUMAN, GENERATED))
-    if per_class < MIN_GROUPS:
-        raise HandwritingError("style scores need at least two groups (writers, styles) of each kind")
     totals, counts = np.zeros(len(generated)), np.zeros(len(generated))
-    for run in range(repeats):
-        for train, test in grouped_splits(labels, groups, min(folds, per_class), seed + run):
-            if len(np.unique(labels[train])) < 2:
-                continue
-            scored = test[labels[test] == GENERATED]
-            model = make_classifier(seed).fit(features[train], labels[train])
-            totals[scored - len(human)] += model.predict_proba(features[scored])[:, 1]
-            counts[scored - len(human)] += 1
+    for train, test in _repeated_folds(labels, group_ids(writers, styles), folds, seed, repeats):
+        scored = test[labels[test] == GENERATED]
+        model = make_classifier(seed).fit(features[train], labels[train])
+        totals[scored - len(human)] += model.predict_proba(features[scored])[:, 1]
+        counts[scored - len(human)] += 1
     styles = np.asarray(styles)
     return {str(s): float(totals[styles == s].sum() / max(counts[styles == s].sum(), 1)) for s in np.unique(styles)}
+
+
+def _repeated_folds(labels: np.ndarray, groups: np.ndarray, folds: int, seed: int, repeats: int):
+    """The ``(train, test)`` folds of ``repeats`` grouped cross-validations (seeds ``seed``,
+    ``seed + 1``, ...) whose training part holds both classes; folds are at most the groups of
+    the smaller class, of which there must be two."""
+    per_class = min(len(np.unique(groups[labels == c])) for c in (HUMAN, GENERATED))
+    if per_class < MIN_GROUPS:
+        raise HandwritingError("grouped realism needs at least two groups (writers, styles) of each kind")
+    for run in range(repeats):
+        for train, test in grouped_splits(labels, groups, min(folds, per_class), seed + run):
+            if len(np.unique(labels[train])) == 2:
+                yield train, test
 
 
 def group_ids(human_groups: Sequence, generated_groups: Sequence) -> np.ndarray:
