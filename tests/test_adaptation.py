@@ -106,6 +106,21 @@ def test_rehearsal_lines_are_the_base_network_s_own_sentences_primed_with_the_pe
     assert rehearsal_set(hand.sampler, Style("p", texts[0], offsets[0]), 0) == ([], [])
 
 
+def test_augmented_adaptation_sees_each_line_stretched_anew_and_still_learns_it(tiny_model):
+    from handwriting.training.adapt import adapt, nll_per_point
+
+    model, _ = tiny_model
+    offsets, texts, _ = tiny_lines()
+    config = tiny_config(steps=40, augment_scale=0.05, augment_shear=0.05)
+    first, again, plain = (adapt(model, offsets, texts, c) for c in (config, config, tiny_config(steps=40)))
+    deltas = [{n: p[0] for n, p in r.deltas.items()} for r in (first, again, plain)]
+    assert all(np.array_equal(deltas[0][n], deltas[1][n]) for n in deltas[0])  # seeded
+    assert not np.allclose(deltas[0]["lstm1/kernel"], deltas[2]["lstm1/kernel"])
+    assert nll_per_point(model, offsets, texts, deltas[0]) < nll_per_point(model, offsets, texts) - 0.1
+    with pytest.raises(HandwritingError, match="augment"):
+        adapt(model, offsets, texts, tiny_config(augment_shear=-0.1))
+
+
 def test_low_rank_deltas_have_the_rank_asked_for(tiny_model):
     from handwriting.training.adapt import adapt
 

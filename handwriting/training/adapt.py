@@ -69,6 +69,10 @@ class AdaptConfig:
         strength: how far the saved personal model goes from the base network towards the
             adapted one (its deltas times this, :func:`~handwriting.writing.personal.scale_deltas`):
             1 writes most like the person, less writes more legibly (docs/adaptation.md).
+        augment_scale: if > 0, every step sees each line stretched at random, by a factor per
+            axis whose log has this standard deviation (as the training run's augmentation).
+        augment_shear: if > 0, every step sees each line slanted at random (``dx += shear * dy``,
+            the shear's standard deviation).
     """
 
     layers: tuple[str, ...] = DEFAULT_LAYERS
@@ -84,6 +88,8 @@ class AdaptConfig:
     rehearsal_weight: float = 1.0
     rehearsal_bias: float = 0.0
     strength: float = 1.0
+    augment_scale: float = 0.0
+    augment_shear: float = 0.0
 
     def validate(self) -> None:
         unknown = [name for name in self.layers if name not in ADAPTABLE_LAYERS]
@@ -94,6 +100,8 @@ class AdaptConfig:
                                    "l2_to_base >= 0")
         if self.rehearsal_lines < 0 or self.rehearsal_weight < 0 or self.rehearsal_bias < 0:
             raise HandwritingError("adaptation needs rehearsal_lines, rehearsal_weight and rehearsal_bias >= 0")
+        if self.augment_scale < 0 or self.augment_shear < 0:
+            raise HandwritingError("adaptation needs augment_scale and augment_shear >= 0")
         if not 0 < self.strength <= 1:
             raise HandwritingError(f"adaptation strength must be in (0, 1], not {self.strength:g}")
 
@@ -129,10 +137,14 @@ def named_variables(model) -> dict[str, object]:
     return named
 
 
-def make_lines_batch(offsets: Sequence[np.ndarray], texts: Sequence[str]) -> Batch:
-    """One padded batch of every line (``[N_i, 3]`` normalised offsets) with its text."""
+def make_lines_batch(offsets: Sequence[np.ndarray], texts: Sequence[str],
+                     augment_rng: np.random.Generator | None = None, augment_scale: float = 0.0,
+                     augment_shear: float = 0.0) -> Batch:
+    """One padded batch of every line (``[N_i, 3]`` normalised offsets) with its text, each line
+    stretched and slanted at random when ``augment_rng`` is given (``make_batch``'s augmentation)."""
     chars = [alphabet.encode(t) for t in texts]
-    return make_batch(list(offsets), chars, np.arange(len(offsets)), len(offsets), 1)
+    return make_batch(list(offsets), chars, np.arange(len(offsets)), len(offsets), 1,
+                      augment_rng, augment_scale, augment_shear)
 
 
 class _Forward:
@@ -203,6 +215,20 @@ def nll_per_point(model, offsets: Sequence[np.ndarray], texts: Sequence[str],
     return float(np.sum(forward.nll(values, _tensors(batch)))) / max(batch.points, 1)
 
 
+def _delta_variables(shapes: dict[str, tuple[int, ...]], rank: int, rng: np.random.Generator) -> dict[str, list]:
+    """Per array name its trainable delta, starting at zero: ``[D]``, or ``[A, B]`` of ``rank`` for 2-D kernels."""
+    import tensorflow as tf
+
+    params: dict[str, list] = {}
+    for name, shape in shapes.items():
+        if rank and len(shape) == 2:
+            a = rng.normal(0.0, LOW_RANK_INIT, (shape[0], rank)).astype(np.float32)
+            params[name] = [tf.Variable(a), tf.Variable(np.zeros((rank, shape[1]), np.float32))]
+        else:
+            params[name] = [tf.Variable(np.zeros(shape, np.float32))]
+    return params
+
+
 def adapt(model, offsets: Sequence[np.ndarray], texts: Sequence[str], config: AdaptConfig,
           progress: Callable[[int, int, float], None] | None = None,
           snapshot: Callable[[int, dict[str, np.ndarray]], None] | None = None,
@@ -224,14 +250,7 @@ def adapt(model, offsets: Sequence[np.ndarray], texts: Sequence[str], config: Ad
     named = {k: v for k, v in named_variables(model).items() if k.split("/")[0] in config.layers}
     index = forward.index(named)
     rng = np.random.default_rng(config.seed)
-    params: dict[str, list] = {}
-    for name, i in index.items():
-        shape = tuple(forward.base[i].shape)
-        if config.rank and len(shape) == 2:
-            a = rng.normal(0.0, LOW_RANK_INIT, (shape[0], config.rank)).astype(np.float32)
-            params[name] = [tf.Variable(a), tf.Variable(np.zeros((config.rank, shape[1]), np.float32))]
-        else:
-            params[name] = [tf.Variable(np.zeros(shape, np.float32))]
+    params = _delta_variables({name: tuple(forward.base[i].shape) for name, i in index.items()}, config.rank, rng)
     trainable = [v for pair in params.values() for v in pair]
     optimizer = keras.optimizers.Adam(config.learning_rate)
     optimizer.build(trainable)
@@ -262,13 +281,15 @@ def adapt(model, offsets: Sequence[np.ndarray], texts: Sequence[str], config: Ad
 
     compiled = tf.function(step, autograph=False, reduce_retracing=True)
     per_step = min(config.lines_per_step, len(offsets))
-    whole = make_lines_batch(offsets, texts) if per_step == len(offsets) else None
+    augmenting = config.augment_scale > 0 or config.augment_shear > 0
+    augment = (rng, config.augment_scale, config.augment_shear) if augmenting else ()
+    whole = make_lines_batch(offsets, texts) if per_step == len(offsets) and not augmenting else None
     losses, t0, stopped = [], time.perf_counter(), "steps"
     for k in range(config.steps):
         batch = whole
         if batch is None:
             pick = rng.permutation(len(offsets))[:per_step]
-            batch = make_lines_batch([offsets[i] for i in pick], [texts[i] for i in pick])
+            batch = make_lines_batch([offsets[i] for i in pick], [texts[i] for i in pick], *augment)
         loss = float(compiled(_tensors(batch), tf.constant(float(batch.points))))
         if not np.isfinite(loss):
             raise HandwritingError(f"adaptation diverged at step {k + 1} (the loss is {loss})")
