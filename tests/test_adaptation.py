@@ -286,6 +286,25 @@ def test_the_cli_adapts_and_writes_with_the_style(tiny_checkpoint, user_dir, tmp
     assert weak.returncode == 2 and weak.stderr.count("\n") == 1 and "strength must be in (0, 1]" in weak.stderr
 
 
+def test_removing_a_style_deletes_its_sample_and_personal_model_and_nothing_else(tiny_checkpoint, user_dir):
+    from handwriting.tools.adaptation import adapt_style
+
+    adapt_style(tiny_checkpoint, "mine", tiny_samples(), config=tiny_config())
+    adapt_style(tiny_checkpoint, "mine.2", tiny_samples(), config=tiny_config())
+    folder = user_dir / "styles"
+    (model_file,) = [p for p in folder.glob("mine.*.adapt.npz") if p.name.count(".") == 3]
+    done = run_cli("style", "remove", "mine")
+    assert done.returncode == 0, done.stderr
+    assert str(folder / "mine.json") in done.stdout and str(model_file) in done.stdout
+    left = sorted(p.name for p in folder.iterdir())  # the other style's files stay: "mine.2.<tag>.adapt.npz"
+    assert len(left) == 2 and left[1] == "mine.2.json" and left[0].startswith("mine.2.")
+    again = run_cli("style", "remove", "mine")
+    assert again.returncode == 2 and again.stderr.count("\n") == 1
+    assert "no style of yours is named 'mine' (yours: mine.2)" in again.stderr
+    shipped = run_cli("style", "remove", "toy")
+    assert shipped.returncode == 2 and "shipped styles cannot be removed" in shipped.stderr
+
+
 def test_a_style_adapted_to_another_model_is_refused_clearly(tiny_checkpoint, user_dir, tmp_path):
     import handwriting
     from handwriting.writing.personal import save_personal_model

@@ -128,6 +128,19 @@ def test_a_style_saved_on_the_page_is_used_at_once(client, user_dir):
     assert replaced.status_code == 201 and load_user_styles()["mine"].text == "dcba"
 
 
+def test_a_style_of_yours_is_removed_and_a_shipped_one_is_not(client, user_dir):
+    assert client.post("/api/styles", json={"name": "mine", "text": "abcd", "strokes": sample_strokes()}).status_code == 201
+    assert client.delete("/api/styles/mine").json() == {"removed": "mine"}
+    assert not (user_dir / "styles" / "mine.json").exists()
+    assert [s["name"] for s in client.get("/api/styles").json()["styles"]] == ["toy"]
+    gone = client.post("/api/write", json={"text": "ab", "style": "mine"})
+    assert gone.status_code == 400 and "mine" in gone.json()["error"]
+    missing = client.delete("/api/styles/mine")
+    assert missing.status_code == 404 and "no style of yours is named 'mine'" in missing.json()["error"]
+    shipped = client.delete("/api/styles/toy")
+    assert shipped.status_code == 400 and "ships with the model" in shipped.json()["error"]
+
+
 def test_requests_that_arrive_together_share_a_batch(web_hand, user_dir):
     app = create_app(web_hand)
     batcher = app.state.web.batcher

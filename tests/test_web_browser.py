@@ -187,6 +187,16 @@ def test_the_page_writes_shows_errors_and_learns_a_hand(server, browser):
     set_value(browser, "text", "Now in my own hand")
     assert write_and_wait(browser)
 
+    assert browser.find_element(By.ID, "remove-style").is_displayed()  # a style of yours can be removed
+    browser.find_element(By.ID, "remove-style").click()
+    from selenium.webdriver.support import expected_conditions
+
+    wait_for(browser, expected_conditions.alert_is_present()).accept()  # "Remove your style ...?"
+    wait_for(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, '#styles .style[data-name="browser-hand"]'))
+    assert not (user_dir / "styles" / "browser-hand.json").exists()
+    assert browser.find_element(By.CSS_SELECTOR, "#styles .style.selected").get_attribute("data-kind") == "shipped"
+    assert not browser.find_element(By.ID, "remove-style").is_displayed()  # shipped styles stay
+
 
 #: A note that fills more than one A5 sheet (the page writes at most 1,000 characters).
 LONG_NOTE = ("Dear Ada, thank you for the lovely tea and the long walk by the river. " * 8).strip()

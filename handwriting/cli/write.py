@@ -270,6 +270,11 @@ def add_style(sub: argparse._SubParsersAction) -> None:
                                                       f"(default {AdaptConfig.strength:g}): less writes more legibly "
                                                       "and less like you (docs/adaptation.md)")
     add.set_defaults(run=_run_style_add)
+    remove = actions.add_parser("remove", help="remove one of your styles (and the network it learnt, if any)",
+                                description="Remove a style of yours from your data folder: its sample and "
+                                            "its personal model. Shipped styles are part of the model and stay.")
+    remove.add_argument("name", metavar="NAME", help="the style to remove (handwriting styles lists yours)")
+    remove.set_defaults(run=_run_style_remove)
 
 
 def _run_style_add(args: argparse.Namespace) -> int:
@@ -284,6 +289,14 @@ def _run_style_add(args: argparse.Namespace) -> int:
     path = add_style(checkpoint, args.name, args.ink[0], args.text[0], force=args.force,
                      ink_format=args.ink_format)
     print(f"wrote {path}; write with it: handwriting write \"...\" --style {args.name}")
+    return 0
+
+
+def _run_style_remove(args: argparse.Namespace) -> int:
+    from ..writing.styles import remove_user_style
+
+    removed = remove_user_style(args.name)
+    print(f"removed style {args.name!r}: {', '.join(str(p) for p in removed)}")
     return 0
 
 

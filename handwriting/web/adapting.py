@@ -88,6 +88,11 @@ class AdaptJobs:
             self._thread.start()
             return self.status
 
+    def learning(self, name: str) -> bool:
+        """Whether the hand ``name`` is being learnt now."""
+        with self._lock:
+            return self.status.state == RUNNING and self.status.name == name
+
     def _run(self, request: AdaptRequest, samples: list, config) -> None:
         from ..tools.adaptation import adapt_style
 

@@ -16,6 +16,9 @@ Routes (all JSON errors are ``{"error": "one line"}`` with a 4xx status):
   ``pdf`` of them all) and ``speed`` -> the file, exactly as ``handwriting write`` writes it.
 - ``POST /api/styles``: ``{"name", "text", "strokes": [[[x, y, t?], ...], ...], "replace"}`` ->
   201 and the new style; processed as ``handwriting style add`` does and saved where it saves.
+- ``DELETE /api/styles/NAME``: removes the user's style ``NAME`` (its sample and personal model),
+  as ``handwriting style remove`` does -> ``{"removed"}``; 400 for a shipped style, 404 for no
+  such style of the user's, 409 while that hand is being learnt.
 - ``POST /api/adapt``: ``{"name", "lines": [{"text", "strokes"}], "minutes", "steps", "strength", "replace"}`` ->
   202 and the job's state: the network learns the hand in the background, as ``handwriting style
   add --adapt`` does (:mod:`.adapting`); 409 "busy" while another adaptation runs.
@@ -48,7 +51,7 @@ from ..version import __version__
 from ..output import render
 from ..output.pdf import pdf_bytes
 from ..writing.hand import RESERVED_STYLE_NAMES, Drawing, Hand, Style, load_styles, text_lines
-from ..writing.styles import StyleExistsError, save_user_style
+from ..writing.styles import StyleExistsError, remove_user_style, save_user_style
 from .adapting import AdaptJobs, sentences
 from .batcher import WriteBatcher
 from .requests import (
@@ -228,6 +231,19 @@ class WebApp:
         self.hand.styles = {**self.hand.styles, req.name: style}  # one swap: writers see old or new
         return JSONResponse(self.style_json(req.name, style), status_code=201)
 
+    async def remove_style(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if name in self.shipped:
+            raise ApiError(f"style {name!r} ships with the model and cannot be removed", 400)
+        if self.jobs is not None and self.jobs.learning(name):
+            raise ApiError(f"busy: the hand {name!r} is being learnt; remove it when that is done", 409)
+        try:
+            await run_in_threadpool(remove_user_style, name)
+        except HandwritingError as exc:
+            raise ApiError(str(exc), 404) from exc
+        self.hand.styles = {k: v for k, v in self.hand.styles.items() if k != name}  # one swap, as when added
+        return JSONResponse({"removed": name})
+
     async def start_adapt(self, request: Request) -> Response:
         if self.jobs is None:
             raise ApiError("this server's model has no checkpoint directory to adapt", 400)
@@ -262,6 +278,7 @@ def create_app(hand: Hand, adapt_config=None) -> Starlette:
         Route("/api/info", api(web.info)),
         Route("/api/styles", api(web.list_styles), methods=["GET"]),
         Route("/api/styles", api(web.add_style), methods=["POST"]),
+        Route("/api/styles/{name}", api(web.remove_style), methods=["DELETE"]),
         Route("/api/write", api(web.write), methods=["POST"]),
         Route("/api/render", api(web.render), methods=["POST"]),
         Route("/api/adapt", api(web.start_adapt), methods=["POST"]),

@@ -116,11 +116,14 @@ def new_model_path(folder: Path, style_name: str) -> Path:
     return folder / f"{style_name}.{tag}{SUFFIX}"
 
 
-def remove_stale(folder: Path, style_name: str, keep: Path | None) -> None:
-    """Remove ``style_name``'s personal model files in ``folder`` other than ``keep``."""
-    for path in folder.glob(f"{style_name}.*{SUFFIX}"):
+def remove_stale(folder: Path, style_name: str, keep: Path | None) -> list[Path]:
+    """Remove ``style_name``'s personal model files in ``folder`` other than ``keep``; the files removed."""
+    removed = []
+    for path in sorted(folder.glob(f"{style_name}.*{SUFFIX}")):
         if path.name.count(".") == style_name.count(".") + 3 and (keep is None or path.name != keep.name):
             path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def personal_network(checkpoint: str | os.PathLike | None, config: ModelConfig, path: str | os.PathLike,

@@ -237,3 +237,24 @@ def save_user_style(checkpoint: Path, name: str, coords: np.ndarray, text: str, 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, style.to_json())
     return path, style
+
+
+def remove_user_style(name: str) -> list[Path]:
+    """Remove the user style ``name`` from the user's styles folder (``handwriting style remove``):
+    its ``NAME.json`` first, so that a reader sees the style whole or not at all, then its personal
+    models (:mod:`.personal`). Returns the files removed.
+
+    Raises:
+        HandwritingError: no user style of that name (the user's styles are named).
+    """
+    from .personal import remove_stale
+
+    folder = user_styles_dir()
+    path = folder / f"{name}.json"
+    if not isinstance(name, str) or not STYLE_NAME.match(name) or not path.is_file():
+        yours = sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+        listed = f"yours: {', '.join(yours)}" if yours else "you have none"
+        raise HandwritingError(f"no style of yours is named {str(name)[:60]!r} ({listed}); "
+                               "shipped styles cannot be removed")
+    path.unlink()
+    return [path] + remove_stale(folder, name, keep=None)

@@ -11,9 +11,9 @@ let selectedStyle = null;
 let lastResult = null;
 let animation = null;
 
-async function api(path, body) {
-  const options = body === undefined ? {} : {
-    method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body),
+async function api(path, body, method) {
+  const options = body === undefined ? {method: method || "GET"} : {
+    method: method || "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body),
   };
   const response = await fetch(path, options);
   if (!response.ok) {
@@ -42,6 +42,7 @@ async function loadStyles(select) {
     button.type = "button";
     button.className = "style";
     button.dataset.name = style.name;
+    button.dataset.kind = style.kind;
     button.setAttribute("role", "radio");
     button.title = style.text;
     const label = document.createElement("div");
@@ -59,15 +60,33 @@ async function loadStyles(select) {
     button.addEventListener("click", () => selectStyle(style.name));
     box.append(button);
   }
-  selectStyle(select || selectedStyle || data.default || (data.styles[0] || {}).name || "none");
+  const names = new Set(entries.map((style) => style.name));
+  const wanted = select || selectedStyle;
+  selectStyle(names.has(wanted) ? wanted : data.default || (data.styles[0] || {}).name || "none");
 }
 
 function selectStyle(name) {
   selectedStyle = name;
+  let yours = false;
   for (const button of document.querySelectorAll("#styles .style")) {
     const on = button.dataset.name === name;
     button.classList.toggle("selected", on);
     button.setAttribute("aria-checked", on ? "true" : "false");
+    yours = yours || (on && button.dataset.kind === "yours");
+  }
+  $("remove-style").hidden = !yours;
+}
+
+async function removeStyle() {
+  const name = selectedStyle;
+  if (!window.confirm(`Remove your style "${name}"? Its sample and what the network learnt of it are deleted.`)) return;
+  showError($("error"), "");
+  try {
+    await api(`/api/styles/${encodeURIComponent(name)}`, undefined, "DELETE");
+    selectedStyle = null;
+    await loadStyles();
+  } catch (error) {
+    showError($("error"), error.message);
   }
 }
 
@@ -361,6 +380,7 @@ function setUp() {
     $(input).addEventListener("input", () => { $(label).textContent = $(input).value; });
   }
   $("write").addEventListener("click", write);
+  $("remove-style").addEventListener("click", removeStyle);
   $("text").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) write();
   });
