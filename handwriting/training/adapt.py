@@ -281,15 +281,15 @@ def adapt(model, offsets: Sequence[np.ndarray], texts: Sequence[str], config: Ad
 
     compiled = tf.function(step, autograph=False, reduce_retracing=True)
     per_step = min(config.lines_per_step, len(offsets))
-    augmenting = config.augment_scale > 0 or config.augment_shear > 0
-    augment = (rng, config.augment_scale, config.augment_shear) if augmenting else ()
-    whole = make_lines_batch(offsets, texts) if per_step == len(offsets) and not augmenting else None
+    augment_rng = rng if config.augment_scale > 0 or config.augment_shear > 0 else None
+    whole = make_lines_batch(offsets, texts) if per_step == len(offsets) and augment_rng is None else None
     losses, t0, stopped = [], time.perf_counter(), "steps"
     for k in range(config.steps):
         batch = whole
         if batch is None:
             pick = rng.permutation(len(offsets))[:per_step]
-            batch = make_lines_batch([offsets[i] for i in pick], [texts[i] for i in pick], *augment)
+            batch = make_lines_batch([offsets[i] for i in pick], [texts[i] for i in pick],
+                                     augment_rng, config.augment_scale, config.augment_shear)
         loss = float(compiled(_tensors(batch), tf.constant(float(batch.points))))
         if not np.isfinite(loss):
             raise HandwritingError(f"adaptation diverged at step {k + 1} (the loss is {loss})")
