@@ -121,6 +121,20 @@ def test_augmented_adaptation_sees_each_line_stretched_anew_and_still_learns_it(
         adapt(model, offsets, texts, tiny_config(augment_shear=-0.1))
 
 
+def test_weighting_the_pen_up_jumps_makes_the_writer_s_jumps_likelier(tiny_model):
+    from handwriting.training.adapt import adapt, nll_per_point
+
+    model, _ = tiny_model
+    offsets, texts, _ = tiny_lines()
+    plain, weighted = (adapt(model, offsets, texts, tiny_config(steps=20, learning_rate=3e-3, pen_up_weight=w))
+                       for w in (1.0, 10.0))
+    jumps = {name: nll_per_point(model, offsets, texts, {n: p[0] for n, p in r.deltas.items()}, pen_up_only=True)
+             for name, r in (("plain", plain), ("weighted", weighted))}
+    assert jumps["weighted"] < jumps["plain"] < nll_per_point(model, offsets, texts, pen_up_only=True)
+    with pytest.raises(HandwritingError, match="pen_up_weight"):
+        adapt(model, offsets, texts, tiny_config(pen_up_weight=0.0))
+
+
 def test_low_rank_deltas_have_the_rank_asked_for(tiny_model):
     from handwriting.training.adapt import adapt
 

@@ -49,6 +49,16 @@ def test_sequence_nll_sums_over_real_points_only():
     np.testing.assert_allclose(np.asarray(mixture.sequence_nll(y2, target, mask, M))[0], seq[0], rtol=1e-12)
 
 
+def test_sequence_nll_weights_each_real_point_by_its_mask():
+    rng = np.random.default_rng(2)
+    y = _random_output(rng, (2, 4))
+    target = np.concatenate([rng.normal(size=(2, 4, 2)), rng.integers(0, 2, size=(2, 4, 1))], -1)
+    weights = np.array([[1.0, 5.0, 1.0, 0.0], [0.5, 1.0, 3.0, 1.0]])
+    per_point = np.asarray(mixture.point_nll(mixture.split_params(y, M), target))
+    np.testing.assert_allclose(np.asarray(mixture.sequence_nll(y, target, weights, M)),
+                               (per_point * weights).sum(-1), rtol=1e-12)
+
+
 def test_split_params_order():
     y = np.arange(1 + 6 * M, dtype=np.float64)[None]
     p = mixture.split_params(y, M)

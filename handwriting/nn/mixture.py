@@ -92,12 +92,13 @@ def sequence_nll(y, target, point_mask, mixture_components: int):
     Args:
         y: ``[B, T, 1 + 6M]`` raw output layer.
         target: ``[B, T, 3]``.
-        point_mask: ``[B, T]`` 1 for real points, 0 for padding.
+        point_mask: ``[B, T]`` 1 for real points, 0 for padding; or a weight per point (> 0 for
+            real points), which multiplies that point's NLL.
     """
     nll = point_nll(split_params(y, mixture_components), target)
     mask = ops.cast(point_mask, nll.dtype)
-    # where(), not a product, so a non-finite value at a padded point cannot leak into the sum.
-    return ops.sum(ops.where(mask > 0, nll, ops.zeros_like(nll)), axis=-1)
+    # where(), so a non-finite value at a padded point cannot leak into the sum through 0 * inf.
+    return ops.sum(ops.where(mask > 0, nll * mask, ops.zeros_like(nll)), axis=-1)
 
 
 # ------------------------------------------------------------------ sampling (eqs 61-62)

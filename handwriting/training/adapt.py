@@ -23,7 +23,7 @@ Shapes: B lines, T points, U characters; arrays are named as ``writing/weights.p
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -73,6 +73,8 @@ class AdaptConfig:
             axis whose log has this standard deviation (as the training run's augmentation).
         augment_shear: if > 0, every step sees each line slanted at random (``dx += shear * dy``,
             the shear's standard deviation).
+        pen_up_weight: the weight in the loss of each pen-up jump's NLL (the offset to the next
+            stroke, where a writer's late i-dots and t-crosses begin); 1 weighs every point alike.
     """
 
     layers: tuple[str, ...] = DEFAULT_LAYERS
@@ -90,6 +92,7 @@ class AdaptConfig:
     strength: float = 1.0
     augment_scale: float = 0.0
     augment_shear: float = 0.0
+    pen_up_weight: float = 1.0
 
     def validate(self) -> None:
         unknown = [name for name in self.layers if name not in ADAPTABLE_LAYERS]
@@ -102,6 +105,8 @@ class AdaptConfig:
             raise HandwritingError("adaptation needs rehearsal_lines, rehearsal_weight and rehearsal_bias >= 0")
         if self.augment_scale < 0 or self.augment_shear < 0:
             raise HandwritingError("adaptation needs augment_scale and augment_shear >= 0")
+        if not self.pen_up_weight > 0:
+            raise HandwritingError(f"adaptation pen_up_weight must be > 0, not {self.pen_up_weight:g}")
         if not 0 < self.strength <= 1:
             raise HandwritingError(f"adaptation strength must be in (0, 1], not {self.strength:g}")
 
@@ -177,10 +182,15 @@ class _Forward:
         return np.asarray(self._base_nll(_tensors(batch)))
 
 
-def _tensors(batch: Batch) -> tuple:
+def _tensors(batch: Batch, pen_up_weight: float = 1.0) -> tuple:
+    """The batch as the forward pass takes it; each pen-up jump's point weighs ``pen_up_weight``
+    in the mask (the input point ends a stroke, so its target is the jump to the next)."""
     import tensorflow as tf
 
-    return (tf.constant(batch.x), tf.constant(batch.target), tf.constant(batch.point_mask),
+    mask = batch.point_mask
+    if pen_up_weight != 1.0:
+        mask = mask * np.where(batch.x[..., 2] > 0.5, pen_up_weight, 1.0).astype(mask.dtype)
+    return (tf.constant(batch.x), tf.constant(batch.target), tf.constant(mask),
             tf.constant(batch.chars), tf.constant(batch.char_mask))
 
 
@@ -203,8 +213,9 @@ def line_fit(model, offsets: Sequence[np.ndarray], texts: Sequence[str], seed: i
 
 
 def nll_per_point(model, offsets: Sequence[np.ndarray], texts: Sequence[str],
-                  deltas: dict[str, np.ndarray] | None = None) -> float:
-    """The mean NLL per point of the lines, under the base weights plus full ``deltas`` (``D`` by name)."""
+                  deltas: dict[str, np.ndarray] | None = None, pen_up_only: bool = False) -> float:
+    """The mean NLL per point of the lines, under the base weights plus full ``deltas`` (``D`` by name);
+    of the pen-up jumps alone (the first offset of every stroke after the first) with ``pen_up_only``."""
     import tensorflow as tf
 
     forward = _Forward(model)
@@ -212,7 +223,9 @@ def nll_per_point(model, offsets: Sequence[np.ndarray], texts: Sequence[str],
     for name, i in forward.index({k: v for k, v in named_variables(model).items() if k in (deltas or {})}).items():
         values[i] = values[i] + tf.constant(deltas[name])
     batch = make_lines_batch(offsets, texts)
-    return float(np.sum(forward.nll(values, _tensors(batch)))) / max(batch.points, 1)
+    if pen_up_only:
+        batch = replace(batch, point_mask=batch.point_mask * (batch.x[..., 2] > 0.5))
+    return float(np.sum(forward.nll(values, _tensors(batch)))) / max(float(batch.point_mask.sum()), 1.0)
 
 
 def _delta_variables(shapes: dict[str, tuple[int, ...]], rank: int, rng: np.random.Generator) -> dict[str, list]:
@@ -290,7 +303,8 @@ def adapt(model, offsets: Sequence[np.ndarray], texts: Sequence[str], config: Ad
             pick = rng.permutation(len(offsets))[:per_step]
             batch = make_lines_batch([offsets[i] for i in pick], [texts[i] for i in pick],
                                      augment_rng, config.augment_scale, config.augment_shear)
-        loss = float(compiled(_tensors(batch), tf.constant(float(batch.points))))
+        tensors = _tensors(batch, config.pen_up_weight)
+        loss = float(compiled(tensors, tf.reduce_sum(tensors[2])))
         if not np.isfinite(loss):
             raise HandwritingError(f"adaptation diverged at step {k + 1} (the loss is {loss})")
         losses.append(loss)
