@@ -178,3 +178,29 @@ def test_the_rule_preview_keeps_what_a_release_would_from_each_writer_s_best_lin
     by_realism = script.rule_preview(rows, styles, PEOPLE, count=3, by_realism=True)
     assert [s["writer"] for s in by_realism["styles"]] == ["w3", "w1", "w2"]  # each writer's best-read line's score
     assert by_realism["mean_realism"] == pytest.approx((0.2 + 0.3 + 0.9) / 3)
+
+
+def test_pen_up_jumps_are_counted_measured_and_told_going_back():
+    import importlib.util
+    from pathlib import Path
+
+    from handwriting.strokes import estimate_x_height
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "pen_up_jumps.py"
+    spec = importlib.util.spec_from_file_location("pen_up_jumps", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    t = np.linspace(0, 4 * np.pi, 40)
+    word = np.stack([t / np.pi, np.abs(np.sin(t)), np.zeros_like(t)], 1)  # a wavy stroke, 4 units wide
+    word[-1, 2] = 1
+    dot = np.array([[1.0, 1.6, 1.0]])  # the pen goes back 3 units to dot an i, then on 2 units past the word
+    after = word.copy()
+    after[:, 0] += 6.0
+    line = np.concatenate([word, dot, after])
+    summary = script.jump_summary([line], ["minimum"])
+    x_height = estimate_x_height(line)
+    back, on = np.hypot(3.0, 1.6) / x_height, np.hypot(5.0, 1.6) / x_height
+    assert summary["jumps per character"] == pytest.approx(2 / 7)
+    assert summary["mean length"] == pytest.approx((back + on) / 2)
+    assert summary["share going back"] == 0.5
+

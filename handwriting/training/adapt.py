@@ -118,7 +118,8 @@ class AdaptResult:
     Attributes:
         deltas: per array name its delta: ``(D,)`` (``W - W_base``) or low-rank ``(A, B)``
             with ``D = A B``, float32.
-        steps: optimizer steps taken; ``losses``: the NLL per point after each.
+        steps: optimizer steps taken; ``losses``: the NLL per point after each (each pen-up jump
+            counted ``pen_up_weight`` times).
         seconds: wall-clock time of the training steps.
         stopped: why it ended: ``"steps"``, ``"minutes"``.
     """
