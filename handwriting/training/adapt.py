@@ -183,14 +183,19 @@ class _Forward:
         return np.asarray(self._base_nll(_tensors(batch)))
 
 
+def _pen_up_jumps(batch: Batch) -> np.ndarray:
+    """``[B, T]`` whether a point is a pen-up jump: its input point ends a stroke, so its target
+    is the offset to the next stroke's first point."""
+    return batch.x[..., 2] > 0.5
+
+
 def _tensors(batch: Batch, pen_up_weight: float = 1.0) -> tuple:
-    """The batch as the forward pass takes it; each pen-up jump's point weighs ``pen_up_weight``
-    in the mask (the input point ends a stroke, so its target is the jump to the next)."""
+    """The batch as the forward pass takes it; each pen-up jump weighs ``pen_up_weight`` in the mask."""
     import tensorflow as tf
 
     mask = batch.point_mask
     if pen_up_weight != 1.0:
-        mask = mask * np.where(batch.x[..., 2] > 0.5, pen_up_weight, 1.0).astype(mask.dtype)
+        mask = mask * np.where(_pen_up_jumps(batch), pen_up_weight, 1.0).astype(mask.dtype)
     return (tf.constant(batch.x), tf.constant(batch.target), tf.constant(mask),
             tf.constant(batch.chars), tf.constant(batch.char_mask))
 
@@ -216,7 +221,8 @@ def line_fit(model, offsets: Sequence[np.ndarray], texts: Sequence[str], seed: i
 def nll_per_point(model, offsets: Sequence[np.ndarray], texts: Sequence[str],
                   deltas: dict[str, np.ndarray] | None = None, pen_up_only: bool = False) -> float:
     """The mean NLL per point of the lines, under the base weights plus full ``deltas`` (``D`` by name);
-    of the pen-up jumps alone (the first offset of every stroke after the first) with ``pen_up_only``."""
+    of the pen-up jumps alone (the first offset of every stroke after the first) with ``pen_up_only``,
+    NaN when the lines have none."""
     import tensorflow as tf
 
     forward = _Forward(model)
@@ -225,7 +231,9 @@ def nll_per_point(model, offsets: Sequence[np.ndarray], texts: Sequence[str],
         values[i] = values[i] + tf.constant(deltas[name])
     batch = make_lines_batch(offsets, texts)
     if pen_up_only:
-        batch = replace(batch, point_mask=batch.point_mask * (batch.x[..., 2] > 0.5))
+        batch = replace(batch, point_mask=batch.point_mask * _pen_up_jumps(batch))
+        if not batch.point_mask.any():
+            return float("nan")
     return float(np.sum(forward.nll(values, _tensors(batch)))) / max(float(batch.point_mask.sum()), 1.0)
 
 
