@@ -22,9 +22,10 @@ Shapes: B lines, T points, U characters; arrays are named as ``writing/weights.p
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -251,6 +252,25 @@ def _delta_variables(shapes: dict[str, tuple[int, ...]], rank: int, rng: np.rand
     return params
 
 
+def _step_batches(offsets: Sequence[np.ndarray], texts: Sequence[str], config: AdaptConfig,
+                  rng: np.random.Generator) -> Iterator[tuple[tuple, object]]:
+    """Endless ``(tensors, weighted point count)`` of each step's batch: ``config.lines_per_step``
+    lines at random, stretched and slanted anew when augmenting; every line, made once, otherwise."""
+    import tensorflow as tf
+
+    per_step = min(config.lines_per_step, len(offsets))
+    augment_rng = rng if config.augment_scale > 0 or config.augment_shear > 0 else None
+    if per_step == len(offsets) and augment_rng is None:
+        tensors = _tensors(make_lines_batch(offsets, texts), config.pen_up_weight)
+        yield from itertools.repeat((tensors, tf.reduce_sum(tensors[2])))
+    while True:
+        pick = rng.permutation(len(offsets))[:per_step]
+        batch = make_lines_batch([offsets[i] for i in pick], [texts[i] for i in pick],
+                                 augment_rng, config.augment_scale, config.augment_shear)
+        tensors = _tensors(batch, config.pen_up_weight)
+        yield tensors, tf.reduce_sum(tensors[2])
+
+
 def adapt(model, offsets: Sequence[np.ndarray], texts: Sequence[str], config: AdaptConfig,
           progress: Callable[[int, int, float], None] | None = None,
           snapshot: Callable[[int, dict[str, np.ndarray]], None] | None = None,
@@ -302,18 +322,9 @@ def adapt(model, offsets: Sequence[np.ndarray], texts: Sequence[str], config: Ad
         return nll
 
     compiled = tf.function(step, autograph=False, reduce_retracing=True)
-    per_step = min(config.lines_per_step, len(offsets))
-    augment_rng = rng if config.augment_scale > 0 or config.augment_shear > 0 else None
-    whole = make_lines_batch(offsets, texts) if per_step == len(offsets) and augment_rng is None else None
     losses, t0, stopped = [], time.perf_counter(), "steps"
-    for k in range(config.steps):
-        batch = whole
-        if batch is None:
-            pick = rng.permutation(len(offsets))[:per_step]
-            batch = make_lines_batch([offsets[i] for i in pick], [texts[i] for i in pick],
-                                     augment_rng, config.augment_scale, config.augment_shear)
-        tensors = _tensors(batch, config.pen_up_weight)
-        loss = float(compiled(tensors, tf.reduce_sum(tensors[2])))
+    for k, (tensors, points) in zip(range(config.steps), _step_batches(offsets, texts, config, rng)):
+        loss = float(compiled(tensors, points))
         if not np.isfinite(loss):
             raise HandwritingError(f"adaptation diverged at step {k + 1} (the loss is {loss})")
         losses.append(loss)
