@@ -1,4 +1,4 @@
-"""``handwriting prepare`` (iam, fonts, unipen, clean, mix, keep-writers, word-lines), ``info`` and ``preview``: dataset files."""
+"""``handwriting prepare`` (iam, fonts, unipen, clean, mix, keep-writers, word-lines, legible), ``info`` and ``preview``: dataset files."""
 
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ def add_prepare(sub: argparse._SubParsersAction) -> None:
     keep.add_argument("-o", "--output", type=Path, required=True, help="dataset file to write (.npz)")
     keep.set_defaults(run=_run_prepare_keep_writers)
     _add_prepare_word_lines(sources)
+    _add_prepare_legible(sources)
 
 
 def _run_prepare_iam(args: argparse.Namespace) -> int:
@@ -150,6 +151,47 @@ def _run_prepare_word_lines(args: argparse.Namespace) -> int:
     info = joined.metadata["word_lines"]
     print(f"wrote {len(joined)} lines of {len(words)} words ({len(joined.writers)} writers, "
           f"{info['writers_with_own_spacing']} with their own word spacing) to {args.output}")
+    return 0
+
+
+def _add_prepare_legible(sources: argparse._SubParsersAction) -> None:
+    from ..dataclass_args import add_dataclass_arguments
+    from ..tools.legible import LegibleConfig
+
+    legible = sources.add_parser("legible", help="keep the training writers' lines that the OCR of evaluate reads; "
+                                                 "held-out writers keep every line (needs the [eval] extra)")
+    legible.add_argument("input", type=Path, metavar="IN.npz", help="the dataset file to filter (e.g. a mix)")
+    legible.add_argument("--validation-fraction", type=float, required=True,
+                         help="the split training uses on IN.npz, as handwriting train --validation-fraction")
+    legible.add_argument("--split-seed", type=int, default=0, help="the split's seed, as train --seed (default: 0)")
+    legible.add_argument("--readings", type=Path, metavar="READINGS.npz",
+                         help="the OCR's readings of IN.npz, kept so that an interrupted run resumes and other "
+                              "thresholds reuse them (default: IN.readings.npz beside the output)")
+    legible.add_argument("-o", "--output", type=Path, required=True, help="dataset file to write (.npz)")
+    add_dataclass_arguments(legible, LegibleConfig)
+    legible.set_defaults(run=_run_prepare_legible)
+
+
+def _run_prepare_legible(args: argparse.Namespace) -> int:
+    from ..dataclass_args import dataclass_from_arguments
+    from ..datasets import load_dataset, save_dataset
+    from ..datasets.unipen import terminal_progress
+    from ..tools.evaluate import OcrReader
+    from ..tools.legible import LegibleConfig, legible_subset, read_dataset_lines
+
+    check_output_path(args.output)
+    if not 0 <= args.validation_fraction < 1:
+        raise HandwritingError("--validation-fraction must be in [0, 1)")
+    config = dataclass_from_arguments(LegibleConfig, args)
+    dataset = load_dataset(args.input)
+    cache = args.readings or args.output.parent / f"{args.input.stem}.readings.npz"
+    check_output_path(cache)
+    readings = read_dataset_lines(dataset, OcrReader(), cache, progress=terminal_progress(sys.stderr, "lines read"))
+    subset, selection = legible_subset(dataset, readings, config, args.validation_fraction, args.split_seed)
+    save_dataset(subset, args.output)
+    print(selection.summary())
+    print(f"wrote {len(subset)} of {len(dataset)} lines to {args.output} (readings in {cache}); train on it with "
+          f"--validation-fraction {selection.validation_fraction!r} to hold out the same writers")
     return 0
 
 
