@@ -1,4 +1,5 @@
-"""``handwriting prepare`` (iam, fonts, unipen, clean, mix, keep-writers, word-lines, legible), ``info`` and ``preview``: dataset files."""
+"""``handwriting prepare`` (iam, fonts, unipen, clean, mix, keep-writers, word-lines, legible), ``info``
+and ``preview``: dataset files."""
 
 from __future__ import annotations
 
