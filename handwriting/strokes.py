@@ -409,6 +409,23 @@ def resample(coords: np.ndarray, spacing: float) -> np.ndarray:
     return out
 
 
+def resample_in_time(coords: np.ndarray, points: float) -> np.ndarray:
+    """Resample every stroke of ``[N, 3]`` coords to about ``points`` points in all, evenly in sample
+    index: for ink sampled at a steady rate, evenly in time, so the pen's speed profile (slow in the
+    turns, fast along the strokes) is kept, which equal arc-length steps would erase. Both ends of
+    each stroke are kept; a one-point stroke (a dot) stays one point."""
+    coords = np.asarray(coords, np.float32)
+    if not len(coords):
+        return np.zeros((0, 3), np.float32)
+    counts = stroke_counts(coords)
+    clock = np.arange(len(coords), dtype=np.float64) + np.repeat(np.arange(len(counts)), counts)
+    new, new_counts = resample_strokes(coords[:, :2].astype(np.float64), counts, clock, len(coords) / max(points, 1.0))
+    out = np.zeros((len(new), 3), np.float32)
+    out[:, :2] = new
+    out[np.cumsum(new_counts) - 1, 2] = 1.0
+    return out
+
+
 #: Quantiles of a line's ink heights whose distance measures its x-height (the central band).
 X_HEIGHT_BAND = (0.25, 0.75)
 #: x-height per unit of that band's height: calibrated on the font corpus, whose x-height is

@@ -179,3 +179,19 @@ def test_estimate_x_height_scales_and_shrugs_off_an_ascender():
     assert S.estimate_x_height(scaled) == pytest.approx(3 * base, rel=1e-3)
     ascender = S.join_strokes([np.stack([np.full(20, 2.0), np.linspace(0, 2.5, 20)], 1)])
     assert S.estimate_x_height(np.vstack([band, ascender])) == pytest.approx(base, rel=0.15)
+
+
+def test_resampling_in_time_keeps_the_pen_s_speed_profile():
+    # a stroke drawn slowly for 40 samples (steps of 0.1), then fast for 40 (steps of 1.0), and a dot
+    x = np.concatenate([np.arange(41) * 0.1, 4.0 + np.arange(1, 41) * 1.0])
+    line = S.join_strokes([np.stack([x, np.zeros_like(x)], 1), np.array([[50.0, 5.0]])])
+    half = S.resample_in_time(line, len(line) / 2)
+    strokes = S.split_strokes(half)
+    assert len(strokes) == 2 and len(strokes[1]) == 1 and strokes[1][0].tolist() == [50.0, 5.0]
+    stroke = strokes[0]
+    assert stroke[0].tolist() == [0.0, 0.0] and stroke[-1].tolist() == [44.0, 0.0]
+    assert abs(len(half) - len(line) / 2) <= 1
+    steps = np.diff(stroke[:, 0])
+    # every other sample: 0.2 in the slow part, 2.0 in the fast part (equal arc steps would give ~1.1 throughout)
+    np.testing.assert_allclose(steps[:15], 0.2, atol=0.02)
+    np.testing.assert_allclose(steps[-15:], 2.0, atol=0.1)
