@@ -57,7 +57,8 @@ def test_the_machine_pace_is_the_step_shaped_workload_of_the_config():
     config = read_config(default).model
     pace = MachinePace(config)
     network = NumpySampler.from_checkpoint(default).network
-    assert [k.shape for k in pace.kernels] == [(1 + 3 + 82 + 2 * 128, 4 * 128)] * 3
+    units = config.lstm_units
+    assert [k.shape for k in pace.kernels] == [(1 + 3 + config.vocabulary_size + 2 * units, 4 * units)] * 3
     assert pace.kernels[0].shape == network.kernels["tanh"][1].shape  # layer 2's stacked weights
     assert sum(k.nbytes for k in pace.kernels) > 2_000_000  # beyond L2, like the step's weights
     calls = []

@@ -109,8 +109,9 @@ def test_the_step_matches_a_plain_reference_over_a_real_line(default_config):
     x[..., 2] = (x[..., 2] > 1.0)
     out, _ = net.run(x, bound)
     f64 = {k: v.astype(np.float64) for k, v in arrays.items()}
-    state = {"h": [np.zeros((2, 128))] * 3, "c": [np.zeros((2, 128))] * 3, "kappa": np.zeros((2, 10)),
-             "w": np.zeros((2, 82))}
+    units, layers = default_config.lstm_units, default_config.lstm_layers
+    state = {"h": [np.zeros((2, units))] * layers, "c": [np.zeros((2, units))] * layers,
+             "kappa": np.zeros((2, default_config.window_components)), "w": np.zeros((2, default_config.vocabulary_size))}
     for t in range(x.shape[1]):
         y, phi, state = _reference_step(f64, default_config, x[:, t].astype(np.float64), bound.onehot, bound.mask,
                                         state)

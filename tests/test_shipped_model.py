@@ -67,7 +67,7 @@ def test_lines_lean_as_the_style_s_writer_leans(default_hand):
         assert np.degrees(estimate_slant(kept)) == pytest.approx(np.degrees(style.slant), abs=0.3)
         assert estimate_slant(drawn) > style.slant + np.radians(2)
     upright = default_hand.write(text, style="backhand-print", seed=2, slant=0).lines[0]
-    assert np.degrees(estimate_slant(upright)) == pytest.approx(0.0, abs=0.1)
+    assert np.degrees(estimate_slant(upright)) == pytest.approx(0.0, abs=0.3)  # the same levelling turn
 
 
 def test_primed_writing_starts_at_the_start_of_the_text(default_hand):
