@@ -29,7 +29,8 @@ def main(argv=None) -> int:
                         help="take the held-out lines from this checkpoint's writer split of --human (default: the "
                              "judged checkpoint's), so that two models are judged on the same lines")
     parser.add_argument("--prompts", type=Path, default=ROOT / "data" / "prompts" / "public.txt")
-    parser.add_argument("--bias", type=float, default=None, help="default: the checkpoint's default bias, as write uses")
+    parser.add_argument("--bias", type=float, default=None,
+                        help="default: the checkpoint's default bias, as write uses")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--variants", nargs="+", default=["none", "savgol:7:3"])
     parser.add_argument("--piece-chars", type=int, metavar="N",
@@ -59,7 +60,8 @@ def main(argv=None) -> int:
         result = run_trial(hand, load_dataset(args.human), read_writable_lines(args.prompts), variants=args.variants,
                            validation_fraction=train.validation_fraction, split_seed=train.seed,
                            styles=sorted(load_styles(checkpoint)), default_style=default_style_name(checkpoint),
-                           bias=hand.default_bias if args.bias is None else args.bias, lines=args.lines, seeds=args.seeds,
+                           bias=hand.default_bias if args.bias is None else args.bias, lines=args.lines,
+                           seeds=args.seeds,
                            progress=lambda message: print(message, file=sys.stderr))
     except HandwritingError as error:
         print(f"drawn_line_trial: {error}", file=sys.stderr)

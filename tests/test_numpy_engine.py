@@ -111,7 +111,8 @@ def test_the_step_matches_a_plain_reference_over_a_real_line(default_config):
     f64 = {k: v.astype(np.float64) for k, v in arrays.items()}
     units, layers = default_config.lstm_units, default_config.lstm_layers
     state = {"h": [np.zeros((2, units))] * layers, "c": [np.zeros((2, units))] * layers,
-             "kappa": np.zeros((2, default_config.window_components)), "w": np.zeros((2, default_config.vocabulary_size))}
+             "kappa": np.zeros((2, default_config.window_components)),
+             "w": np.zeros((2, default_config.vocabulary_size))}
     for t in range(x.shape[1]):
         y, phi, state = _reference_step(f64, default_config, x[:, t].astype(np.float64), bound.onehot, bound.mask,
                                         state)

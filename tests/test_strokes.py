@@ -192,6 +192,6 @@ def test_resampling_in_time_keeps_the_pen_s_speed_profile():
     assert stroke[0].tolist() == [0.0, 0.0] and stroke[-1].tolist() == [44.0, 0.0]
     assert abs(len(half) - len(line) / 2) <= 1
     steps = np.diff(stroke[:, 0])
-    # every other sample: 0.2 in the slow part, 2.0 in the fast part (equal arc steps would give ~1.1 throughout)
+    # every other sample: 0.2 in the slow part, 2.0 in the fast part (equal arc steps: ~1.1 throughout)
     np.testing.assert_allclose(steps[:15], 0.2, atol=0.02)
     np.testing.assert_allclose(steps[-15:], 2.0, atol=0.1)
