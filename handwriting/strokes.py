@@ -402,10 +402,14 @@ def resample(coords: np.ndarray, spacing: float) -> np.ndarray:
         return np.zeros((0, 3), np.float32)
     counts = stroke_counts(coords)
     points = coords[:, :2].astype(np.float64)
-    new, new_counts = resample_strokes(points, counts, arc_progress(points, counts), spacing, at_most=True)
-    out = np.zeros((len(new), 3), np.float32)
-    out[:, :2] = new
-    out[np.cumsum(new_counts) - 1, 2] = 1.0
+    return _strokes_to_coords(*resample_strokes(points, counts, arc_progress(points, counts), spacing, at_most=True))
+
+
+def _strokes_to_coords(points: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``[P, 2]`` points of strokes of ``[S]`` counts -> ``[P, 3]`` coords, the pen lifted at each stroke's end."""
+    out = np.zeros((len(points), 3), np.float32)
+    out[:, :2] = points
+    out[np.cumsum(counts) - 1, 2] = 1.0
     return out
 
 
@@ -419,11 +423,8 @@ def resample_in_time(coords: np.ndarray, points: float) -> np.ndarray:
         return np.zeros((0, 3), np.float32)
     counts = stroke_counts(coords)
     clock = np.arange(len(coords), dtype=np.float64) + np.repeat(np.arange(len(counts)), counts)
-    new, new_counts = resample_strokes(coords[:, :2].astype(np.float64), counts, clock, len(coords) / max(points, 1.0))
-    out = np.zeros((len(new), 3), np.float32)
-    out[:, :2] = new
-    out[np.cumsum(new_counts) - 1, 2] = 1.0
-    return out
+    step = len(coords) / max(points, 1.0)
+    return _strokes_to_coords(*resample_strokes(coords[:, :2].astype(np.float64), counts, clock, step))
 
 
 #: Quantiles of a line's ink heights whose distance measures its x-height (the central band).

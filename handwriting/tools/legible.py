@@ -147,6 +147,7 @@ class LegibleSelection:
     """Which lines :func:`select_legible` keeps, and the split that holds out the same writers."""
 
     keep: np.ndarray  # [S] bool
+    held_out: np.ndarray  # the held-out writers' line indices in the source, as split_by_writer gives them
     validation_fraction: float  # train --validation-fraction for the kept lines
     counts: dict[str, int]  # lines per group: judged, judged_kept, exempt, held_out, rescued
 
@@ -175,16 +176,15 @@ def select_legible(dataset: StrokeDataset, cer: np.ndarray, config: LegibleConfi
     judged[train] = ~exempt[train]
     keep |= judged & ~(np.nan_to_num(cer, nan=0.0) > config.max_cer)
     judged_kept = int((keep & judged).sum())
-    rescued = 0
-    for w in np.unique(ids):
+    lost = np.flatnonzero((np.bincount(ids, minlength=len(dataset.writers)) > 0)
+                          & (np.bincount(ids, weights=keep, minlength=len(dataset.writers)) == 0))
+    for w in lost:  # a writer with no line left would reshuffle the split
         rows = np.flatnonzero(ids == w)
-        if not keep[rows].any():  # a writer with no line left would reshuffle the split
-            keep[rows[np.argmin(np.nan_to_num(cer[rows], nan=0.0))]] = True
-            rescued += 1
+        keep[rows[np.argmin(np.nan_to_num(cer[rows], nan=0.0))]] = True
     fraction = same_split_fraction(len(held_out), int(keep.sum()))
-    counts = {"judged": int(judged.sum()), "judged_kept": judged_kept + rescued, "exempt": int(exempt.sum()),
-              "held_out": len(held_out), "rescued": rescued}
-    return LegibleSelection(keep, fraction, counts)
+    counts = {"judged": int(judged.sum()), "judged_kept": judged_kept + len(lost), "exempt": int(exempt.sum()),
+              "held_out": len(held_out), "rescued": len(lost)}
+    return LegibleSelection(keep, held_out, fraction, counts)
 
 
 def same_split_fraction(held_out_lines: int, lines: int) -> float:
@@ -210,9 +210,8 @@ def legible_subset(dataset: StrokeDataset, readings: LineReadings, config: Legib
     selection = select_legible(dataset, readings.cer, config, validation_fraction, seed)
     kept_rows = np.flatnonzero(selection.keep)
     subset = dataset.subset(kept_rows)
-    _, held_out = split_by_writer(dataset, validation_fraction, seed)
     _, held_out_after = split_by_writer(subset, selection.validation_fraction, seed)
-    if not np.array_equal(kept_rows[held_out_after], held_out):
+    if not np.array_equal(kept_rows[held_out_after], selection.held_out):
         raise HandwritingError("the legible subset's writer split holds out other writers")
     subset.metadata = dict(dataset.metadata, legible_subset={
         "max_cer": config.max_cer, "exempt_parts": list(config.exempt_parts), "split_seed": seed,
