@@ -277,6 +277,30 @@ def test_human_styles_may_come_from_the_writers_the_run_trained_on(tiny_checkpoi
     assert "Traceback" not in result.stderr and not (tmp_path / "cli").exists()
 
 
+def test_human_writers_are_ranked_with_one_line_each(tiny_checkpoint, font_corpus, tmp_path):
+    # one candidate line a writer is still a choice among writers: the score ranks them
+    from handwriting.tools.release import release
+    from handwriting.writing.hand import load_styles
+
+    seen = []
+
+    def score(style, seed):
+        seen.append(style.text)
+        return len(style.text) / 100
+
+    out = release(tiny_checkpoint, tmp_path / "one-each", data=font_corpus, default_style="auto", style_source="human",
+                  style_candidates_per_font=1, finalists=0, score=score, style_count=2)
+    record = read_config(out).release["style_selection"]
+    assert record["candidates_per_font"] == 1 and len(record["styles"]) == 2
+    assert sorted(len(style.text) / 100 for style in load_styles(out).values()) == sorted(
+        r["cer"] for r in record["styles"].values())
+    assert len(set(seen)) >= 2 and sorted(r["cer"] for r in record["styles"].values()) == sorted(
+        len(t) / 100 for t in set(seen))[:2]
+    assert read_config(out).default_style in record["styles"]
+    plain = release(tiny_checkpoint, tmp_path / "plain", data=font_corpus, style_source="human")
+    assert "style_selection" not in read_config(plain).release  # no prompts, no score: every writer, unranked
+
+
 def test_a_release_may_keep_another_release_s_styles(tiny_checkpoint, font_corpus, tmp_path):
     # new weights, the same primes: the CLI's --styles-from; --data then gives only the provenance
     from handwriting.tools.release import release

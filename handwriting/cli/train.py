@@ -205,7 +205,8 @@ def add_release(sub: argparse._SubParsersAction) -> None:
                           "choosing styles; --data then gives only the provenance")
     rel.add_argument("--style-candidates", type=int, default=1, metavar="N",
                      help="try N lines per font (different writers), or per human writer, as its style and keep the "
-                          "one the OCR reads best in --selection-prompts (needs the [eval] extra; default: 1, no selection)")
+                          "one the OCR reads best in --selection-prompts (needs the [eval] extra; default: 1, no selection of "
+                          "lines; human writers are still ranked where --selection-prompts is given)")
     rel.add_argument("--piece-chars", type=int, metavar="N",
                      help="write lines longer than N characters in pieces joined on the page, for a model trained on "
                           "short lines (recorded in config.json; default: whole lines)")

@@ -221,7 +221,9 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
     """
     _check_options(style_source, style_count, piece_chars, style_candidates_per_font, finalists, selection_seeds,
                    default_bias, style_writers)
-    selecting = style_candidates_per_font > 1
+    # Human styles are chosen among writers even with one line each: the rule ranks the writers.
+    selecting = style_candidates_per_font > 1 or (style_source == "human" and (score is not None or
+                                                                              bool(selection_prompts)))
     _check_selection(selecting, bool(styles), data is not None, score is not None or bool(selection_prompts),
                      default_style)
     run_dir = Path(run_dir)
@@ -245,7 +247,8 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
             score = ocr_style_score(source, selection_prompts, bias=selection_bias, piece_chars=config.piece_chars)
         if not styles:
             styles, selection, people = _choose_styles(dataset, config, style_source, style_candidates_per_font,
-                                                       score, finalists=finalists, seeds=selection_seeds,
+                                                       score if selecting else None, finalists=finalists,
+                                                       seeds=selection_seeds,
                                                        count=style_count, writers=style_writers)
         config.provenance = provenance_of(dataset) or config.provenance  # with each known source's full record
         x_height_units = dataset.metadata.get("x_height_units")
@@ -313,20 +316,22 @@ def _check_selection(selecting: bool, given_styles: bool, has_data: bool, can_sc
     if selecting and not can_score:
         raise HandwritingError("choosing styles needs prompts to write with them (--selection-prompts)")
     if default_style == AUTO_DEFAULT_STYLE and not selecting:
-        raise HandwritingError("default style 'auto' needs style selection (more than one candidate per font)")
+        raise HandwritingError("default style 'auto' needs style selection (more than one candidate per font, "
+                               "or human styles with selection prompts)")
 
 
 def _choose_styles(dataset, config: ckpt.CheckpointConfig, style_source: str, per_font: int,
                    score: Callable[[Style, int], float] | None, *, finalists: int, seeds: int,
                    count: int | None, writers: str = "held-out") -> tuple[list[Style], dict | None, dict | None]:
-    """The release's styles from ``dataset``, the selection record (``None`` without ``score``) and,
+    """The release's styles from ``dataset``, chosen by ``score`` where one is given (else each name's
+    first candidate), the selection record (``None`` without ``score``) and,
     for human styles chosen by a score, the held-out people's look they were measured against."""
     split = (config.train.validation_fraction, config.train.seed)
     if style_source == "fonts":
         candidates = style_candidates(dataset, config.scale, *split, per_font)
     else:
         candidates = human_style_candidates(dataset, config.scale, *split, per_font, writers=writers)
-    if per_font > 1:
+    if score is not None:
         chosen, selection = select_styles(candidates, score, finalists=finalists, seeds=seeds)
     else:
         chosen, selection = [options[0] for _, options in sorted(candidates.items())], None
