@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=10)
     parser.add_argument("--variants", nargs="+", help=f"study only these of {', '.join(VARIANTS)}")
     parser.add_argument("--lines", type=int, default=10, help="study: pool lines adapted on")
-    parser.add_argument("--bias", type=float, default=2.5)
+    parser.add_argument("--bias", type=float, help="evaluate: the writing's bias (default: the checkpoint's default)")
     parser.add_argument("--seed", type=int, default=0, help="evaluate: the writing's and the classifier's seed")
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="evaluate: AdaptConfig fields")
     parser.add_argument("--conditions", nargs="+", help="evaluate: these conditions only (priming, adapt-N, "
@@ -87,7 +87,8 @@ def main() -> None:
     else:
         fields = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
         adapt_config = AdaptConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
-        result = adaptation_eval.evaluate(hand, model, writers, adapt_config, bias=args.bias, seed=args.seed, say=say,
+        bias = hand.default_bias if args.bias is None else args.bias
+        result = adaptation_eval.evaluate(hand, model, writers, adapt_config, bias=bias, seed=args.seed, say=say,
                                           picture=args.picture, conditions=args.conditions,
                                           lines_out=args.lines_out)
         result["config"] = asdict(adapt_config)
