@@ -204,3 +204,14 @@ def test_pen_up_jumps_are_counted_measured_and_told_going_back():
     assert summary["mean length"] == pytest.approx((back + on) / 2)
     assert summary["share going back"] == 0.5
 
+
+
+def test_the_candidate_pool_counts_writers_legible_and_joined_legible():
+    from handwriting.tools.human_styles import MAX_CER, PRINT_ABOVE, candidate_pool
+
+    joined, printed = {"lifts_per_char": PRINT_ABOVE - 0.1}, {"lifts_per_char": PRINT_ABOVE + 0.1}
+    record = {"writer-01": {"cer": MAX_CER, "look": joined}, "writer-02": {"cer": MAX_CER + 0.01, "look": joined},
+              "writer-03": {"cer": 0.01, "look": printed}}
+    assert candidate_pool(record) == {"writers": 3, "legible": 2, "joined_legible": 1}
+    del record["writer-03"]["look"]  # looks not measured: no joined count
+    assert candidate_pool(record) == {"writers": 3, "legible": 2}

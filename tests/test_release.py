@@ -340,6 +340,9 @@ def test_human_styles_chosen_by_the_selection_rule_record_their_look(tiny_checkp
                   style_candidates_per_font=2, finalists=0, score=score, style_count=2)
     selection = read_config(out).release["style_selection"]
     people = selection["people_look"]
+    pool = selection["pool"]  # every writer scored; the stand-in's CERs are all legible
+    assert pool["writers"] >= 2 and pool["legible"] == pool["writers"]
+    assert 0 <= pool["joined_legible"] <= pool["legible"]
     assert set(people) >= {"gap_per_char", "ink_width_per_char", "slant", "lifts_per_char"}
     for name, record in selection["styles"].items():
         assert name.startswith(describe_axes(record["look"])) and "likeness" in record and "joined" in record

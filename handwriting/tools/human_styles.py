@@ -130,6 +130,17 @@ def writes_joined(look: dict[str, float]) -> bool:
     return look["lifts_per_char"] <= PRINT_ABOVE
 
 
+def candidate_pool(record: dict[str, dict]) -> dict[str, int]:
+    """What a selection had to choose from: the ``writers`` scored, how many were ``legible`` (CER at
+    most :data:`MAX_CER`) and, where the selection measured their look, how many of those write
+    joined (``joined_legible``). ``record``: the selection record by writer key, before ranking."""
+    legible = [r for r in record.values() if r["cer"] <= MAX_CER]
+    pool = {"writers": len(record), "legible": len(legible)}
+    if all("look" in r for r in record.values()):
+        pool["joined_legible"] = sum(writes_joined(r["look"]) for r in legible)
+    return pool
+
+
 def _shows_a_hand(text: str) -> bool:
     """Running words, mostly small letters, long enough: not an alphabet, a code or a title."""
     letters = text.replace(" ", "")

@@ -35,8 +35,8 @@ from .. import checkpoint as ckpt
 from ..errors import HandwritingError
 from ..fileio import atomic_directory, write_text_atomic
 from ..writing.hand import Style
-from .human_styles import (auto_default_style, check_style_writers, human_style_candidates, rank_human_styles,
-                           written_look)
+from .human_styles import (auto_default_style, candidate_pool, check_style_writers, human_style_candidates,
+                           rank_human_styles, written_look)
 from ..writing.weights import write_numpy_weights
 from ..strokes import normalise_offsets
 
@@ -237,7 +237,7 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
 
         selection_bias = DEFAULT_BIAS if config.default_bias is None else config.default_bias
     styles = list(styles or [])
-    selection = people = None
+    selection = human = None
     if data is not None:
         from ..datasets import load_dataset
         from ..datasets.provenance import provenance_of
@@ -246,7 +246,7 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
         if selecting and score is None:
             score = ocr_style_score(source, selection_prompts, bias=selection_bias, piece_chars=config.piece_chars)
         if not styles:
-            styles, selection, people = _choose_styles(dataset, config, style_source, style_candidates_per_font,
+            styles, selection, human = _choose_styles(dataset, config, style_source, style_candidates_per_font,
                                                        score if selecting else None, finalists=finalists,
                                                        seeds=selection_seeds,
                                                        count=style_count, writers=style_writers)
@@ -268,12 +268,12 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
         config.release["styles_from"] = styles_from
     if selection is not None:
         config.release.update(_selection_record(
-            selection, people, style_source, style_writers, prompts=len(selection_prompts or []) or None,
+            selection, human, style_source, style_writers, prompts=len(selection_prompts or []) or None,
             bias=selection_bias, per_font=style_candidates_per_font, finalists=finalists, seeds=selection_seeds))
     return write_release(Path(out_dir), source, config, styles)
 
 
-def _selection_record(selection: dict, people: dict | None, style_source: str, style_writers: str, *,
+def _selection_record(selection: dict, human: dict | None, style_source: str, style_writers: str, *,
                       prompts: int | None, bias: float | None, per_font: int, finalists: int, seeds: int) -> dict:
     """What a release records of how its styles were chosen (its ``release`` record's keys)."""
     record = {"style_source": style_source}
@@ -281,8 +281,8 @@ def _selection_record(selection: dict, people: dict | None, style_source: str, s
         record["style_writers"] = style_writers
     record["style_selection"] = {"prompts": prompts, "bias": bias, "candidates_per_font": per_font,
                                  "finalists": finalists, "seeds": seeds, "styles": selection}
-    if people:
-        record["style_selection"]["people_look"] = people
+    if human:
+        record["style_selection"].update(human)
     return record
 
 
@@ -324,8 +324,9 @@ def _choose_styles(dataset, config: ckpt.CheckpointConfig, style_source: str, pe
                    score: Callable[[Style, int], float] | None, *, finalists: int, seeds: int,
                    count: int | None, writers: str = "held-out") -> tuple[list[Style], dict | None, dict | None]:
     """The release's styles from ``dataset``, chosen by ``score`` where one is given (else each name's
-    first candidate), the selection record (``None`` without ``score``) and,
-    for human styles chosen by a score, the held-out people's look they were measured against."""
+    first candidate), the selection record (``None`` without ``score``) and, for human styles chosen
+    by a score, what the release records beside it: the held-out people's look they were measured
+    against (``people_look``) and what the selection chose from (``pool``: :func:`candidate_pool`)."""
     split = (config.train.validation_fraction, config.train.seed)
     if style_source == "fonts":
         candidates = style_candidates(dataset, config.scale, *split, per_font)
@@ -338,9 +339,13 @@ def _choose_styles(dataset, config: ckpt.CheckpointConfig, style_source: str, pe
     if style_source == "human":
         from .realism import held_out_lines
 
-        people = written_look(*held_out_lines(dataset, *split, PEOPLE_LINES)) if selection else None
-        chosen, selection = rank_human_styles(chosen, selection, sorted(candidates), count, people)
-        return chosen, selection, people
+        human = None
+        if selection:
+            human = {"people_look": written_look(*held_out_lines(dataset, *split, PEOPLE_LINES)),
+                     "pool": candidate_pool(selection)}
+        chosen, selection = rank_human_styles(chosen, selection, sorted(candidates), count,
+                                              human["people_look"] if human else None)
+        return chosen, selection, human
     return chosen, selection, None
 
 
