@@ -222,8 +222,8 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
     _check_options(style_source, style_count, piece_chars, style_candidates_per_font, finalists, selection_seeds,
                    default_bias, style_writers)
     # Human styles are chosen among writers even with one line each: the rule ranks the writers.
-    selecting = style_candidates_per_font > 1 or (style_source == "human" and (score is not None or
-                                                                              bool(selection_prompts)))
+    ranking_writers = style_source == "human" and (score is not None or bool(selection_prompts))
+    selecting = style_candidates_per_font > 1 or ranking_writers
     _check_selection(selecting, bool(styles), data is not None, score is not None or bool(selection_prompts),
                      default_style)
     run_dir = Path(run_dir)
@@ -247,9 +247,8 @@ def release(run_dir: str | Path, out_dir: str | Path, *, data: str | Path | None
             score = ocr_style_score(source, selection_prompts, bias=selection_bias, piece_chars=config.piece_chars)
         if not styles:
             styles, selection, human = _choose_styles(dataset, config, style_source, style_candidates_per_font,
-                                                       score if selecting else None, finalists=finalists,
-                                                       seeds=selection_seeds,
-                                                       count=style_count, writers=style_writers)
+                                                      score if selecting else None, finalists=finalists,
+                                                      seeds=selection_seeds, count=style_count, writers=style_writers)
         config.provenance = provenance_of(dataset) or config.provenance  # with each known source's full record
         x_height_units = dataset.metadata.get("x_height_units")
         if x_height_units:  # the page size of written text follows the handwriting's x-height
