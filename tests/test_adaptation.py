@@ -362,6 +362,8 @@ def test_a_strength_interpolates_between_the_base_and_the_adapted_network():
 
     assert condition_strength("adapt-10") == 1.0
     assert condition_strength("adapt-10 primed strength=0.25") == 0.25
+    # --set strength=S (AdaptConfig.strength) applies where the condition names none, as style add saves it
+    assert condition_strength("adapt-10", 0.5) == 0.5 and condition_strength("adapt-10 strength=0.25", 0.5) == 0.25
     rng = np.random.default_rng(0)
     full, a, b = rng.normal(size=(4, 6)), rng.normal(size=(4, 2)), rng.normal(size=(2, 6))
     deltas = {"lstm2/kernel": (full,), "lstm3/kernel": (a, b)}

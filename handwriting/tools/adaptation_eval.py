@@ -156,7 +156,7 @@ def evaluate(hand, model, writers: Sequence[WriterLines], config, *, bias: float
                         adapted[key] = result.deltas
                         row[f"{key} seconds"], row[f"{key} steps"] = round(result.seconds, 1), result.steps
                     path = Path(folder) / f"{len(per_writer)}-{conditions.index(condition)}.adapt.npz"
-                    deltas = scale_deltas(adapted[key], condition_strength(condition))
+                    deltas = scale_deltas(adapted[key], condition_strength(condition, config.strength))
                     style = dataclasses.replace(style, personal_model=save_personal_model(path, deltas, base_hash))
                 if condition == REAL:
                     written = list(w.target_coords)
@@ -210,10 +210,11 @@ def save_lines(path: Path, writers: Sequence[WriterLines], written: dict[str, li
         np.savez_compressed(tmp, **arrays)
 
 
-def condition_strength(condition: str) -> float:
-    """The ``strength=X`` of a condition's tokens (1 when it has none)."""
+def condition_strength(condition: str, default: float = 1.0) -> float:
+    """The ``strength=X`` of a condition's tokens; ``default`` (the adaptation's own
+    ``AdaptConfig.strength``, as ``style add --adapt --strength`` saves it) when it has none."""
     tokens = [t for t in condition.split() if t.startswith(STRENGTH)]
-    return float(tokens[0][len(STRENGTH):]) if tokens else 1.0
+    return float(tokens[0][len(STRENGTH):]) if tokens else default
 
 
 def fit_calibration(model, dataset, validation_fraction: float, scale: float, lines: int = 200,
