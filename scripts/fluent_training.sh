@@ -11,7 +11,8 @@
 # log in $RUNS/fluent.log, the data in $DATA. If the run directory is gone (a new machine), the run
 # starts again from the shipped model, widened (Net2WiderNet); if the data are gone too, they are
 # rebuilt from UNIPEN first (scripts/rebuild_human_mix.sh; the release is fetched with the search
-# tool's fetch verb as github:GreenCappuccino/train_r01_v07 and extracted to $UNIPEN).
+# tool's fetch verb as github:GreenCappuccino/train_r01_v07 and laid out in $UNIPEN by
+# scripts/extract_unipen.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-/work/runs}
