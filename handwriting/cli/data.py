@@ -1,4 +1,4 @@
-"""``handwriting prepare`` (iam, fonts, unipen, clean, mix, keep-writers, word-lines, legible), ``info``
+"""``handwriting prepare`` (iam, fonts, unipen, clean, mix, keep-writers, word-lines, char-lines, legible), ``info``
 and ``preview``: dataset files."""
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ def add_prepare(sub: argparse._SubParsersAction) -> None:
     keep.add_argument("-o", "--output", type=Path, required=True, help="dataset file to write (.npz)")
     keep.set_defaults(run=_run_prepare_keep_writers)
     _add_prepare_word_lines(sources)
+    _add_prepare_char_lines(sources)
     _add_prepare_legible(sources)
 
 
@@ -152,6 +153,34 @@ def _run_prepare_word_lines(args: argparse.Namespace) -> int:
     info = joined.metadata["word_lines"]
     print(f"wrote {len(joined)} lines of {len(words)} words ({len(joined.writers)} writers, "
           f"{info['writers_with_own_spacing']} with their own word spacing) to {args.output}")
+    return 0
+
+
+def _add_prepare_char_lines(sources: argparse._SubParsersAction) -> None:
+    from ..dataclass_args import add_dataclass_arguments
+    from ..datasets.char_lines import CharLinesConfig
+
+    joined = sources.add_parser("char-lines", help="join each writer's isolated characters into lines of short "
+                                                   "runs, sized by the fonts (e.g. UNIPEN categories 1a 1b 1d)")
+    joined.add_argument("input", type=Path, metavar="CHARS.npz", help="the characters (one a sample, with writers)")
+    joined.add_argument("--spacing-from", type=Path, metavar="LINES.npz",
+                        help="written lines by the same writers, whose word gaps space the runs")
+    joined.add_argument("-o", "--output", type=Path, required=True, help="dataset file to write (.npz)")
+    add_dataclass_arguments(joined, CharLinesConfig)
+    joined.set_defaults(run=_run_prepare_char_lines)
+
+
+def _run_prepare_char_lines(args: argparse.Namespace) -> int:
+    from ..dataclass_args import dataclass_from_arguments
+    from ..datasets import load_dataset, save_dataset
+    from ..datasets.char_lines import CharLinesConfig, char_lines
+
+    check_output_path(args.output)
+    characters = load_dataset(args.input)
+    lines = load_dataset(args.spacing_from) if args.spacing_from is not None else None
+    joined = char_lines(characters, lines, dataclass_from_arguments(CharLinesConfig, args))
+    save_dataset(joined, args.output)
+    print(f"wrote {len(joined)} lines of {len(characters)} characters ({len(joined.writers)} writers) to {args.output}")
     return 0
 
 

@@ -323,9 +323,16 @@ def normalise_line(ink: list[np.ndarray], config: UnipenConfig) -> np.ndarray:
         if len(coords) < MIN_POINTS:
             raise SkippedSegment(NO_INK, "only glitches")
         coords = _to_x_heights(coords)
+    return resample_ink(coords, config.points_per_x_height)
+
+
+def resample_ink(coords: np.ndarray, points_per_x_height: float) -> np.ndarray:
+    """``[N, 3]`` coords in x-heights (pen column: 1 ends a stroke) -> ``[M, 3]`` float32 offsets in
+    dataset units, resampled as the font corpus is: densely by arc length, then at equal steps of the
+    pen-speed model's time with ``points_per_x_height`` points per x-height at full speed."""
     points, counts = coords[:, :2].astype(np.float64), strokes.stroke_counts(coords)
     points, counts = strokes.resample_strokes(points, counts, strokes.arc_progress(points, counts), DENSE_STEP)
-    step = 1.0 / config.points_per_x_height
+    step = 1.0 / points_per_x_height
     points, counts = strokes.resample_strokes(points, counts, time_progress(points, counts), step)
     out = np.zeros((len(points), 3), np.float32)
     out[:, :2] = (points - points[0]) * X_HEIGHT_UNITS

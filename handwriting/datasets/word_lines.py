@@ -143,7 +143,10 @@ def word_lines(words: StrokeDataset, lines: StrokeDataset | None = None,
         own = gaps.get(words.writers[w], np.zeros(0))
         source = own if len(own) >= config.min_writer_gaps else pooled
         own_spacing += len(own) >= config.min_writer_gaps
-        for chosen in _packed_lines(by_writer[w], words, config, rng):
+        indices = by_writer[w]
+        for chosen in pack_in_lines([len(words.texts[i]) for i in indices], [len(words.offsets[i]) for i in indices],
+                                    config.min_chars, config.max_chars, config.max_points, rng):
+            chosen = [indices[k] for k in chosen]
             drawn = rng.choice(source, size=len(chosen) - 1) * x_height
             offsets.append(join_line([words.offsets[i] for i in chosen], drawn))
             texts.append(" ".join(words.texts[i] for i in chosen))
@@ -157,19 +160,26 @@ def word_lines(words: StrokeDataset, lines: StrokeDataset | None = None,
     return result
 
 
-def _packed_lines(indices: list[int], words: StrokeDataset, config: WordLinesConfig,
+def pack_in_lines(lengths: list[int], points: list[int], min_chars: int, max_chars: int, max_points: int,
                   rng: np.random.Generator) -> list[list[int]]:
-    """One writer's words, in order, packed into lines of a drawn length within the limits."""
-    packed, current, chars, points = [], [], 0, 0
-    target = rng.integers(config.min_chars, config.max_chars + 1)
-    for i in indices:
-        length, count = len(words.texts[i]), len(words.offsets[i])
-        if current and (chars + 1 + length > target or points + count > config.max_points):
+    """Items (words, runs of characters) of ``lengths`` characters and ``points`` points, in order,
+    packed into lines of a length drawn from ``min_chars..max_chars`` (an item and a space each),
+    never more than ``max_points`` points; an item longer than that on its own is left out.
+
+    Returns:
+        Each line's item positions (indices into ``lengths``).
+    """
+    packed, current, chars, total = [], [], 0, 0
+    target = rng.integers(min_chars, max_chars + 1)
+    for i, (length, count) in enumerate(zip(lengths, points)):
+        if count > max_points:
+            continue
+        if current and (chars + 1 + length > target or total + count > max_points):
             packed.append(current)
-            current, chars, points = [], 0, 0
-            target = rng.integers(config.min_chars, config.max_chars + 1)
+            current, chars, total = [], 0, 0
+            target = rng.integers(min_chars, max_chars + 1)
         chars += length + (1 if current else 0)
-        points += count
+        total += count
         current.append(i)
     if current:
         packed.append(current)
