@@ -38,7 +38,7 @@ from .fonts import X_HEIGHT_UNITS
 from .format import StrokeDataset
 from .glyphs import ALL_FONTS, load_font
 from .unipen import UnipenConfig, resample_ink
-from .word_lines import DEFAULT_GAP, pack_in_lines, writer_gaps
+from .word_lines import DEFAULT_GAP, join_placed, pack_in_lines, writer_gaps
 
 
 @dataclass
@@ -53,7 +53,8 @@ class CharLinesConfig:
     size_spread: float = field(
         default=0.08, metadata={"help": "standard deviation of a writer's log size factor"})
     max_points: int = field(default=896, metadata={"help": "no line has more points than this (train --max-points)"})
-    max_gap: float = field(default=4.0, metadata={"help": "measured word gaps wider than this (x-heights) are left out"})
+    max_gap: float = field(
+        default=4.0, metadata={"help": "measured word gaps wider than this (x-heights) are left out"})
     min_writer_gaps: int = field(
         default=5, metadata={"help": "a writer with fewer measured word gaps gets gaps drawn from every writer's"})
     seed: int = field(default=0, metadata={"help": "the runs, line lengths, gaps and size factors drawn"})
@@ -64,7 +65,8 @@ class CharLinesConfig:
             raise HandwritingError(f"need 1 <= min_chars <= max_chars and max_run >= 1, got {self.min_chars}, "
                                    f"{self.max_chars} and {self.max_run}")
         if len(self.letter_gap) != 2 or not 0 <= self.letter_gap[0] <= self.letter_gap[1]:
-            raise HandwritingError(f"letter_gap must be two x-heights LOW HIGH with 0 <= LOW <= HIGH, got {self.letter_gap}")
+            raise HandwritingError(
+                f"letter_gap must be two x-heights LOW HIGH with 0 <= LOW <= HIGH, got {self.letter_gap}")
         if self.size_spread < 0 or self.max_points < 2 or self.min_writer_gaps < 1 or not self.max_gap > 0:
             raise HandwritingError("size_spread must be >= 0, max_points >= 2, min_writer_gaps >= 1, max_gap > 0")
 
@@ -120,20 +122,6 @@ def _fit_box(coords: np.ndarray, shape: CharacterShape, size: float) -> np.ndarr
     return fitted
 
 
-def join_characters(characters: list[np.ndarray], gaps: np.ndarray) -> np.ndarray:
-    """Placed characters' ``[N_i, 3]`` coords (leftmost ink at x = 0) and the ``[n - 1]`` gaps
-    between them (dataset units) -> one line's ``[N, 3]`` offsets from the origin."""
-    placed, right = [], 0.0
-    for k, coords in enumerate(characters):
-        shifted = coords.copy()
-        shifted[:, 0] += right + (gaps[k - 1] if k else 0.0)
-        right = float(shifted[:, 0].max())
-        placed.append(shifted)
-    line = np.concatenate(placed)
-    line[:, :2] -= line[0, :2]
-    return strokes.coords_to_offsets(line.astype(np.float32))
-
-
 def char_lines(characters: StrokeDataset, lines: StrokeDataset | None = None,
                config: CharLinesConfig | None = None) -> StrokeDataset:
     """Lines of each writer's isolated characters (see the module docstring).
@@ -179,7 +167,7 @@ def char_lines(characters: StrokeDataset, lines: StrokeDataset | None = None,
             starts = np.cumsum([len(runs[r]) for r in chosen])[:-1]
             spacing = rng.uniform(*config.letter_gap, size=len(members) - 1)
             spacing[starts - 1] = rng.choice(word_gaps, size=len(starts))
-            offsets.append(join_characters([shaped[i] for i in members], spacing * x_height))
+            offsets.append(join_placed([shaped[i] for i in members], spacing * x_height))
             texts.append(" ".join("".join(characters.texts[by_writer[w][i]] for i in runs[r]) for r in chosen))
             writer_ids.append(w)
     metadata = {**characters.metadata, "char_lines": {**asdict(config), "pooled_gap_median": float(np.median(pooled))}}

@@ -104,11 +104,19 @@ def place_word(offsets: np.ndarray, left: float) -> np.ndarray:
 def join_line(words: list[np.ndarray], gaps: np.ndarray) -> np.ndarray:
     """Words' ``[N_i, 3]`` offsets and ``[n - 1]`` gaps (dataset units) -> one line's offsets,
     starting at the origin with ``offsets[0] = (0, 0, pen_up)``."""
+    return join_placed([place_word(word, 0.0) for word in words], gaps)
+
+
+def join_placed(pieces: list[np.ndarray], gaps: np.ndarray) -> np.ndarray:
+    """Pieces' ``[N_i, 3]`` coords, each placed with its leftmost ink at x = 0 and its own height,
+    side by side with ``[n - 1]`` gaps (dataset units) from one's rightmost ink to the next's
+    leftmost -> one line's ``[N, 3]`` offsets from the origin."""
     placed, right = [], 0.0
-    for k, word in enumerate(words):
-        coords = place_word(word, right + (gaps[k - 1] if k else 0.0))
-        right = coords[:, 0].max()
-        placed.append(coords)
+    for k, coords in enumerate(pieces):
+        shifted = np.array(coords, np.float64)
+        shifted[:, 0] += right + (gaps[k - 1] if k else 0.0)
+        right = float(shifted[:, 0].max())
+        placed.append(shifted)
     line = np.concatenate(placed)
     line[:, :2] -= line[0, :2]
     return strokes.coords_to_offsets(line.astype(np.float32))
