@@ -126,30 +126,47 @@ def _run_prepare_keep_writers(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_prepare_word_lines(sources: argparse._SubParsersAction) -> None:
+def _add_joiner(sources: argparse._SubParsersAction, name: str, help: str, items: tuple[str, str], spacing: str,
+                config_class: type, run) -> None:
+    """A ``prepare`` step that joins one writer's isolated pieces (``items``: metavar and help) into
+    lines, spaced by the word gaps of ``--spacing-from``'s lines, with ``config_class``'s flags."""
     from ..dataclass_args import add_dataclass_arguments
+
+    joined = sources.add_parser(name, help=help)
+    joined.add_argument("input", type=Path, metavar=items[0], help=items[1])
+    joined.add_argument("--spacing-from", type=Path, metavar="LINES.npz", help=spacing)
+    joined.add_argument("-o", "--output", type=Path, required=True, help="dataset file to write (.npz)")
+    add_dataclass_arguments(joined, config_class)
+    joined.set_defaults(run=run)
+
+
+def _join(args: argparse.Namespace, config_class: type, join) -> tuple:
+    """Load a joiner's input and spacing lines, join them with ``config_class`` from the flags, save:
+    ``(input, joined)``."""
+    from ..dataclass_args import dataclass_from_arguments
+    from ..datasets import load_dataset, save_dataset
+
+    check_output_path(args.output)
+    pieces = load_dataset(args.input)
+    lines = load_dataset(args.spacing_from) if args.spacing_from is not None else None
+    joined = join(pieces, lines, dataclass_from_arguments(config_class, args))
+    save_dataset(joined, args.output)
+    return pieces, joined
+
+
+def _add_prepare_word_lines(sources: argparse._SubParsersAction) -> None:
     from ..datasets.word_lines import WordLinesConfig
 
-    joined = sources.add_parser("word-lines", help="join each writer's isolated words into lines, with the "
-                                                   "writer's own word spacing (e.g. UNIPEN categories 6 and 7)")
-    joined.add_argument("input", type=Path, metavar="WORDS.npz", help="the words (one writer per word)")
-    joined.add_argument("--spacing-from", type=Path, metavar="LINES.npz",
-                        help="written lines by the same writers, whose word gaps give the spacing")
-    joined.add_argument("-o", "--output", type=Path, required=True, help="dataset file to write (.npz)")
-    add_dataclass_arguments(joined, WordLinesConfig)
-    joined.set_defaults(run=_run_prepare_word_lines)
+    _add_joiner(sources, "word-lines", "join each writer's isolated words into lines, with the writer's own word "
+                "spacing (e.g. UNIPEN categories 6 and 7)", ("WORDS.npz", "the words (one writer per word)"),
+                "written lines by the same writers, whose word gaps give the spacing", WordLinesConfig,
+                _run_prepare_word_lines)
 
 
 def _run_prepare_word_lines(args: argparse.Namespace) -> int:
-    from ..dataclass_args import dataclass_from_arguments
-    from ..datasets import load_dataset, save_dataset
     from ..datasets.word_lines import WordLinesConfig, word_lines
 
-    check_output_path(args.output)
-    words = load_dataset(args.input)
-    lines = load_dataset(args.spacing_from) if args.spacing_from is not None else None
-    joined = word_lines(words, lines, dataclass_from_arguments(WordLinesConfig, args))
-    save_dataset(joined, args.output)
+    words, joined = _join(args, WordLinesConfig, word_lines)
     info = joined.metadata["word_lines"]
     print(f"wrote {len(joined)} lines of {len(words)} words ({len(joined.writers)} writers, "
           f"{info['writers_with_own_spacing']} with their own word spacing) to {args.output}")
@@ -157,29 +174,19 @@ def _run_prepare_word_lines(args: argparse.Namespace) -> int:
 
 
 def _add_prepare_char_lines(sources: argparse._SubParsersAction) -> None:
-    from ..dataclass_args import add_dataclass_arguments
     from ..datasets.char_lines import CharLinesConfig
 
-    joined = sources.add_parser("char-lines", help="join each writer's isolated characters into lines of short "
-                                                   "runs, sized by the fonts (e.g. UNIPEN categories 1a 1b 1d)")
-    joined.add_argument("input", type=Path, metavar="CHARS.npz", help="the characters (one a sample, with writers)")
-    joined.add_argument("--spacing-from", type=Path, metavar="LINES.npz",
-                        help="written lines by the same writers, whose word gaps space the runs")
-    joined.add_argument("-o", "--output", type=Path, required=True, help="dataset file to write (.npz)")
-    add_dataclass_arguments(joined, CharLinesConfig)
-    joined.set_defaults(run=_run_prepare_char_lines)
+    _add_joiner(sources, "char-lines", "join each writer's isolated characters into lines of short runs, sized by "
+                "the fonts (e.g. UNIPEN categories 1a 1b 1d)",
+                ("CHARS.npz", "the characters (one a sample, with writers)"),
+                "written lines by the same writers, whose word gaps space the runs", CharLinesConfig,
+                _run_prepare_char_lines)
 
 
 def _run_prepare_char_lines(args: argparse.Namespace) -> int:
-    from ..dataclass_args import dataclass_from_arguments
-    from ..datasets import load_dataset, save_dataset
     from ..datasets.char_lines import CharLinesConfig, char_lines
 
-    check_output_path(args.output)
-    characters = load_dataset(args.input)
-    lines = load_dataset(args.spacing_from) if args.spacing_from is not None else None
-    joined = char_lines(characters, lines, dataclass_from_arguments(CharLinesConfig, args))
-    save_dataset(joined, args.output)
+    characters, joined = _join(args, CharLinesConfig, char_lines)
     print(f"wrote {len(joined)} lines of {len(characters)} characters ({len(joined.writers)} writers) to {args.output}")
     return 0
 

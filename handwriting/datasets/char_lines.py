@@ -15,7 +15,7 @@ lays each writer's characters side by side into short lines of runs, such as ``K
 * **Runs and spacing.** The characters, in writing order, form runs of 1 to ``max_run``
   characters (an acronym, a number, a few symbols) with letter gaps of ``letter_gap`` x-heights
   (drawn uniformly) between them, and runs are a word gap apart: the writer's own word gaps where
-  their written lines give them (:func:`word_lines.writer_gaps`), else everyone's.
+  their written lines give them (:func:`word_lines.spacing_by_writer`), else everyone's.
 * **Resampled** after scaling as the reader resamples a line (:func:`unipen.resample_ink`), so
   that the points per x-height are the corpus'.
 
@@ -38,7 +38,7 @@ from .fonts import X_HEIGHT_UNITS
 from .format import StrokeDataset
 from .glyphs import ALL_FONTS, load_font
 from .unipen import UnipenConfig, resample_ink
-from .word_lines import DEFAULT_GAP, join_placed, pack_in_lines, writer_gaps
+from .word_lines import join_placed, pack_in_lines, spacing_by_writer
 
 
 @dataclass
@@ -145,17 +145,14 @@ def char_lines(characters: StrokeDataset, lines: StrokeDataset | None = None,
     odd = sorted({t for t in characters.texts if len(t) != 1 or t not in shapes})
     if odd:
         raise HandwritingError(f"{len(odd)} samples are not one character the fonts write, e.g. {odd[0]!r}")
-    gaps = writer_gaps(lines, config.max_gap) if lines is not None else {}
-    pooled = np.concatenate(list(gaps.values())) if gaps else np.zeros(0)
-    pooled = pooled if len(pooled) else np.array([DEFAULT_GAP])
+    own_gaps, pooled = spacing_by_writer(lines, config.max_gap, config.min_writer_gaps)
     rng = np.random.default_rng(config.seed)
     by_writer: dict[int, list[int]] = defaultdict(list)
     for i, w in enumerate(characters.writer_ids):
         by_writer[int(w)].append(i)
     offsets, texts, writer_ids = [], [], []
     for w in sorted(by_writer):
-        own = gaps.get(characters.writers[w], np.zeros(0))
-        word_gaps = own if len(own) >= config.min_writer_gaps else pooled
+        word_gaps = own_gaps.get(characters.writers[w], pooled)
         size = float(np.exp(rng.normal(0.0, config.size_spread)))
         shaped = [shape_character(characters.offsets[i], shapes[characters.texts[i]], size, density, x_height)
                   for i in by_writer[w]]

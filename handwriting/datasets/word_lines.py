@@ -85,6 +85,17 @@ def writer_gaps(lines: StrokeDataset, max_gap: float = np.inf) -> dict[str, np.n
     return {name: gaps[gaps <= max_gap] for name, gaps in measured.items()}
 
 
+def spacing_by_writer(lines: StrokeDataset | None, max_gap: float,
+                      min_writer_gaps: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The word gaps (x-heights) each writer of ``lines`` draws from, by name: their own where they
+    have at least ``min_writer_gaps`` measured gaps of at most ``max_gap``; and everyone's pooled
+    gaps, which every other writer draws from (:data:`DEFAULT_GAP` alone when none was measured)."""
+    gaps = writer_gaps(lines, max_gap) if lines is not None else {}
+    pooled = np.concatenate(list(gaps.values())) if gaps else np.zeros(0)
+    pooled = pooled if len(pooled) else np.array([DEFAULT_GAP])
+    return {name: own for name, own in gaps.items() if len(own) >= min_writer_gaps}, pooled
+
+
 def band_baseline(coords: np.ndarray) -> float:
     """The baseline of a short levelled text: the lower edge of an x-height centred on the
     central band of its ink (the band :func:`handwriting.strokes.estimate_x_height` measures)."""
@@ -137,9 +148,7 @@ def word_lines(words: StrokeDataset, lines: StrokeDataset | None = None,
     """
     config = config or WordLinesConfig()
     x_height = float(words.metadata.get("x_height_units", DEFAULT_X_HEIGHT_UNITS))
-    gaps = writer_gaps(lines, config.max_gap) if lines is not None else {}
-    pooled = np.concatenate(list(gaps.values())) if gaps else np.zeros(0)
-    pooled = pooled if len(pooled) else np.array([DEFAULT_GAP])
+    own_gaps, pooled = spacing_by_writer(lines, config.max_gap, config.min_writer_gaps)
     rng = np.random.default_rng(config.seed)
     by_writer: dict[int, list[int]] = defaultdict(list)
     for i, w in enumerate(words.writer_ids):
@@ -148,9 +157,8 @@ def word_lines(words: StrokeDataset, lines: StrokeDataset | None = None,
     offsets, texts, writer_ids = [], [], []
     own_spacing = 0
     for w in sorted(by_writer):
-        own = gaps.get(words.writers[w], np.zeros(0))
-        source = own if len(own) >= config.min_writer_gaps else pooled
-        own_spacing += len(own) >= config.min_writer_gaps
+        source = own_gaps.get(words.writers[w], pooled)
+        own_spacing += words.writers[w] in own_gaps
         indices = by_writer[w]
         for chosen in pack_in_lines([len(words.texts[i]) for i in indices], [len(words.offsets[i]) for i in indices],
                                     config.min_chars, config.max_chars, config.max_points, rng):
