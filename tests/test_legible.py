@@ -92,6 +92,38 @@ def test_no_part_is_exempt_when_asked():
     assert neither[fonts_trained].sum() == font_writers_trained  # one line each: the writers stay
 
 
+def test_joined_hands_only_when_asked():
+    mix = a_mix()
+    ids = np.asarray(mix.writer_ids)
+    train, held = split_by_writer(mix, 0.25, 0)
+    rng = np.random.default_rng(1)
+    printer = ids[train[0]]  # a writer who never joins
+    # 5 points a character; a line lifts the pen 1 to 2 x its characters times
+    for offsets, text, writer in zip(mix.offsets, mix.texts, ids):
+        chars = len(text.replace(" ", ""))
+        lifts = 2 * chars if writer == printer else int(rng.integers(1, 2 * chars + 1))
+        offsets[:, 2] = 0.0
+        offsets[rng.choice(len(offsets) - 1, lifts - 1, replace=False), 2] = 1.0
+        offsets[-1, 2] = 1.0
+    lifts = np.array([sum(p > 0.5 for p in o[:, 2]) / len(t.replace(" ", "")) for o, t in zip(mix.offsets, mix.texts)])
+    cer = rng.uniform(0, 0.05, len(mix))  # every line legible: the hand alone decides
+    threshold = 0.8
+    selection = select_legible(mix, cer, LegibleConfig(max_lifts_per_char=threshold, exempt_parts=()), 0.25, 0)
+
+    assert selection.keep[held].all()
+    for w in np.unique(ids[train]):
+        rows = np.flatnonzero(ids == w)
+        joined = rows[lifts[rows] <= threshold]
+        if len(joined):
+            assert np.array_equal(np.flatnonzero(selection.keep[rows]), np.flatnonzero(lifts[rows] <= threshold))
+        else:  # no line of the hand asked for: the writer stays by its best-read line
+            assert np.array_equal(rows[selection.keep[rows]], [rows[np.argmin(cer[rows])]])
+    assert 0 < selection.keep[train].sum() < len(train) and selection.counts["rescued"] >= 1
+    assert np.array_equal(legible.pen_lifts_per_char(mix), lifts)
+    with pytest.raises(HandwritingError, match="max_lifts_per_char"):
+        LegibleConfig(max_lifts_per_char=0)
+
+
 def test_reading_resumes_from_its_cache(tmp_path):
     data = make_tiny_dataset(n=12, seed=3)
     answers = [t if i % 3 else "" for i, t in enumerate(data.texts)]  # nothing read: CER 1

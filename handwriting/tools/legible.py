@@ -48,10 +48,15 @@ class LegibleConfig:
         "help": "a training writer's line is kept when the OCR reads it at a character error rate <= this"})
     exempt_parts: tuple[str, ...] = field(default=("fonts",), metadata={
         "help": "mix parts whose lines are all kept (PART in a writer named PART:name)"})
+    max_lifts_per_char: float | None = field(default=None, metadata={
+        "help": "also keep a judged line only where the pen lifts at most this often per character other than a "
+                "space: joined and part-joined hands (0.8, as release names a hand; default: any hand)"})
 
     def __post_init__(self) -> None:
         if not self.max_cer >= 0:
             raise HandwritingError(f"max_cer must be at least 0, got {self.max_cer}")
+        if self.max_lifts_per_char is not None and not self.max_lifts_per_char > 0:
+            raise HandwritingError(f"max_lifts_per_char must be above 0, got {self.max_lifts_per_char}")
         self.exempt_parts = tuple(self.exempt_parts)
 
 
@@ -161,8 +166,10 @@ class LegibleSelection:
 def select_legible(dataset: StrokeDataset, cer: np.ndarray, config: LegibleConfig, validation_fraction: float,
                    seed: int = 0) -> LegibleSelection:
     """The lines to keep: the training writers' lines read at CER <= ``config.max_cer`` (lines with
-    nothing to score kept), every line of an exempt part and of a held-out writer
-    (``split_by_writer(dataset, validation_fraction, seed)``), and each writer's best-read line."""
+    nothing to score kept) and, with ``config.max_lifts_per_char``, lifting the pen at most that often
+    per character; every line of an exempt part and of a held-out writer
+    (``split_by_writer(dataset, validation_fraction, seed)``); and each writer's best-read line (of
+    the hand asked for, where it has one)."""
     if len(cer) != len(dataset):
         raise HandwritingError(f"{len(cer)} readings for {len(dataset)} lines")
     ids = np.asarray(dataset.writer_ids)
@@ -174,17 +181,26 @@ def select_legible(dataset: StrokeDataset, cer: np.ndarray, config: LegibleConfi
     keep[exempt] = True
     judged = np.zeros(len(dataset), bool)
     judged[train] = ~exempt[train]
-    keep |= judged & ~(np.nan_to_num(cer, nan=0.0) > config.max_cer)
+    hand_ok = np.ones(len(dataset), bool) if config.max_lifts_per_char is None else \
+        pen_lifts_per_char(dataset) <= config.max_lifts_per_char
+    keep |= judged & hand_ok & ~(np.nan_to_num(cer, nan=0.0) > config.max_cer)
     judged_kept = int((keep & judged).sum())
     lost = np.flatnonzero((np.bincount(ids, minlength=len(dataset.writers)) > 0)
                           & (np.bincount(ids, weights=keep, minlength=len(dataset.writers)) == 0))
-    for w in lost:  # a writer with no line left would reshuffle the split
+    for w in lost:  # a writer with no line left would reshuffle the split; the hand asked for comes first
         rows = np.flatnonzero(ids == w)
-        keep[rows[np.argmin(np.nan_to_num(cer[rows], nan=0.0))]] = True
+        keep[rows[np.lexsort((np.nan_to_num(cer[rows], nan=0.0), ~hand_ok[rows]))[0]]] = True
     fraction = same_split_fraction(len(held_out), int(keep.sum()))
     counts = {"judged": int(judged.sum()), "judged_kept": judged_kept + len(lost), "exempt": int(exempt.sum()),
               "held_out": len(held_out), "rescued": len(lost)}
     return LegibleSelection(keep, held_out, fraction, counts)
+
+
+def pen_lifts_per_char(dataset: StrokeDataset) -> np.ndarray:
+    """``[lines]`` pen lifts per character other than a space: about 1 or more for print (i-dots and
+    t-bars lift too), under 0.8 for joined and part-joined hands (``human_styles``' ``PRINT_ABOVE``)."""
+    return np.array([float((offsets[:, 2] > 0.5).sum()) / max(len(text.replace(" ", "")), 1)
+                     for offsets, text in zip(dataset.offsets, dataset.texts)])
 
 
 def same_split_fraction(held_out_lines: int, lines: int) -> float:
@@ -214,7 +230,8 @@ def legible_subset(dataset: StrokeDataset, readings: LineReadings, config: Legib
     if not np.array_equal(kept_rows[held_out_after], selection.held_out):
         raise HandwritingError("the legible subset's writer split holds out other writers")
     subset.metadata = dict(dataset.metadata, legible_subset={
-        "max_cer": config.max_cer, "exempt_parts": list(config.exempt_parts), "split_seed": seed,
+        "max_cer": config.max_cer, "exempt_parts": list(config.exempt_parts),
+        "max_lifts_per_char": config.max_lifts_per_char, "split_seed": seed,
         "validation_fraction_of_source": validation_fraction,
         "validation_fraction": selection.validation_fraction, "lines_of_source": len(dataset)})
     return subset, selection
