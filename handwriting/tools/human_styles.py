@@ -76,13 +76,20 @@ JOINED_SHARE = 1 / 3
 LIKENESS_TOLERANCES = {"gap_per_char": (0.20, True), "ink_width_per_char": (0.20, True), "slant": (0.05, False)}
 
 
+def lifts_per_char(points: np.ndarray, text: str) -> float:
+    """Pen lifts of one line (``[N, 3]`` coords or offsets: the pen column is the same) per character
+    of ``text`` other than a space: about 1 or more for print (i-dots and t-bars lift too), at most
+    :data:`PRINT_ABOVE` for joined and part-joined hands."""
+    return float((points[:, 2] > 0.5).sum()) / max(len(text.replace(" ", "")), 1)
+
+
 def hand_axes(coords: np.ndarray, text: str) -> dict[str, float]:
     """The three axes a hand is named by, of one line (``[N, 3]`` coords, y up): ``slant``
     (radians), ``lifts_per_char`` (pen lifts per character other than a space) and
     ``width_per_char`` (the line's width in x-heights per character)."""
     x_height = max(strokes.estimate_x_height(coords), 1e-9)
     return {"slant": float(strokes.estimate_slant(coords)),
-            "lifts_per_char": float((coords[:, 2] > 0.5).sum()) / max(len(text.replace(" ", "")), 1),
+            "lifts_per_char": lifts_per_char(coords, text),
             "width_per_char": float(np.ptp(coords[:, 0])) / x_height / max(len(text), 1)}
 
 

@@ -30,6 +30,7 @@ from ..errors import HandwritingError
 from ..fileio import atomic_path
 from ..strokes import offsets_to_coords
 from .evaluate import character_error_rate, line_image
+from .human_styles import lifts_per_char
 
 READINGS_VERSION = 1
 
@@ -197,10 +198,8 @@ def select_legible(dataset: StrokeDataset, cer: np.ndarray, config: LegibleConfi
 
 
 def pen_lifts_per_char(dataset: StrokeDataset) -> np.ndarray:
-    """``[lines]`` pen lifts per character other than a space: about 1 or more for print (i-dots and
-    t-bars lift too), under 0.8 for joined and part-joined hands (``human_styles``' ``PRINT_ABOVE``)."""
-    return np.array([float((offsets[:, 2] > 0.5).sum()) / max(len(text.replace(" ", "")), 1)
-                     for offsets, text in zip(dataset.offsets, dataset.texts)])
+    """``[lines]`` each line's pen lifts per character other than a space (:func:`human_styles.lifts_per_char`)."""
+    return np.array([lifts_per_char(offsets, text) for offsets, text in zip(dataset.offsets, dataset.texts)])
 
 
 def same_split_fraction(held_out_lines: int, lines: int) -> float:
